@@ -1,0 +1,65 @@
+"""Column kinds for evaluation, inferred from dtypes or read from metadata given as plain JSON.
+
+The evaluator knows nothing of tabsynth's models: metadata arrives as a dict (tabsynth's
+``Metadata.to_dict()`` or an SDV single-table metadata dict) or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pandas as pd
+
+Kind = Literal["numerical", "categorical", "datetime"]
+
+_SDTYPE_TO_KIND: dict[str, Kind | None] = {
+    "numerical": "numerical",
+    "categorical": "categorical",
+    "boolean": "categorical",
+    "datetime": "datetime",
+    "id": None,
+    "text": None,
+    "pii": None,
+}
+
+
+def kinds_from_metadata(metadata: Mapping[str, Any] | Any) -> dict[str, Kind | None]:
+    """Map column -> kind from a tabsynth or SDV metadata dict (or an object with ``to_dict``).
+
+    Columns of sdtype ``id``/``text`` map to ``None`` (not evaluated).
+    """
+    if hasattr(metadata, "to_dict"):
+        metadata = metadata.to_dict()
+    cols = metadata.get("columns")
+    if cols is None and "tables" in metadata:  # SDV multi-table wrapper with one table
+        tables = metadata["tables"]
+        cols = next(iter(tables.values()))["columns"]
+    if not isinstance(cols, Mapping):
+        raise ValueError("metadata has no 'columns' mapping")
+    out: dict[str, Kind | None] = {}
+    for name, spec in cols.items():
+        sdtype = spec.get("sdtype", "categorical")
+        out[name] = _SDTYPE_TO_KIND.get(sdtype, "categorical")
+    return out
+
+
+def infer_kind(s: pd.Series, max_categories: int = 50) -> Kind:
+    """Guess a column's kind from its dtype (low-cardinality integers count as categorical)."""
+    if pd.api.types.is_bool_dtype(s):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(s):
+        if pd.api.types.is_integer_dtype(s) and s.nunique(dropna=True) <= min(max_categories, 10):
+            return "categorical"
+        return "numerical"
+    return "categorical"
+
+
+def infer_kinds(df: pd.DataFrame, metadata: Mapping[str, Any] | Any | None = None) -> dict[str, Kind]:
+    """Kinds of the evaluated columns (metadata wins; id/text columns are dropped)."""
+    if metadata is not None:
+        declared = kinds_from_metadata(metadata)
+        return {c: k for c in df.columns if (k := declared.get(c, infer_kind(df[c]))) is not None}
+    return {c: infer_kind(df[c]) for c in df.columns}

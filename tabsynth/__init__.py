@@ -1,0 +1,70 @@
+"""tabsynth: privacy-preserving synthetic tabular data.
+
+Public API (models load lazily, so ``import tabsynth`` does not import torch)::
+
+    from tabsynth import CTGAN, TVAE, Metadata, load
+    model = CTGAN(epochs=50, random_state=0).fit(df)
+    synthetic = model.sample(1000, conditions={"income": ">50K"})
+    model.save("adult.tsmodel"); model = load("adult.tsmodel")
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ConditionError,
+    DataError,
+    DataWarning,
+    MetadataError,
+    ModelFileError,
+    NotFittedError,
+    ParameterError,
+    TabsynthError,
+    TabsynthWarning,
+)
+from .metadata import Metadata
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "CTGAN": ("tabsynth.models.ctgan", "CTGAN"),
+    "TVAE": ("tabsynth.models.tvae", "TVAE"),
+    "load": ("tabsynth.artifact", "load"),
+}
+
+__all__ = [
+    "CTGAN",
+    "TVAE",
+    "ConditionError",
+    "DataError",
+    "DataWarning",
+    "Metadata",
+    "MetadataError",
+    "ModelFileError",
+    "NotFittedError",
+    "ParameterError",
+    "TabsynthError",
+    "TabsynthWarning",
+    "__version__",
+    "load",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .artifact import load
+    from .models.ctgan import CTGAN
+    from .models.tvae import TVAE
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tabsynth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,72 @@
+"""Exceptions and warnings raised by :mod:`tabsynth`.
+
+Every error that tabsynth raises on purpose derives from :class:`TabsynthError`.
+The leaves also derive from the builtin a user would naturally catch::
+
+    TabsynthError
+    ├── ParameterError(ValueError)      a constructor / call argument is invalid
+    ├── DataError(ValueError)           the table does not fit (empty, inf, mixed types, ...)
+    │   └── MetadataError(ValueError)   metadata is malformed or does not match the data
+    ├── ConditionError(ValueError)      a sampling condition names an unknown column/value
+    │                                   or cannot be met
+    ├── NotFittedError(AttributeError)  a model is used before ``fit``
+    └── ModelFileError(ValueError)      a model file is missing, tampered, foreign or too new
+
+    TabsynthWarning(UserWarning)
+    └── DataWarning                     columns excluded, values clipped, ...
+
+Privacy-specific errors live in :mod:`tabsynth.privacy.errors` and evaluation errors in
+:mod:`tabsynth.evaluation.errors`; each tree is rooted at the package's own base class.
+"""
+
+from __future__ import annotations
+
+
+class TabsynthError(Exception):
+    """Base class of every error raised on purpose by tabsynth."""
+
+
+class ParameterError(TabsynthError, ValueError):
+    """A parameter has an invalid value or type."""
+
+
+class DataError(TabsynthError, ValueError):
+    """The input table cannot be used (empty, undecodable, mixed types, infinities...)."""
+
+
+class MetadataError(DataError):
+    """Metadata is malformed, has unknown keys, or does not match the data."""
+
+
+class ConditionError(TabsynthError, ValueError):
+    """A sampling condition is unknown or cannot be satisfied."""
+
+
+class NotFittedError(TabsynthError, AttributeError):
+    """The estimator is used before ``fit``."""
+
+
+class ModelFileError(TabsynthError, ValueError):
+    """A model file is missing, corrupt, tampered with, foreign or of a newer format."""
+
+
+class TabsynthWarning(UserWarning):
+    """Base class of tabsynth warnings."""
+
+
+class DataWarning(TabsynthWarning):
+    """Something about the data was changed or ignored (excluded column, clipped values)."""
+
+
+def check_param(owner: str, name: str, value: object, ok: bool, expected: str) -> None:
+    """Raise the project's standard parameter error unless ``ok``.
+
+    >>> check_param("CTGAN", "epochs", -1, False, "an int >= 1")
+    Traceback (most recent call last):
+    ...
+    tabsynth.errors.ParameterError: The 'epochs' parameter of CTGAN must be an int >= 1. Got -1 instead.
+    """
+    if not ok:
+        raise ParameterError(
+            f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+        )
