@@ -6,7 +6,8 @@
     ├── BudgetError(ValueError)          epsilon/delta invalid, or a budget that cannot be met
     │   └── BudgetExceededError          a run would spend more than the requested budget
     ├── PrivacyParameterError(ValueError) a mechanism parameter is invalid
-    └── IncompatibleModuleError(TypeError) a module Opacus cannot make private
+    ├── IncompatibleModuleError(TypeError) a module Opacus cannot make private
+    └── SecureModeUnavailableError(RuntimeError) secure_mode asked, no cryptographic RNG installed
 
     PrivacyWarning(UserWarning)          something weakens or labels the guarantee (non-DP step)
 """
@@ -34,5 +35,28 @@ class IncompatibleModuleError(PrivacyError, TypeError):
     """A torch module cannot be trained with DP-SGD (e.g. BatchNorm)."""
 
 
+class SecureModeUnavailableError(PrivacyError, RuntimeError):
+    """``secure_mode=True`` was requested but no cryptographically secure generator is available."""
+
+
 class PrivacyWarning(UserWarning):
     """A step is not covered by the DP guarantee, or weakens it."""
+
+
+def check_param(
+    owner: str,
+    name: str,
+    value: object,
+    ok: bool,
+    expected: str,
+    error: type[PrivacyError] = PrivacyParameterError,
+) -> None:
+    """Raise the project's standard parameter error (``error``) unless ``ok``.
+
+    >>> check_param("PrivacyBudget", "epsilon", -1, False, "a float > 0 and finite", BudgetError)
+    Traceback (most recent call last):
+    ...
+    tabsynth.privacy.errors.BudgetError: The 'epsilon' parameter of PrivacyBudget must be a float > 0 and finite. Got -1 instead.
+    """
+    if not ok:
+        raise error(f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead.")

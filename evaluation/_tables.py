@@ -1,0 +1,245 @@
+"""Loading, fingerprinting and validating the tables given to :func:`evaluate`.
+
+The only module that reads the caller's tables from disk. Problems of one call are
+collected and raised together as one :class:`EvaluationDataError` naming every column.
+
+Fingerprints: the sha256 of the file bytes when a path was given; for a DataFrame, the sha256
+of a canonical CSV serialisation (``DataFrame.to_csv(index=False, lineterminator="\\n")``,
+UTF-8, written in chunks of 100,000 rows so memory stays bounded). The two differ for the same
+table, so the report says which one was used (``"fingerprint": "file"`` or ``"csv"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._schema import Kind, infer_kinds
+from .errors import EvaluationDataError, EvaluationWarning
+
+_CHUNK = 100_000
+
+
+@dataclass
+class Table:
+    """A loaded table and its fingerprint."""
+
+    role: str
+    frame: pd.DataFrame
+    sha256: str
+    fingerprint: str  # "file" or "csv"
+    source: str | None  # file name when read from disk
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "fingerprint": self.fingerprint,
+            "rows": int(len(self.frame)),
+            "columns": int(self.frame.shape[1]),
+            "source": self.source,
+        }
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_frame(df: pd.DataFrame) -> str:
+    """sha256 of the canonical CSV serialisation of ``df`` (header + rows, no index)."""
+    h = hashlib.sha256()
+    for start in range(0, max(len(df), 1), _CHUNK):
+        chunk = df.iloc[start : start + _CHUNK]
+        text = chunk.to_csv(index=False, header=start == 0, lineterminator="\n")
+        h.update(text.encode("utf-8"))
+    return h.hexdigest()
+
+
+def load_table(obj: Any, role: str) -> Table:
+    """Read a DataFrame, CSV or Parquet path into a :class:`Table` (the caller's frame is copied)."""
+    if isinstance(obj, pd.DataFrame):
+        if obj.columns.duplicated().any():
+            dup = sorted(map(str, obj.columns[obj.columns.duplicated()]))
+            raise EvaluationDataError(f"The {role} table has duplicate column names: {dup}.")
+        return Table(role, obj.copy(), sha256_frame(obj), "csv", None)
+    if isinstance(obj, (str, os.PathLike)):
+        path = Path(obj)
+        if not path.is_file():
+            raise EvaluationDataError(f"The {role} table file does not exist: {path}")
+        suffix = "".join(path.suffixes[-2:]).lower()
+        try:
+            if suffix.endswith((".parquet", ".pq")):
+                df = pd.read_parquet(path)
+            else:
+                df = pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise EvaluationDataError(f"The {role} table {path.name} cannot be read: {exc}") from None
+        except (ImportError, ValueError, OSError) as exc:
+            raise EvaluationDataError(f"The {role} table {path.name} cannot be read: {exc}") from None
+        return Table(role, df, _sha256_file(path), "file", path.name)
+    raise EvaluationDataError(
+        f"The {role} table must be a pandas DataFrame or a CSV/Parquet path. "
+        f"Got {type(obj).__name__} instead."
+    )
+
+
+def _family(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(s):
+        return "numeric"
+    return "text"
+
+
+def _coerce_datetimes(df: pd.DataFrame, kinds: Mapping[str, Kind]) -> pd.DataFrame:
+    """Parse text columns that metadata declares as datetime (so CSV inputs compare)."""
+    for col, kind in kinds.items():
+        if kind == "datetime" and col in df and not pd.api.types.is_datetime64_any_dtype(df[col]):
+            parsed = pd.to_datetime(df[col], errors="coerce", format="mixed")
+            if parsed.notna().sum() >= df[col].notna().sum():
+                df[col] = parsed
+    return df
+
+
+def normalise_metadata(metadata: Any) -> dict[str, Any] | None:
+    """Metadata as a plain dict (``to_dict`` objects and JSON paths accepted)."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, (str, os.PathLike)):
+        import json
+
+        try:
+            metadata = json.loads(Path(metadata).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise EvaluationDataError(f"The metadata file cannot be read: {exc}") from None
+    if hasattr(metadata, "to_dict"):
+        metadata = metadata.to_dict()
+    if not isinstance(metadata, Mapping):
+        raise EvaluationDataError(
+            f"metadata must be a dict, an object with to_dict() or a JSON path. "
+            f"Got {type(metadata).__name__} instead."
+        )
+    return dict(metadata)
+
+
+def prepare(
+    real: Table,
+    synthetic: Table,
+    holdout: Table | None,
+    *,
+    metadata: dict[str, Any] | None,
+    target: str | None,
+) -> tuple[dict[str, Kind], list[str]]:
+    """Validate the tables; return the evaluated columns' kinds and the warnings raised.
+
+    Raises one :class:`EvaluationDataError` listing every problem found.
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    tables = [t for t in (real, synthetic, holdout) if t is not None]
+    for t in tables:
+        if len(t.frame) == 0:
+            problems.append(f"the {t.role} table is empty (0 rows)")
+        if t.frame.shape[1] == 0:
+            problems.append(f"the {t.role} table has no columns")
+    real_cols = list(map(str, real.frame.columns))
+    for t in tables[1:]:
+        cols = set(map(str, t.frame.columns))
+        missing = [c for c in real_cols if c not in cols]
+        extra = [c for c in map(str, t.frame.columns) if c not in set(real_cols)]
+        if missing:
+            problems.append(f"the {t.role} table lacks column(s) {missing} of the real table")
+        if extra:
+            problems.append(f"the {t.role} table has column(s) {extra} not in the real table")
+    try:
+        kinds = infer_kinds(real.frame, metadata) if len(real.frame) else {}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise EvaluationDataError(f"The metadata cannot be read: {exc}") from None
+    for t in tables:
+        _coerce_datetimes(t.frame, kinds)
+    for col in real_cols:
+        fam = _family(real.frame[col])
+        for t in tables[1:]:
+            if col not in t.frame.columns or len(t.frame) == 0 or len(real.frame) == 0:
+                continue
+            other = _family(t.frame[col])
+            if other != fam and not (
+                {fam, other} <= {"numeric", "boolean"}
+                or t.frame[col].isna().all()
+                or real.frame[col].isna().all()
+            ):
+                problems.append(
+                    f"column '{col}' is {fam} ({real.frame[col].dtype}) in the real table but "
+                    f"{other} ({t.frame[col].dtype}) in the {t.role} table"
+                )
+    for t in tables:
+        if len(t.frame) == 0:
+            continue
+        all_nan = [str(c) for c in t.frame.columns if t.frame[c].isna().all()]
+        if all_nan:
+            problems.append(f"column(s) {all_nan} of the {t.role} table contain only missing values")
+    if target is not None:
+        if target not in real.frame.columns:
+            problems.append(f"the target column '{target}' is not in the real table")
+        elif len(real.frame) and real.frame[target].nunique(dropna=True) < 2:
+            problems.append(f"the target column '{target}' is constant in the real table")
+        elif target not in kinds:
+            problems.append(f"the target column '{target}' is declared id/text in the metadata")
+    if problems:
+        raise EvaluationDataError(
+            "The tables cannot be compared: " + "; ".join(problems) + "."
+        )
+    if holdout is not None:
+        overlap = count_shared_rows(real.frame, holdout.frame[real_cols])
+        if overlap:
+            msg = (
+                f"{overlap} row(s) of the holdout table also appear in the real (training) table; "
+                "the holdout must be disjoint from training, so the privacy-risk figures that "
+                "compare against it (DCR share, membership inference, holdout copy rate) are "
+                "meaningless."
+            )
+            warnings.warn(msg, EvaluationWarning, stacklevel=3)
+            notes.append(msg)
+    return kinds, notes
+
+
+def count_shared_rows(a: pd.DataFrame, b: pd.DataFrame) -> int:
+    """Number of rows of ``b`` identical to some row of ``a`` (same columns, NaN equals NaN)."""
+    ha = pd.util.hash_pandas_object(_canonical(a), index=False).to_numpy()
+    hb = pd.util.hash_pandas_object(_canonical(b), index=False).to_numpy()
+    return int(np.isin(hb, ha).sum())
+
+
+def _canonical(df: pd.DataFrame) -> pd.DataFrame:
+    # Same dtype per family in both tables, so 1 (int) and 1.0 (float) hash alike.
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            out[c] = s.astype("float64")
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            out[c] = s.astype("datetime64[ns]")
+        else:
+            out[c] = s.astype("str")
+    return pd.DataFrame(out)
+
+
+def subsample(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """At most ``n`` rows drawn uniformly without replacement (row order kept)."""
+    if len(df) <= n:
+        return df
+    idx = np.sort(rng.choice(len(df), size=n, replace=False))
+    return df.iloc[idx].reset_index(drop=True)

@@ -1,0 +1,255 @@
+"""``evaluate``: score a synthetic release against the real table and apply a policy."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._tables import load_table, normalise_metadata, prepare, subsample
+from ._types import MetricResult
+from .fidelity import fidelity_metrics
+from .policy import Policy, load_policy, verdict
+from .report import Report, environment, summarize_ledger
+from .utility import utility_metrics
+
+PRIVACY_METRICS = (
+    "exact_copy_rate",
+    "exact_copy_rate_holdout",
+    "dcr_closer_to_train_share",
+    "nndr_median",
+    "dcr_median",
+    "membership_inference_auc",
+    "singling_out_risk",
+    "linkability_risk",
+    "attribute_inference_risk",
+)
+DEFAULT_MAX_ROWS = 100_000
+PRIVACY_MAX_ROWS = 20_000
+
+_STEPS = ("load and check tables", "fidelity: column shapes", "fidelity: column pair trends",
+          "fidelity: detection", "fidelity: rarest class", "utility", "privacy risk", "plots",
+          "policy")
+
+
+def _privacy_entry():
+    """The privacy-risk entry point, or None while that module is not part of the build."""
+    try:
+        from .privacy_risk import privacy_risk_metrics
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.endswith("privacy_risk"):
+            return None
+        raise
+    return privacy_risk_metrics
+
+
+def _not_run_privacy(reason: str) -> list[MetricResult]:
+    return [
+        MetricResult(name=n, group="privacy", value=float("nan"), title=n.replace("_", " "),
+                     description="", higher_is_better=None, reason=reason)
+        for n in PRIVACY_METRICS
+    ]
+
+
+def _dp_metric(summary: dict[str, Any] | None) -> MetricResult:
+    title = "Differential privacy ε"
+    desc = ("The (ε, δ) differential-privacy guarantee recorded in the generator's privacy "
+            "ledger; it bounds what any attacker can learn about one row.")
+    if summary is None:
+        return MetricResult(name="dp_epsilon", group="privacy", value=float("nan"), title=title,
+                            description=desc, higher_is_better=False,
+                            reason="no privacy ledger was supplied (no DP guarantee)")
+    eps = summary.get("epsilon")
+    if eps is None:
+        return MetricResult(name="dp_epsilon", group="privacy", value=float("nan"), title=title,
+                            description=desc, higher_is_better=False,
+                            reason="the ledger records no epsilon (the generator is not DP)")
+    return MetricResult(name="dp_epsilon", group="privacy", value=float(eps), title=title,
+                        description=desc, higher_is_better=False,
+                        details={"delta": summary.get("delta"), "from": summary.get("source")})
+
+
+class _Progress:
+    def __init__(self, enabled: bool) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(_STEPS), desc="evaluate", file=sys.stderr, leave=False,
+                            unit="step")
+        self.started = False
+
+    def __call__(self, label: str) -> None:
+        if self.bar is None:
+            return
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_postfix_str(label)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            if self.started:
+                self.bar.update(1)
+            self.bar.close()
+
+
+def evaluate(
+    real: pd.DataFrame | str,
+    synthetic: pd.DataFrame | str,
+    *,
+    holdout: pd.DataFrame | str | None = None,
+    metadata: Mapping[str, Any] | Any | None = None,
+    target: str | None = None,
+    ledger: Mapping[str, Any] | Any | None = None,
+    policy: str | Mapping[str, Any] | Policy | None = None,
+    random_state: int | None = None,
+    progress: bool = True,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> Report:
+    """Score a synthetic table against the real (training) table and apply a policy.
+
+    Parameters
+    ----------
+    real, synthetic, holdout
+        DataFrames or CSV/Parquet paths. ``real`` is the table the generator was trained on;
+        ``holdout`` real rows it never saw (needed for utility and most privacy figures).
+    metadata
+        tabsynth ``Metadata.to_dict()``, SDV single-table metadata (dict or JSON path) or an
+        object with ``to_dict``; column kinds are inferred from dtypes when omitted.
+        Columns of sdtype ``id``/``text`` are not evaluated.
+    target
+        Column to predict for utility and the rarest-class fidelity.
+    ledger
+        The generator's privacy ledger as JSON (``Ledger.to_dict()``) or an object with
+        ``to_dict``; reported and checked against ``dp_epsilon``.
+    policy
+        YAML/JSON path, dict or :class:`Policy`; the built-in default when None.
+    random_state
+        Seed for subsampling and models; the report is deterministic for a fixed seed.
+    progress
+        Show a progress bar over the steps (tqdm, on stderr).
+    max_rows
+        Tables longer than this are subsampled uniformly (seeded) before scoring; the report
+        records it. Detection uses at most 10,000 rows per side, privacy risk at most 20,000.
+
+    Raises
+    ------
+    EvaluationDataError
+        The tables cannot be compared (every problem listed at once).
+    PolicyError
+        The policy is malformed.
+    """
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 100:
+        raise ValueError(f"The 'max_rows' parameter of evaluate must be an int >= 100. "
+                         f"Got {max_rows!r} instead.")
+    pol = load_policy(policy)  # fail fast on a bad policy, before any work
+    bar = _Progress(progress)
+    try:
+        return _evaluate(real, synthetic, holdout, metadata, target, ledger, pol, random_state,
+                         max_rows, bar)
+    finally:
+        bar.close()
+
+
+def _evaluate(real, synthetic, holdout, metadata, target, ledger, pol, random_state, max_rows,
+              step) -> Report:
+    step(_STEPS[0])
+    meta = normalise_metadata(metadata)
+    t_real = load_table(real, "real")
+    t_syn = load_table(synthetic, "synthetic")
+    t_hold = None if holdout is None else load_table(holdout, "holdout")
+    kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
+    cols = list(kinds)
+    excluded = [str(c) for c in t_real.frame.columns if c not in kinds]
+
+    seeds = np.random.SeedSequence(random_state).spawn(4)
+    rng_sub = np.random.default_rng(seeds[0])
+    seed_det, seed_util, seed_priv = (int(s.generate_state(1)[0]) for s in seeds[1:])
+
+    subsampling = []
+    frames: dict[str, pd.DataFrame | None] = {}
+    for t in (t_real, t_syn, t_hold):
+        if t is None:
+            frames["holdout"] = None
+            continue
+        df = t.frame[cols]
+        if len(df) > max_rows:
+            subsampling.append(f"{t.role}: {len(df):,} rows subsampled uniformly to "
+                               f"{max_rows:,} (seeded)")
+            df = subsample(df, max_rows, rng_sub)
+        frames[t.role] = df
+    r, s, h = frames["real"], frames["synthetic"], frames["holdout"]
+
+    step(_STEPS[1])
+    metrics: list[MetricResult] = fidelity_metrics(
+        r, s, kinds, target=target, random_state=seed_det, step=step
+    )
+    step(_STEPS[5])
+    metrics += utility_metrics(r, s, h, kinds, target=target, random_state=seed_util)
+
+    step(_STEPS[6])
+    entry = _privacy_entry()
+    if entry is None:
+        metrics += _not_run_privacy("the privacy-risk metrics (tabsynth.evaluation.privacy_risk) "
+                                    "are not available in this installation")
+    else:
+        got = entry(r, s, h, kinds=dict(kinds), target=target, random_state=seed_priv,
+                    max_rows=PRIVACY_MAX_ROWS, progress=None)
+        names = {m.name for m in got}
+        metrics += list(got)
+        metrics += [m for m in _not_run_privacy("the privacy-risk module did not report it")
+                    if m.name not in names]
+    ledger_summary = summarize_ledger(ledger)
+    metrics.append(_dp_metric(ledger_summary))
+
+    step(_STEPS[7])
+    from .plots import marginal_plots, pair_heatmap
+
+    shapes = next(m for m in metrics if m.name == "column_shapes")
+    trends = next(m for m in metrics if m.name == "column_pair_trends")
+    scores = {row["column"]: row["score"] for row in shapes.details.get("columns", [])}
+    plots = {
+        "marginals": marginal_plots(r, s, kinds, scores),
+        "pair_heatmap": pair_heatmap(trends.details.get("pairs", []), cols),
+    }
+
+    step(_STEPS[8])
+    checks = pol.apply(metrics)
+    passed, text = verdict(checks)
+    datasets = {"real": t_real.summary(), "synthetic": t_syn.summary(),
+                "holdout": None if t_hold is None else t_hold.summary()}
+    parameters = {
+        "target": target,
+        "random_state": random_state,
+        "max_rows": max_rows,
+        "subsampling": subsampling + [
+            "detection: at most 10,000 rows per side (balanced, seeded)",
+            f"privacy risk: at most {PRIVACY_MAX_ROWS:,} rows per table",
+        ],
+        "columns": {c: k for c, k in kinds.items()},
+        "columns_excluded": excluded,
+        "metadata_supplied": meta is not None,
+        "policy_source": pol.source,
+    }
+    return Report(
+        metrics=metrics,
+        checks=checks,
+        passed=passed,
+        verdict=text,
+        datasets=datasets,
+        privacy=ledger_summary,
+        parameters=parameters,
+        environment=environment(),
+        created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        warnings=notes,
+        policy=pol.to_dict(),
+        plots=plots,
+    )
+
+
+__all__ = ["evaluate"]

@@ -1,0 +1,299 @@
+"""Render a :class:`Report` as one self-contained HTML page.
+
+Inline CSS, plots as ``data:image/png;base64`` URIs, no scripts, no external resources.
+Written for a reader who is not a statistician: the verdict first, then one line per check
+saying what it means, then the details. Every string from the report is escaped with
+:func:`html.escape`; no real record is ever printed (only aggregates and fingerprints).
+"""
+
+from __future__ import annotations
+
+import html as _html
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .report import Report
+
+_CSS = """
+:root{--ink:#1d2430;--muted:#5b6472;--line:#dde2ea;--pass:#1a7f37;--fail:#c62828;--nr:#8a6d00;
+--bg:#f6f8fb}
+*{box-sizing:border-box}
+body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);
+margin:0;background:var(--bg);line-height:1.45;font-size:15px}
+main{max-width:1120px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh}
+h1{font-size:22px;margin:0 0 4px}
+h2{font-size:18px;margin:36px 0 10px;padding-bottom:6px;border-bottom:2px solid var(--line)}
+h3{font-size:15px;margin:20px 0 8px}
+p.lead{color:var(--muted);margin:0 0 18px}
+.banner{border-radius:10px;padding:18px 22px;margin:10px 0 22px;color:#fff;display:flex;
+align-items:center;gap:18px}
+.banner.pass{background:var(--pass)}.banner.fail{background:var(--fail)}
+.banner .big{font-size:30px;font-weight:700;letter-spacing:.5px}
+.banner .txt{font-size:15px;opacity:.95}
+table{border-collapse:collapse;width:100%;margin:6px 0 14px;font-size:14px}
+th,td{text-align:left;padding:7px 9px;border-bottom:1px solid var(--line);vertical-align:top}
+th{background:#eef2f7;font-weight:600;font-size:13px;color:#333}
+td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+.badge{display:inline-block;min-width:64px;white-space:nowrap;text-align:center;border-radius:12px;padding:2px 9px;
+font-size:12px;font-weight:700;color:#fff}
+.badge.PASS{background:var(--pass)}.badge.FAIL{background:var(--fail)}
+.badge.NOTRUN{background:#e9e3c8;color:#5c4a00}
+.muted{color:var(--muted);font-size:13px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:10px}
+.grid img{width:100%;border:1px solid var(--line);border-radius:6px;background:#fff}
+img.wide{max-width:720px;width:100%;border:1px solid var(--line);border-radius:6px}
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:8px 12px;margin:8px 0;font-size:14px}
+.dp{background:#eef6ff;border-left:4px solid #1f6feb;padding:10px 14px;margin:8px 0}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+.signoff td{height:38px}.signoff td.blank{border-bottom:1px solid #999;width:70%}
+footer{margin-top:30px;color:var(--muted);font-size:12px}
+"""
+
+
+def _e(x: Any) -> str:
+    return _html.escape("" if x is None else str(x), quote=True)
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if v != v:
+            return "—"
+        if v != 0 and (abs(v) < 10 ** -digits or abs(v) >= 10**6):
+            return f"{v:.{digits}g}"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _badge(status: str) -> str:
+    cls = "NOTRUN" if status == "NOT RUN" else status
+    return f'<span class="badge {_e(cls)}">{_e(status)}</span>'
+
+
+def _img(b64: str | None, alt: str, cls: str = "") -> str:
+    if not b64:
+        return ""
+    c = f' class="{cls}"' if cls else ""
+    return f'<img{c} alt="{_e(alt)}" src="data:image/png;base64,{_e(b64)}">'
+
+
+def _checks_table(checks: list[dict[str, Any]]) -> str:
+    rows = []
+    for c in checks:
+        rows.append(
+            f"<tr><td>{_e(c.get('title') or c['name'])}<br><span class='muted'>{_e(c['name'])}"
+            f"</span></td><td>{_badge(c['status'])}</td><td class='num'>{_e(_fmt(c['value']))}"
+            f"</td><td class='num'>{_e(c['threshold'])}</td><td>{_e(c.get('explanation'))}"
+            + (f"<br><span class='muted'>{_e(c['reason'])}</span>" if c.get("reason") else "")
+            + "</td></tr>"
+        )
+    return ("<table><tr><th>Check</th><th>Result</th><th>Figure</th><th>Threshold</th>"
+            "<th>What it means</th></tr>" + "".join(rows) + "</table>")
+
+
+def _metrics_table(metrics, checks_by_name: dict[str, dict]) -> str:
+    if not metrics:
+        return "<p class='muted'>No figures.</p>"
+    rows = []
+    for m in metrics:
+        c = checks_by_name.get(m.name)
+        status = _badge(c["status"]) if c else ("" if m.ran else _badge("NOT RUN"))
+        ci = f"{_fmt(m.ci[0])} – {_fmt(m.ci[1])}" if m.ci and m.ran else ""
+        why = m.reason if not m.ran else m.description
+        rows.append(f"<tr><td>{_e(m.title)}<br><span class='muted'>{_e(m.name)}</span></td>"
+                    f"<td class='num'>{_e(_fmt(m.value if m.ran else None))}</td>"
+                    f"<td class='num'>{_e(ci)}</td><td>{status}</td>"
+                    f"<td class='muted'>{_e(why)}</td></tr>")
+    return ("<table><tr><th>Figure</th><th>Value</th><th>95% interval</th><th>Check</th>"
+            "<th>Notes</th></tr>" + "".join(rows) + "</table>")
+
+
+def _column_table(shapes) -> str:
+    rows = shapes.details.get("columns", []) if shapes is not None else []
+    if not rows:
+        return ""
+    worst = sorted(rows, key=lambda r: (r["score"] is None, r["score"] if r["score"] is not None
+                                        else 0))
+    body = "".join(
+        f"<tr><td>{_e(r['column'])}</td><td>{_e(r['kind'])}</td><td>{_e(r['metric'])}</td>"
+        f"<td class='num'>{_e(_fmt(r['score']))}</td></tr>" for r in worst
+    )
+    return ("<h3>Per-column scores (worst first)</h3><table><tr><th>Column</th><th>Kind</th>"
+            "<th>Measure</th><th>Score</th></tr>" + body + "</table>")
+
+
+def _worst_pairs(trends, k: int = 10) -> str:
+    rows = [p for p in (trends.details.get("pairs", []) if trends is not None else [])
+            if p["score"] is not None]
+    if not rows:
+        return ""
+    rows = sorted(rows, key=lambda p: p["score"])[:k]
+    body = "".join(
+        f"<tr><td>{_e(p['column_1'])} × {_e(p['column_2'])}</td><td>{_e(p['metric'])}</td>"
+        f"<td class='num'>{_e(_fmt(p['score']))}</td></tr>" for p in rows
+    )
+    return (f"<h3>The {len(rows)} least well kept column pairs</h3><table><tr><th>Pair</th>"
+            "<th>Measure</th><th>Score</th></tr>" + body + "</table>")
+
+
+def _dp_section(privacy: dict[str, Any] | None) -> str:
+    if not privacy:
+        return ("<p class='note'>No DP guarantee was supplied. The release is judged only by the "
+                "empirical privacy-risk figures above, which measure particular attacks and are "
+                "not a formal guarantee.</p>")
+    eps, delta = privacy.get("epsilon"), privacy.get("delta")
+    if eps is None:
+        text = ("The privacy ledger records no ε: the generator was trained without "
+                "differential privacy.")
+    else:
+        dtxt = f", δ={_fmt(delta, 3) if delta else 0}" if delta is not None else ""
+        src = "spent" if privacy.get("source") == "spent" else "budgeted (upper bound)"
+        text = (f"<b>(ε={_fmt(eps, 3)}{_e(dtxt)})-differential privacy</b> ({_e(src)}). In plain "
+                "words: whether or not any single "
+                f"{_e(privacy.get('unit') or 'row')} was in the training data, the probability "
+                f"of any output of the generator changes by at most a factor of "
+                f"e<sup>ε</sup> ≈ {_fmt(2.718281828 ** float(eps), 2)}"
+                + (f", except with probability δ={_fmt(delta, 3)}" if delta else "") + ".")
+    parts = [f"<div class='dp'>{text}</div>"]
+    if privacy.get("accountant"):
+        parts.append(f"<p>Accountant: {_e(privacy['accountant'])}</p>")
+    budget = privacy.get("budget")
+    if budget:
+        parts.append(f"<p>Budget requested: ε={_e(_fmt(budget.get('epsilon')))}, "
+                     f"δ={_e(_fmt(budget.get('delta'), 3))}</p>")
+    public = privacy.get("declared_public")
+    parts.append("<h3>Declared public (costs no privacy budget)</h3>")
+    if public:
+        if isinstance(public, dict):
+            items = "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in public.items())
+        elif isinstance(public, list):
+            items = "".join(f"<li>{_e(v)}</li>" for v in public)
+        else:
+            items = f"<li>{_e(public)}</li>"
+        parts.append(f"<ul>{items}</ul>")
+    else:
+        parts.append("<p class='muted'>Nothing was recorded as declared public.</p>")
+    mech = privacy.get("mechanisms") or []
+    parts.append("<h3>Budget spent per mechanism</h3>")
+    if mech:
+        body = "".join(
+            f"<tr><td>{_e(m.get('mechanism'))}</td><td>{_e(m.get('description'))}</td>"
+            f"<td class='num'>{_e(_fmt(m.get('epsilon')))}</td>"
+            f"<td class='num'>{_e(_fmt(m.get('delta'), 3))}</td>"
+            f"<td class='num'>{_e(_fmt(m.get('noise_multiplier')))}</td></tr>" for m in mech
+        )
+        parts.append("<table><tr><th>Mechanism</th><th>Purpose</th><th>ε</th><th>δ</th>"
+                     "<th>Noise multiplier</th></tr>" + body + "</table>")
+    else:
+        parts.append("<p class='muted'>The ledger lists no mechanisms.</p>")
+    return "".join(parts)
+
+
+def _kv_table(d: dict[str, Any], head: tuple[str, str] = ("Item", "Value")) -> str:
+    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in d.items())
+    return f"<table><tr><th>{_e(head[0])}</th><th>{_e(head[1])}</th></tr>{body}</table>"
+
+
+def render(report: Report, *, fragment: bool = False) -> str:
+    """The report as HTML (a full page, or a ``<div>`` for notebooks when ``fragment``)."""
+    checks_by_name = {c["name"]: c for c in report.checks}
+    groups = {g: [m for m in report.metrics if m.group == g]
+              for g in ("fidelity", "utility", "privacy")}
+    by_name = {m.name: m for m in report.metrics}
+    ok = report.passed
+    n_fail = sum(c["status"] == "FAIL" for c in report.checks)
+    n_nr = sum(c["status"] == "NOT RUN" for c in report.checks)
+    n_pass = sum(c["status"] == "PASS" for c in report.checks)
+    summary_line = (f"{n_pass} passed, {n_fail} failed, {n_nr} not run — against the policy "
+                    f"'{report.parameters.get('policy_source', 'default')}'.")
+    headline = ("This synthetic release meets the policy." if ok
+                 else "This synthetic release does not meet the policy.")
+    out = [f"<div class='banner {'pass' if ok else 'fail'}'><div class='big'>"
+           f"{'PASS' if ok else 'FAIL'}</div><div class='txt'><b>{_e(headline)}</b><br>"
+           f"{_e(summary_line)}</div></div>"]
+    if report.warnings:
+        out += [f"<div class='note'><b>Warning:</b> {_e(w)}</div>" for w in report.warnings]
+    out.append("<h2>Summary of checks</h2>" + _checks_table(report.checks))
+
+    plots = report.plots or {}
+    out.append("<h2>Fidelity: does the synthetic data look like the real data?</h2>")
+    out.append("<p class='lead'>Column shapes compare each column's distribution; pair trends "
+               "compare relationships between two columns; detection asks whether a classifier "
+               "can tell the tables apart.</p>")
+    out.append(_metrics_table(groups["fidelity"], checks_by_name))
+    out.append(_column_table(by_name.get("column_shapes")))
+    out.append(_worst_pairs(by_name.get("column_pair_trends")))
+    if plots.get("pair_heatmap"):
+        out.append("<h3>Pair trends heatmap</h3>"
+                   + _img(plots["pair_heatmap"], "heatmap of column pair differences", "wide"))
+    if plots.get("marginals"):
+        out.append("<h3>Real vs synthetic distributions</h3><p class='muted'>Aggregate shares "
+                   "only; numeric axes span the real data's 1st–99th percentiles and rare "
+                   "categories are pooled, so no individual record is shown.</p><div class='grid'>"
+                   + "".join(_img(b, f"distribution of {c}") for c, b in
+                             plots["marginals"].items()) + "</div>")
+    elif not fragment:
+        out.append("<p class='muted'>Plots are not stored in the JSON report.</p>")
+
+    out.append("<h2>Utility: is the synthetic data useful for machine learning?</h2>")
+    out.append("<p class='lead'>A model trained on synthetic rows and a model trained on real "
+               "rows are both tested on real rows that neither saw.</p>")
+    out.append(_metrics_table([m for m in groups["utility"]
+                               if m.ran or m.name in checks_by_name], checks_by_name))
+
+    out.append("<h2>Privacy risk: could the synthetic data reveal real people?</h2>")
+    out.append("<p class='lead'>Empirical attacks and distances between synthetic and real "
+               "rows. They measure specific risks; they are not a formal guarantee.</p>")
+    out.append(_metrics_table([m for m in groups["privacy"] if m.name != "dp_epsilon"],
+                              checks_by_name))
+
+    out.append("<h2>Differential privacy</h2>" + _dp_section(report.privacy))
+
+    if not fragment:
+        ds_rows = []
+        for role, d in report.datasets.items():
+            if d is None:
+                ds_rows.append(f"<tr><td>{_e(role)}</td><td colspan='4' class='muted'>not given"
+                               "</td></tr>")
+                continue
+            n_rows = f"{d.get('rows') or 0:,}"
+            ds_rows.append(
+                f"<tr><td>{_e(role)}</td><td class='num'>{_e(n_rows)}</td>"
+                f"<td class='num'>{_e(d.get('columns'))}</td><td>{_e(d.get('source') or '')}"
+                f"</td><td><code>{_e(d.get('sha256'))}</code><br><span class='muted'>sha256 of "
+                f"{'the file bytes' if d.get('fingerprint') == 'file' else 'canonical CSV'}"
+                "</span></td></tr>")
+        out.append("<h2>Datasets</h2><table><tr><th>Table</th><th>Rows</th><th>Columns</th>"
+                   "<th>File</th><th>Fingerprint</th></tr>" + "".join(ds_rows) + "</table>")
+        params = dict(report.parameters)
+        cols = params.pop("columns", {})
+        subs = params.pop("subsampling", [])
+        params["columns evaluated"] = ", ".join(f"{c} ({k})" for c, k in cols.items())
+        params["subsampling"] = "; ".join(subs)
+        out.append("<h2>Parameters</h2>" + _kv_table(params, ("Parameter", "Value")))
+        out.append("<h2>Environment</h2>" + _kv_table(report.environment, ("Package", "Version"))
+                   + f"<p class='muted'>Report created {_e(report.created)}.</p>")
+        so = report.signoff or {}
+        out.append(
+            "<h2>Sign-off</h2><p>To be completed by the person accountable for this release.</p>"
+            "<table class='signoff'>"
+            + "".join(f"<tr><th style='width:30%'>{_e(label)}</th><td class='blank'>"
+                      f"{_e(so.get(key) or '')}</td></tr>"
+                      for key, label in (("name", "Name"), ("role", "Role"), ("date", "Date"),
+                                         ("decision", "Decision (approve / reject)")))
+            + "<tr><th>Signature</th><td class='blank'></td></tr></table>"
+        )
+    body = "".join(out)
+    if fragment:
+        return f"<div><style>{_CSS}</style><main>{body}</main></div>"
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>Synthetic data evaluation — {_e(report.verdict)}</title><style>{_CSS}</style>"
+        "</head><body><main><h1>Synthetic data evaluation report</h1>"
+        f"<p class='lead'>tabsynth {_e(report.environment.get('tabsynth') or '')} · "
+        f"{_e(report.created)}</p>{body}<footer>Generated by tabsynth.evaluation. This page "
+        "contains aggregate figures and fingerprints only, never real records.</footer>"
+        "</main></body></html>\n"
+    )

@@ -1,0 +1,53 @@
+"""``tabsynth info MODEL``: parameters, metadata, training summary and privacy ledger."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ._app import cli, handle_errors
+
+
+@cli.command("info")
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the model's manifest as JSON.")
+@handle_errors
+def info_command(model_path: str, as_json: bool) -> None:
+    """Describe a saved model: what it is, what it learned from, what privacy it spent."""
+    from tabsynth.artifact import read_manifest
+
+    manifest = read_manifest(model_path)
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        return
+    click.echo(f"Model:    {manifest.get('class')} (format version {manifest.get('format_version')})")
+    versions = manifest.get("versions", {})
+    if versions:
+        click.echo("Built by: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
+    click.echo("Parameters:")
+    for key, value in sorted(manifest.get("params", {}).items()):
+        click.echo(f"  {key:<24} {value!r}")
+    columns = manifest.get("metadata", {}).get("columns", {})
+    click.echo(f"Columns ({len(columns)}):")
+    for name, spec in columns.items():
+        extra = []
+        if spec.get("public_domain") is not None:
+            extra.append("public domain")
+        if spec.get("public_bounds") is not None:
+            extra.append("public bounds")
+        click.echo(f"  {name:<30} {spec.get('sdtype')}{' (' + ', '.join(extra) + ')' if extra else ''}")
+    summary = manifest.get("training", {}) or {}
+    if summary:
+        click.echo("Training:")
+        for key, value in summary.items():
+            if key != "loss_history":
+                click.echo(f"  {key:<24} {value}")
+    ledger = manifest.get("ledger")
+    if ledger is None:
+        click.echo("Privacy:  none (non-private model; no differential-privacy guarantee)")
+    else:
+        from tabsynth.privacy.ledger import Ledger
+
+        click.echo("Privacy ledger:")
+        click.echo(Ledger.from_dict(ledger).summary())

@@ -1,0 +1,422 @@
+"""CTGAN: conditional tabular GAN (Xu et al., 2019)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from .._progress import format_losses, progress_bar
+from .base import BaseSynthesizer, _is_dims, _is_float, _is_int
+from .conditions import Condition, ParsedConditions
+
+__all__ = ["CTGAN"]
+
+
+class _ConditionSampler:
+    """Vectorised conditional vectors and training-by-sampling of real rows.
+
+    Category probabilities come from the transformer's ``DiscreteSpan.frequencies`` (i.e.
+    from ``TableStats``); the per-category row lists from ``category_codes`` of the training
+    rows (training-by-sampling reads real rows by design; the DP variant must not use it).
+    """
+
+    def __init__(self, transformer: Any, codes: np.ndarray | None, *, log_frequency: bool,
+                 n_rows: int) -> None:
+        spans = transformer.discrete_spans
+        self.n_discrete = len(spans)
+        self.cond_dim = int(transformer.cond_dim)
+        self.cond_starts = np.array([s.cond_start for s in spans], dtype=np.int64)
+        self.dims = np.array([s.dim for s in spans], dtype=np.int64)
+        width = int(self.dims.max()) if self.n_discrete else 0
+        self.sample_cum = np.ones((self.n_discrete, width))
+        self.train_cum = np.ones((self.n_discrete, width))
+        self.has_rows = np.ones(self.n_discrete, dtype=bool)
+        counts_in_data = None
+        if codes is not None and self.n_discrete:
+            counts_in_data = [np.bincount(codes[:, j], minlength=s.dim) for j, s in enumerate(spans)]
+        for j, s in enumerate(spans):
+            freq = np.clip(np.asarray(s.frequencies, dtype=float), 0.0, None)
+            if freq.sum() <= 0:
+                freq = np.ones(s.dim)
+            self.sample_cum[j, : s.dim] = np.cumsum(freq / freq.sum())
+            train = np.log(freq * n_rows + 1.0) if log_frequency else freq.copy()
+            if counts_in_data is not None:
+                train = np.where(counts_in_data[j] > 0, train, 0.0)
+                if train.sum() <= 0:  # categories known to the stats only: fall back to data
+                    train = counts_in_data[j].astype(float)
+            self.train_cum[j, : s.dim] = np.cumsum(train / train.sum())
+        # Training-by-sampling: rows sorted by category code, per (column, category) slices.
+        if codes is not None and self.n_discrete:
+            n = codes.shape[0]
+            order = np.argsort(codes, axis=0, kind="stable")  # (n, n_discrete)
+            self.order = order.T.reshape(-1)  # span j occupies [j*n, (j+1)*n)
+            self.cat_count = np.concatenate(counts_in_data)
+            starts = []
+            for j, c in enumerate(counts_in_data):
+                starts.append(j * n + np.concatenate([[0], np.cumsum(c)[:-1]]))
+            self.cat_start = np.concatenate(starts)
+
+    @staticmethod
+    def _draw(cum: np.ndarray, col: np.ndarray, dims: np.ndarray, rng: np.random.Generator):
+        u = rng.random(len(col))
+        opt = (u[:, None] > cum[col]).sum(axis=1)
+        return np.minimum(opt, dims[col] - 1)
+
+    def training_condvec(self, batch: int, rng: np.random.Generator):
+        """(column, category, global cond index) per row: column uniform, log-frequency category."""
+        col = rng.integers(self.n_discrete, size=batch)
+        opt = self._draw(self.train_cum, col, self.dims, rng)
+        return col, opt, self.cond_starts[col] + opt
+
+    def original_condvec(self, batch: int, rng: np.random.Generator) -> np.ndarray:
+        """Global cond index per row: column uniform, category by its frequency (for sampling)."""
+        col = rng.integers(self.n_discrete, size=batch)
+        opt = self._draw(self.sample_cum, col, self.dims, rng)
+        return self.cond_starts[col] + opt
+
+    def sample_rows(self, gidx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One random real row per entry, among the rows having that (column, category)."""
+        count = self.cat_count[gidx]
+        pick = (rng.random(len(gidx)) * count).astype(np.int64)
+        return self.order[self.cat_start[gidx] + np.minimum(pick, np.maximum(count - 1, 0))]
+
+
+class CTGAN(BaseSynthesizer):
+    """Conditional tabular GAN (CTGAN) of Xu et al. (2019).
+
+    A conditional generator with residual blocks is trained against a PacGAN critic with
+    the WGAN-GP loss. Training-by-sampling picks a discrete column uniformly and one of its
+    categories with (log-)frequency, puts it in a conditional vector and shows the critic
+    real rows that have that category; the generator is also penalised by the cross-entropy
+    between its output for that column and the condition. Continuous columns use
+    mode-specific normalisation (see :class:`tabsynth.transformer.DataTransformer`).
+
+    Parameters
+    ----------
+    embedding_dim : int, default=128
+        Size of the random noise vector fed to the generator.
+    generator_dim : tuple of int, default=(256, 256)
+        Width of each residual block of the generator.
+    discriminator_dim : tuple of int, default=(256, 256)
+        Width of each hidden layer of the critic (LeakyReLU(0.2) + Dropout(0.5)).
+    generator_lr, discriminator_lr : float, default=2e-4
+        Adam learning rates (betas ``(0.5, 0.9)``).
+    generator_decay, discriminator_decay : float, default=1e-6
+        Adam weight decay.
+    batch_size : int, default=500
+        Rows per training step; must be a multiple of ``pac``.
+    discriminator_steps : int, default=1
+        Critic updates per generator update (the WGAN paper uses 5; CTGAN uses 1).
+    log_frequency : bool, default=True
+        Draw the training conditions with log-frequency (rare categories shown more often);
+        otherwise with their frequency.
+    epochs : int, default=300
+        Passes over the data (``max(n_rows // batch_size, 1)`` steps each).
+    pac : int, default=10
+        Rows the critic judges together (PacGAN, against mode collapse).
+    epsilon : float or None, default=None
+        Differential-privacy budget; DP training is not available yet (must be None).
+    device : str or torch.device, default="auto"
+        ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
+    random_state : int or None, default=None
+        Seed of every random draw in ``fit`` (identical models for the same seed on CPU).
+    verbose : bool, default=True
+        Show a progress bar with the losses.
+
+    Attributes
+    ----------
+    metadata_, stats_, transformer_ : Metadata, TableStats, DataTransformer
+        What the model knows about the table.
+    device_ : torch.device
+    loss_history_ : pandas.DataFrame
+        Columns ``epoch``, ``generator_loss``, ``discriminator_loss`` (epoch means).
+    n_features_in_ : int
+        Columns of the training table; ``columns_`` the columns ``sample`` returns.
+    privacy_spent_, ledger_ : None
+        Filled by DP training.
+
+    References
+    ----------
+    L. Xu, M. Skoularidou, A. Cuesta-Infante, K. Veeramachaneni. "Modeling Tabular Data
+    using Conditional GAN". NeurIPS 2019. arXiv:1907.00503.
+    """
+
+    _tuple_params = ("generator_dim", "discriminator_dim")
+    _gumbel_tau = 0.2
+    _gp_lambda = 10.0
+
+    def __init__(
+        self,
+        *,
+        embedding_dim: int = 128,
+        generator_dim: tuple[int, ...] = (256, 256),
+        discriminator_dim: tuple[int, ...] = (256, 256),
+        generator_lr: float = 2e-4,
+        generator_decay: float = 1e-6,
+        discriminator_lr: float = 2e-4,
+        discriminator_decay: float = 1e-6,
+        batch_size: int = 500,
+        discriminator_steps: int = 1,
+        log_frequency: bool = True,
+        epochs: int = 300,
+        pac: int = 10,
+        epsilon: float | None = None,
+        device: Any = "auto",
+        random_state: int | None = None,
+        verbose: bool = True,
+    ) -> None:
+        self.embedding_dim = embedding_dim
+        self.generator_dim = generator_dim
+        self.discriminator_dim = discriminator_dim
+        self.generator_lr = generator_lr
+        self.generator_decay = generator_decay
+        self.discriminator_lr = discriminator_lr
+        self.discriminator_decay = discriminator_decay
+        self.batch_size = batch_size
+        self.discriminator_steps = discriminator_steps
+        self.log_frequency = log_frequency
+        self.epochs = epochs
+        self.pac = pac
+        self.epsilon = epsilon
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ params
+    def _check_model_params(self) -> None:
+        c = self._check
+        c("embedding_dim", _is_int(self.embedding_dim) and self.embedding_dim >= 1, "an int >= 1")
+        for name in ("generator_dim", "discriminator_dim"):
+            c(name, _is_dims(getattr(self, name)), "a tuple of ints >= 1")
+        for name in ("generator_lr", "discriminator_lr"):
+            v = getattr(self, name)
+            c(name, _is_float(v) and v > 0, "a float > 0")
+        for name in ("generator_decay", "discriminator_decay"):
+            v = getattr(self, name)
+            c(name, _is_float(v) and v >= 0, "a float >= 0")
+        c("discriminator_steps", _is_int(self.discriminator_steps)
+          and self.discriminator_steps >= 1, "an int >= 1")
+        c("log_frequency", isinstance(self.log_frequency, bool), "a bool")
+        c("pac", _is_int(self.pac) and self.pac >= 1, "an int >= 1")
+        c("batch_size", self.batch_size % self.pac == 0, f"a multiple of pac={self.pac}")
+
+    # ------------------------------------------------------------------ networks
+    def _build_networks(self, init_generator: Any) -> None:
+        from .networks import Generator, OutputLayout, init_weights
+
+        t = self.transformer_
+        self._layout = OutputLayout.from_output_info(t.output_info, t.output_dim)
+        self._generator = Generator(
+            self.embedding_dim + t.cond_dim, tuple(self.generator_dim), t.output_dim
+        )
+        init_weights(self._generator, init_generator)
+        self._generator.to(self.device_)
+        self._cond = _ConditionSampler(
+            t, None, log_frequency=self.log_frequency, n_rows=self._n_rows_hint()
+        )
+        spans = t.discrete_spans
+        self._disc_out = [(int(s.start), int(s.start + s.dim)) for s in spans]
+
+    def _n_rows_hint(self, default: int = 1) -> int:
+        n = getattr(self.stats_, "n_rows", None)
+        return int(n) if n else default
+
+    def _sampling_networks(self) -> dict[str, Any]:
+        return {"generator": self._generator}
+
+    # ------------------------------------------------------------------ training
+    def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
+               generator: Any) -> list[dict[str, float]]:
+        import torch
+
+        from .networks import Discriminator, init_weights, set_dropout_generator
+
+        dev = self.device_
+        t = self.transformer_
+        n = X.shape[0]
+        self._data = torch.from_numpy(X).to(dev)
+        self._cond = _ConditionSampler(
+            t, codes, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
+        )
+        disc = Discriminator(t.output_dim + t.cond_dim, tuple(self.discriminator_dim), self.pac)
+        init_weights(disc, self._torch_generator(rng, "cpu"))
+        disc.to(dev)
+        set_dropout_generator(disc, generator)
+        self._discriminator = disc
+        self._optim_g = torch.optim.Adam(
+            self._generator.parameters(), lr=self.generator_lr, betas=(0.5, 0.9),
+            weight_decay=self.generator_decay,
+        )
+        self._optim_d = torch.optim.Adam(
+            disc.parameters(), lr=self.discriminator_lr, betas=(0.5, 0.9),
+            weight_decay=self.discriminator_decay,
+        )
+        self._generator.train()
+        disc.train()
+        steps = max(n // self.batch_size, 1)
+        history: list[dict[str, float]] = []
+        bar = progress_bar(self.epochs, desc=type(self).__name__, verbose=self.verbose)
+        try:
+            for epoch in bar:
+                g_total = torch.zeros((), device=dev)
+                d_total = torch.zeros((), device=dev)
+                for _ in range(steps):
+                    for _ in range(self.discriminator_steps):
+                        real, real_cond, fake_cond = self._real_batch(rng)
+                        d_total += self._discriminator_step(real, real_cond, fake_cond, generator)
+                    g_total += self._generator_step(rng, generator)
+                losses = {
+                    "generator_loss": float(g_total) / steps,
+                    "discriminator_loss": float(d_total) / (steps * self.discriminator_steps),
+                }
+                history.append({"epoch": epoch + 1, **losses})
+                bar.set_postfix(format_losses({"g": losses["generator_loss"],
+                                               "d": losses["discriminator_loss"]}))
+        finally:
+            bar.close()
+            self._generator.eval()
+            for name in ("_data", "_discriminator", "_optim_g", "_optim_d"):
+                self.__dict__.pop(name, None)
+            self._cond = _ConditionSampler(
+                t, None, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
+            )
+        return history
+
+    def _cond_tensor(self, gidx: np.ndarray) -> Any:
+        import torch
+
+        n = len(gidx)
+        cond = torch.zeros(n, self.transformer_.cond_dim, device=self.device_)
+        if n and self.transformer_.cond_dim:
+            idx = torch.from_numpy(gidx).to(self.device_)
+            cond[torch.arange(n, device=self.device_), idx] = 1.0
+        return cond
+
+    def _real_batch(self, rng: np.random.Generator) -> tuple[Any, Any, Any]:
+        """Real rows for one critic step, their conditional vectors and the fake side's.
+
+        Training-by-sampling: the fake side's conditions are drawn, and the real rows are
+        drawn among rows having those categories (in shuffled order).
+        """
+        import torch
+
+        b = self.batch_size
+        if self._cond.n_discrete == 0:
+            rows = rng.integers(self._data.shape[0], size=b)
+            empty = torch.zeros(b, 0, device=self.device_)
+            return self._data[torch.from_numpy(rows).to(self.device_)], empty, empty
+        _, _, gidx = self._cond.training_condvec(b, rng)
+        perm = rng.permutation(b)
+        rows = self._cond.sample_rows(gidx[perm], rng)
+        real = self._data[torch.from_numpy(rows).to(self.device_)]
+        return real, self._cond_tensor(gidx[perm]), self._cond_tensor(gidx)
+
+    def _noise(self, n: int, generator: Any) -> Any:
+        import torch
+
+        return torch.randn(n, self.embedding_dim, generator=generator, device=self.device_)
+
+    def _discriminator_step(self, real: Any, real_cond: Any, fake_cond: Any,
+                            generator: Any) -> Any:
+        """One WGAN-GP critic update on a real batch; returns the detached critic loss."""
+        import torch
+
+        with torch.no_grad():
+            raw = self._generator(torch.cat([self._noise(len(fake_cond), generator), fake_cond], 1))
+            fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
+        disc = self._discriminator
+        fake_cat = torch.cat([fake, fake_cond], dim=1)
+        real_cat = torch.cat([real, real_cond], dim=1)
+        y_fake = disc(fake_cat)
+        y_real = disc(real_cat)
+        penalty = disc.gradient_penalty(real_cat, fake_cat, generator=generator,
+                                        lambda_=self._gp_lambda)
+        loss = -(y_real.mean() - y_fake.mean())
+        self._optim_d.zero_grad(set_to_none=True)
+        (loss + penalty).backward()
+        self._optim_d.step()
+        return loss.detach()
+
+    def _generator_step(self, rng: np.random.Generator, generator: Any) -> Any:
+        """One generator update (critic score + cross-entropy on the conditioned column)."""
+        import torch
+
+        b = self.batch_size
+        disc = self._discriminator
+        if self._cond.n_discrete:
+            col, opt, gidx = self._cond.training_condvec(b, rng)
+            cond = self._cond_tensor(gidx)
+        else:
+            col = opt = None
+            cond = torch.zeros(b, 0, device=self.device_)
+        raw = self._generator(torch.cat([self._noise(b, generator), cond], dim=1))
+        fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
+        disc.requires_grad_(False)
+        try:
+            y_fake = disc(torch.cat([fake, cond], dim=1))
+        finally:
+            disc.requires_grad_(True)
+        loss = -y_fake.mean()
+        if col is not None:
+            loss = loss + self._cond_loss(raw, col, opt)
+        self._optim_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self._optim_g.step()
+        return loss.detach()
+
+    def _cond_loss(self, raw: Any, col: np.ndarray, opt: np.ndarray) -> Any:
+        """Cross-entropy between the generator's logits and the condition, on its column."""
+        import torch
+        from torch.nn import functional as F
+
+        col_t = torch.from_numpy(col).to(self.device_)
+        opt_t = torch.from_numpy(opt).to(self.device_)
+        total = torch.zeros((), device=self.device_)
+        for j, (st, ed) in enumerate(self._disc_out):
+            sel = col_t == j
+            target = torch.where(sel, opt_t, torch.zeros_like(opt_t))
+            ce = F.cross_entropy(raw[:, st:ed], target, reduction="none")
+            total = total + (ce * sel).sum()
+        return total / raw.shape[0]
+
+    # ------------------------------------------------------------------ sampling
+    def _plan_conditions(
+        self, parsed: ParsedConditions
+    ) -> tuple[Condition | None, tuple[Condition, ...]]:
+        """The rarest single-category condition goes through the conditional vector.
+
+        It is also forced in the output and re-checked (rate 1), so it is exact; the other
+        conditions are met by rejection.
+        """
+        exact = parsed.exact
+        if not exact:
+            return None, parsed.conditions
+        chosen = min(exact, key=lambda c: c.rate)
+        rest = tuple(dataclasses.replace(c, rate=1.0) if c is chosen else c
+                     for c in parsed.conditions)
+        return chosen, rest
+
+    def _generate(self, n: int, *, exact: Condition | None, rng: np.random.Generator,
+                  generator: Any) -> np.ndarray:
+        import torch
+
+        gen_net = self._generator
+        gen_net.eval()
+        with torch.inference_mode():
+            if self._cond.n_discrete == 0:
+                cond = torch.zeros(n, 0, device=self.device_)
+            elif exact is not None:
+                g = int(self._cond.cond_starts[exact.span] + exact.category)
+                cond = torch.zeros(n, self.transformer_.cond_dim, device=self.device_)
+                cond[:, g] = 1.0
+            else:
+                cond = self._cond_tensor(self._cond.original_condvec(n, rng))
+            raw = gen_net(torch.cat([self._noise(n, generator), cond], dim=1))
+            out = self._layout.sample_one_hot(raw, generator=generator)
+            if exact is not None:
+                st, ed = self._disc_out[exact.span]
+                out[:, st:ed] = 0.0
+                out[:, st + exact.category] = 1.0
+            return out.cpu().numpy()

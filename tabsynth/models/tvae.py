@@ -1,0 +1,220 @@
+"""TVAE: variational autoencoder for tabular data (Xu et al., 2019)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._progress import format_losses, progress_bar
+from .base import BaseSynthesizer, _is_dims, _is_float, _is_int
+from .conditions import Condition
+
+__all__ = ["TVAE"]
+
+
+class TVAE(BaseSynthesizer):
+    """Tabular variational autoencoder (TVAE) of Xu et al. (2019).
+
+    An MLP encoder maps a transformed row to a Gaussian posterior over ``embedding_dim``
+    latents; an MLP decoder maps latents back. The reconstruction loss is the cross-entropy
+    on every softmax span (categories, modes, missing flags) plus a Gaussian negative
+    log-likelihood on each ``tanh`` value with a learned scale ``sigma`` (clamped to
+    ``[0.01, 1]``), weighted by ``loss_factor``, plus the KL divergence to ``N(0, I)``.
+
+    TVAE is unconditional: ``sample(conditions=...)`` meets conditions by bounded rejection
+    sampling, generating ``1 / expected acceptance rate`` candidates per wanted row.
+
+    Parameters
+    ----------
+    embedding_dim : int, default=128
+        Size of the latent space.
+    compress_dims : tuple of int, default=(128, 128)
+        Hidden layer widths of the encoder (ReLU).
+    decompress_dims : tuple of int, default=(128, 128)
+        Hidden layer widths of the decoder (ReLU).
+    l2scale : float, default=1e-5
+        Adam weight decay.
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    loss_factor : float, default=2.0
+        Weight of the reconstruction loss against the KL term.
+    batch_size : int, default=500
+        Rows per training step (each epoch is one shuffled pass over the rows).
+    epochs : int, default=300
+        Passes over the data.
+    epsilon : float or None, default=None
+        Differential-privacy budget; DP training is not available yet (must be None).
+    device : str or torch.device, default="auto"
+        ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
+    random_state : int or None, default=None
+        Seed of every random draw in ``fit`` (identical models for the same seed on CPU).
+    verbose : bool, default=True
+        Show a progress bar with the losses.
+
+    Attributes
+    ----------
+    metadata_, stats_, transformer_ : Metadata, TableStats, DataTransformer
+        What the model knows about the table.
+    device_ : torch.device
+    loss_history_ : pandas.DataFrame
+        Columns ``epoch``, ``loss``, ``reconstruction_loss``, ``kl_loss`` (epoch means).
+    n_features_in_ : int
+        Columns of the training table; ``columns_`` the columns ``sample`` returns.
+    privacy_spent_, ledger_ : None
+        Filled by DP training.
+
+    References
+    ----------
+    L. Xu, M. Skoularidou, A. Cuesta-Infante, K. Veeramachaneni. "Modeling Tabular Data
+    using Conditional GAN". NeurIPS 2019. arXiv:1907.00503.
+    """
+
+    _tuple_params = ("compress_dims", "decompress_dims")
+
+    def __init__(
+        self,
+        *,
+        embedding_dim: int = 128,
+        compress_dims: tuple[int, ...] = (128, 128),
+        decompress_dims: tuple[int, ...] = (128, 128),
+        l2scale: float = 1e-5,
+        learning_rate: float = 1e-3,
+        loss_factor: float = 2.0,
+        batch_size: int = 500,
+        epochs: int = 300,
+        epsilon: float | None = None,
+        device: Any = "auto",
+        random_state: int | None = None,
+        verbose: bool = True,
+    ) -> None:
+        self.embedding_dim = embedding_dim
+        self.compress_dims = compress_dims
+        self.decompress_dims = decompress_dims
+        self.l2scale = l2scale
+        self.learning_rate = learning_rate
+        self.loss_factor = loss_factor
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.epsilon = epsilon
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ params
+    def _check_model_params(self) -> None:
+        c = self._check
+        c("embedding_dim", _is_int(self.embedding_dim) and self.embedding_dim >= 1, "an int >= 1")
+        for name in ("compress_dims", "decompress_dims"):
+            c(name, _is_dims(getattr(self, name)), "a tuple of ints >= 1")
+        c("l2scale", _is_float(self.l2scale) and self.l2scale >= 0, "a float >= 0")
+        c("learning_rate", _is_float(self.learning_rate) and self.learning_rate > 0, "a float > 0")
+        c("loss_factor", _is_float(self.loss_factor) and self.loss_factor > 0, "a float > 0")
+
+    # ------------------------------------------------------------------ networks
+    def _build_networks(self, init_generator: Any) -> None:
+        from .networks import Decoder, OutputLayout, init_weights
+
+        t = self.transformer_
+        self._layout = OutputLayout.from_output_info(t.output_info, t.output_dim)
+        self._decoder = Decoder(self.embedding_dim, tuple(self.decompress_dims), t.output_dim)
+        init_weights(self._decoder, init_generator)
+        self._decoder.to(self.device_)
+
+    def _sampling_networks(self) -> dict[str, Any]:
+        return {"decoder": self._decoder}
+
+    # ------------------------------------------------------------------ training
+    def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
+               generator: Any) -> list[dict[str, float]]:
+        import torch
+
+        from .networks import Encoder, init_weights
+
+        dev = self.device_
+        t = self.transformer_
+        n = X.shape[0]
+        data = torch.from_numpy(X).to(dev)
+        encoder = Encoder(t.output_dim, tuple(self.compress_dims), self.embedding_dim)
+        init_weights(encoder, self._torch_generator(rng, "cpu"))
+        encoder.to(dev)
+        self._encoder = encoder
+        self._optim = torch.optim.Adam(
+            list(encoder.parameters()) + list(self._decoder.parameters()),
+            lr=self.learning_rate, weight_decay=self.l2scale,
+        )
+        self._tanh_idx = self._layout.tanh_index.to(dev)
+        encoder.train()
+        self._decoder.train()
+        steps = max(math.ceil(n / self.batch_size), 1)
+        history: list[dict[str, float]] = []
+        bar = progress_bar(self.epochs, desc=type(self).__name__, verbose=self.verbose)
+        try:
+            for epoch in bar:
+                totals = torch.zeros(2, device=dev)
+                perm = torch.from_numpy(rng.permutation(n)).to(dev)
+                for i in range(steps):
+                    real = data[perm[i * self.batch_size:(i + 1) * self.batch_size]]
+                    totals += self._vae_step(real, generator)
+                rec, kl = (totals / steps).tolist()
+                losses = {"loss": rec + kl, "reconstruction_loss": rec, "kl_loss": kl}
+                history.append({"epoch": epoch + 1, **losses})
+                bar.set_postfix(format_losses({"loss": rec + kl}))
+        finally:
+            bar.close()
+            self._decoder.eval()
+            for name in ("_encoder", "_optim", "_tanh_idx"):
+                self.__dict__.pop(name, None)
+        return history
+
+    def _vae_step(self, real: Any, generator: Any) -> Any:
+        """One VAE update on a real batch; returns detached (reconstruction, KL) losses."""
+        import torch
+
+        mu, logvar = self._encoder(real)
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn(std.shape, generator=generator, device=std.device, dtype=std.dtype)
+        recon = self._decoder(eps * std + mu)
+        rec_loss = self._reconstruction_loss(recon, real)
+        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / real.shape[0]
+        self._optim.zero_grad(set_to_none=True)
+        (rec_loss + kl).backward()
+        self._optim.step()
+        with torch.no_grad():
+            self._decoder.sigma.clamp_(0.01, 1.0)
+        return torch.stack([rec_loss.detach(), kl.detach()])
+
+    def _reconstruction_loss(self, recon: Any, real: Any) -> Any:
+        import torch
+        from torch.nn import functional as F
+
+        b = real.shape[0]
+        total = torch.zeros((), device=real.device)
+        idx = self._tanh_idx
+        if idx.numel():
+            sigma = self._decoder.sigma[idx]
+            diff = real[:, idx] - torch.tanh(recon[:, idx])
+            total = total + (diff.pow(2) / (2 * sigma.pow(2))).sum() + torch.log(sigma).sum() * b
+        for st, ed in self._layout.softmax_spans:
+            target = real[:, st:ed].argmax(dim=1)
+            total = total + F.cross_entropy(recon[:, st:ed], target, reduction="sum")
+        return total * self.loss_factor / b
+
+    # ------------------------------------------------------------------ sampling
+    def _generate(self, n: int, *, exact: Condition | None, rng: np.random.Generator,
+                  generator: Any) -> np.ndarray:
+        import torch
+
+        dec = self._decoder
+        dec.eval()
+        with torch.inference_mode():
+            z = torch.randn(n, self.embedding_dim, generator=generator, device=self.device_)
+            raw = dec(z)
+            out = self._layout.sample_one_hot(raw, generator=generator)
+            idx = self._layout.tanh_index.to(self.device_)
+            if idx.numel():
+                noise = torch.randn(n, idx.numel(), generator=generator, device=self.device_)
+                values = torch.tanh(raw[:, idx]) + noise * dec.sigma[idx]
+                out[:, idx] = values.clamp(-1.0, 1.0)
+            return out.cpu().numpy()

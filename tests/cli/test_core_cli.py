@@ -1,0 +1,117 @@
+"""End-to-end tests of ``tabsynth metadata | fit | sample | info`` (in-process)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+
+def no_files_like(folder, stem: str) -> bool:
+    return not [p for p in folder.iterdir() if stem in p.name]
+
+
+def test_help_everywhere(run):
+    for cmd in ([], ["fit"], ["sample"], ["info"], ["metadata"], ["evaluate"]):
+        res = run(*cmd, "--help")
+        assert res.exit_code == 0, cmd
+        assert "Usage" in res.output
+
+
+def test_metadata_writes_editable_json(run, small_csv, tmp_path):
+    out = tmp_path / "meta.json"
+    res = run("metadata", small_csv, "-o", out)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["columns"]["workclass"]["sdtype"] == "categorical"
+    assert doc["columns"]["age"]["sdtype"] == "numerical"
+
+
+def test_fit_sample_info_round_trip(run, model_file, tmp_path):
+    out = tmp_path / "synth.csv"
+    res = run("sample", model_file, "-n", "250", "-o", out, "--seed", "1")
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out)
+    assert len(df) == 250
+    assert list(df.columns) == ["age", "workclass", "education-num", "sex", "hours-per-week",
+                                "income"]
+    again = tmp_path / "again.csv"
+    run("sample", model_file, "-n", "250", "-o", again, "--seed", "1")
+    assert out.read_bytes() == again.read_bytes()
+
+    info = run("info", model_file)
+    assert info.exit_code == 0, info.output
+    assert "CTGAN" in info.output and "workclass" in info.output
+    assert "non-private" in info.output
+
+
+def test_sample_parquet_in_chunks_with_condition(run, model_file, tmp_path):
+    out = tmp_path / "synth.parquet"
+    res = run("sample", model_file, "-n", "1000", "-o", out, "--chunk-size", "300",
+              "--condition", "sex=Female", "--seed", "3")
+    assert res.exit_code == 0, res.output
+    df = pd.read_parquet(out)
+    assert len(df) == 1000
+    assert (df["sex"] == "Female").all()
+
+
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (["-n", "0"], 2, "0"),
+        (["-n", "10", "--condition", "nosuchcol=1"], 2, "nosuchcol"),
+        (["-n", "10", "--condition", "sex=Unknown"], 2, "Unknown"),
+    ],
+)
+def test_sample_bad_input(run, model_file, tmp_path, args, code, words):
+    out = tmp_path / "x.csv"
+    res = run("sample", model_file, "-o", out, *args)
+    assert res.exit_code == code, res.output
+    assert words in res.output
+    assert no_files_like(tmp_path, "x.csv")
+
+
+def test_fit_missing_file(run, tmp_path):
+    res = run("fit", tmp_path / "nope.csv", "-o", tmp_path / "m.tsmodel")
+    assert res.exit_code == 3
+    assert "nope.csv" in res.output
+    assert no_files_like(tmp_path, "m.tsmodel")
+
+
+def test_fit_unknown_model_type(run, small_csv, tmp_path):
+    res = run("fit", small_csv, "-o", tmp_path / "m.tsmodel", "--model", "gan9000")
+    assert res.exit_code == 2
+    assert "gan9000" in res.output
+
+
+def test_fit_unwritable_output_fails_before_training(run, small_csv, tmp_path):
+    res = run("fit", small_csv, "-o", tmp_path / "missing-dir" / "m.tsmodel")
+    assert res.exit_code == 2
+    assert "missing-dir" in res.output
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "empty"),
+        (b"a,b,c\n", "no rows"),
+        (b"a,b\n\xff\xfe\x00bad,1\n", "decode"),
+    ],
+)
+def test_fit_bad_files(run, tmp_path, content, words):
+    src = tmp_path / "bad.csv"
+    src.write_bytes(content)
+    res = run("fit", src, "-o", tmp_path / "m.tsmodel")
+    assert res.exit_code == 3, res.output
+    assert words in res.output.lower()
+    assert no_files_like(tmp_path, "m.tsmodel")
+
+
+def test_sample_from_foreign_file(run, tmp_path):
+    bogus = tmp_path / "model.tsmodel"
+    bogus.write_bytes(b"\x80\x04\x95 pickle-looking bytes")
+    res = run("sample", bogus, "-n", "5", "-o", tmp_path / "o.csv")
+    assert res.exit_code == 1
+    assert "pickle" in res.output.lower()
+    assert no_files_like(tmp_path, "o.csv")
