@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._tables import load_table, normalise_metadata, prepare, subsample
+from ._threads import limited_threads
 from ._types import MetricResult
 from .fidelity import fidelity_metrics
 from .policy import Policy, load_policy, verdict
@@ -150,8 +151,9 @@ def evaluate(
     pol = load_policy(policy)  # fail fast on a bad policy, before any work
     bar = _Progress(progress)
     try:
-        return _evaluate(real, synthetic, holdout, metadata, target, ledger, pol, random_state,
-                         max_rows, bar)
+        with limited_threads():
+            return _evaluate(real, synthetic, holdout, metadata, target, ledger, pol,
+                             random_state, max_rows, bar)
     finally:
         bar.close()
 

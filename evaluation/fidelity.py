@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ._schema import Kind
+from ._threads import limited_threads
 from ._types import MetricResult
 
 CONTINUOUS = ("numerical", "datetime")
@@ -303,8 +304,6 @@ def detection(
     random_state: int | None, max_rows: int = DETECTION_ROWS,
 ) -> MetricResult:
     """Cross-validated AUC of a classifier telling real rows from synthetic rows (0.5 ideal)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
     rng = np.random.default_rng(random_state)
@@ -322,14 +321,8 @@ def detection(
     y = np.r_[np.zeros(n, dtype=int), np.ones(n, dtype=int)]
     seed = int(rng.integers(2**31 - 1))
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    aucs = []
-    for train_idx, test_idx in folds.split(X, y):
-        clf = HistGradientBoostingClassifier(
-            categorical_features=is_cat if is_cat.any() else None,
-            max_iter=100, early_stopping=False, random_state=seed,
-        )
-        clf.fit(X[train_idx], y[train_idx])
-        aucs.append(roc_auc_score(y[test_idx], clf.predict_proba(X[test_idx])[:, 1]))
+    with limited_threads():
+        aucs = _cv_aucs(X, y, is_cat, folds, seed)
     auc = float(np.mean(aucs))
     half = 1.96 * float(np.std(aucs, ddof=1)) / np.sqrt(len(aucs))
     return MetricResult(
@@ -348,6 +341,21 @@ def detection(
             "detection_score": round(1.0 - max(0.0, 2.0 * (auc - 0.5)), 6),
         },
     )
+
+
+def _cv_aucs(X, y, is_cat, folds, seed) -> list[float]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    aucs = []
+    for train_idx, test_idx in folds.split(X, y):
+        clf = HistGradientBoostingClassifier(
+            categorical_features=is_cat if is_cat.any() else None,
+            max_iter=100, early_stopping=False, random_state=seed,
+        )
+        clf.fit(X[train_idx], y[train_idx])
+        aucs.append(float(roc_auc_score(y[test_idx], clf.predict_proba(X[test_idx])[:, 1])))
+    return aucs
 
 
 def minority_fidelity(

@@ -386,7 +386,14 @@ def privacy_risk_metrics(
 
 
 def _membership_inference(
-    e_tr, e_sy, e_ho, rng: np.random.Generator, *, k: int = 1, n_boot: int = 200
+    e_tr,
+    e_sy,
+    e_ho,
+    rng: np.random.Generator,
+    *,
+    k: int = 1,
+    n_boot: int = 200,
+    max_targets: int = 5_000,
 ) -> tuple[float, tuple[float, float], dict[str, Any]]:
     """DOMIAS-style attack (van Breugel et al., AISTATS 2023) with k-NN density estimates.
 
@@ -394,18 +401,21 @@ def _membership_inference(
     near it, estimated by k-th nearest-neighbour distances: ``log(d_ref + eps) - log(d_syn +
     eps)``. Members are training records, non-members holdout records; the holdout is split in
     two halves that take turns as reference data and as non-members (2-fold cross-fitting), and
-    as many members as non-members are drawn from the training table.
+    as many members as non-members are drawn from the training table. At most ``max_targets``
+    members and as many non-members are attacked (the reference halves stay whole).
     """
     n_ho = len(e_ho)
     perm = rng.permutation(n_ho)
     halves = [np.sort(perm[: n_ho // 2]), np.sort(perm[n_ho // 2 :])]
-    members = rng.choice(len(e_tr), size=min(n_ho, len(e_tr)), replace=False)
-    mem_halves = [np.sort(members[: len(members) // 2]), np.sort(members[len(members) // 2 :])]
+    per_fold = min(n_ho // 2, len(e_tr) // 2, max_targets // 2)
+    members = rng.choice(len(e_tr), size=2 * per_fold, replace=False)
+    mem_halves = [np.sort(members[:per_fold]), np.sort(members[per_fold:])]
+    targets = [np.sort(rng.choice(h, size=per_fold, replace=False)) for h in halves]
     eps = 1e-6
     pos, neg = [], []
     for fold in (0, 1):
         ref = e_ho.take(halves[1 - fold])
-        for idx, bucket, table in ((mem_halves[fold], pos, e_tr), (halves[fold], neg, e_ho)):
+        for idx, bucket, table in ((mem_halves[fold], pos, e_tr), (targets[fold], neg, e_ho)):
             q = table.take(idx)
             kk = min(k, len(ref), len(e_sy))
             d_syn = nearest_neighbors(q, e_sy, k=kk)[0][:, -1]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._schema import Kind
+from ._threads import limited_threads
 from ._types import MetricResult
 from .fidelity import CONTINUOUS, category_codes, ordinal_matrix
 
@@ -131,7 +132,8 @@ def _classification(real, synthetic, holdout, target, mats, is_cat, seed) -> lis
                                  zero_division=0)[0]),
         }
 
-    tstr, trtr = scores(x_syn, y_syn), scores(x_real, y_real)
+    with limited_threads():
+        tstr, trtr = scores(x_syn, y_syn), scores(x_real, y_real)
     info = {"positive_class": label, "n_classes": int(len(present)),
             "holdout_rows": int(len(y_hold)), "model": "HistGradientBoostingClassifier"}
     out = []
@@ -171,7 +173,8 @@ def _regression(real, synthetic, holdout, target, mats, is_cat, seed) -> list[Me
         pred = reg.predict(x_hold)
         return float(r2_score(y_hold, pred)), float(mean_absolute_error(y_hold, pred))
 
-    (r2_s, mae_s), (r2_r, mae_r) = scores(xs[1], ys[1]), scores(xs[0], ys[0])
+    with limited_threads():
+        (r2_s, mae_s), (r2_r, mae_r) = scores(xs[1], ys[1]), scores(xs[0], ys[0])
     info = {"holdout_rows": int(len(y_hold)), "model": "HistGradientBoostingRegressor"}
     ratio = _result("tstr_r2_ratio", r2_s / r2_r, tstr_r2=r2_s, trtr_r2=r2_r, **info) if r2_r > 0 \
         else _result("tstr_r2_ratio", float("nan"), "R² of the model trained on real is <= 0")

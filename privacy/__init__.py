@@ -86,7 +86,7 @@ __all__ = [
     "epsilon_lower_bound",
 ]
 # ``check_module``, ``make_private`` and ``poisson_batches`` are reachable as attributes (lazily,
-# they import torch) but stay out of ``__all__`` so that ``from tabsynth.privacy import *`` is light.
+# they import torch) but stay out of ``__all__``: ``from tabsynth.privacy import *`` stays light.
 
 
 def __getattr__(name: str) -> Any:

@@ -110,7 +110,7 @@ def normalize_history(history: Iterable[Sequence]) -> list[tuple[float, float, i
 
 
 def gaussian_epsilon(mu: float, delta: float) -> float:
-    """Exact epsilon of a ``mu``-GDP mechanism (Gaussian with sensitivity/std = ``mu``) at ``delta``.
+    """Exact epsilon at ``delta`` of a ``mu``-GDP mechanism (Gaussian, sensitivity/std = ``mu``).
 
     Balle & Wang 2018 (analytic Gaussian mechanism, Thm. 8): the mechanism is ``(eps, delta)``-DP
     iff ``Phi(-eps/mu + mu/2) - e^eps Phi(-eps/mu - mu/2) <= delta``. Solved for ``eps`` with
@@ -149,7 +149,10 @@ def _rdp_epsilon(history: list[tuple[float, float, int]], delta: float) -> float
 def _prv_domain_size(history: list[tuple[float, float, int]], delta: float,
                      eps_error: float) -> float:
     """Number of mesh points Opacus' PRV accountant would allocate (its ``_get_domain``)."""
-    from opacus.accountants.analysis.prv import PoissonSubsampledGaussianPRV, compute_safe_domain_size
+    from opacus.accountants.analysis.prv import (
+        PoissonSubsampledGaussianPRV,
+        compute_safe_domain_size,
+    )
 
     delta_error = delta / 1000
     total = sum(s for _, _, s in history)

@@ -12,7 +12,8 @@ the lower bound (Jagielski, Ullman & Oprea 2020; Nasr et al. 2021)::
 maximised over thresholds. Each ratio uses the pessimistic end of each interval (numerator
 lower bound, denominator upper bound): the second term bounds TNR/FNR, so it takes
 ``1 - FPR_hi`` (lowest TNR) over ``1 - TPR_lo`` (highest FNR). Writing it with ``FPR_lo`` and
-``TPR_hi`` would be optimistic and can exceed the true epsilon. The claimed epsilon must stay above it (DESIGN.md rule 8).
+``TPR_hi`` would be optimistic and can exceed the true epsilon.
+The claimed epsilon must stay above the bound (DESIGN.md rule 8).
 Note: choosing the best threshold on the same trials is optimistic (multiple comparisons); for a
 strict audit pick the threshold on separate trials and pass it as ``threshold``.
 """

@@ -186,11 +186,15 @@ def calibrate_dpsgd(
         max_steps = _max_steps(history, delta_acc, eps, sample_rate, max_noise_multiplier,
                                accountant, upper=steps, rel=0.02)
         max_epochs = math.floor(max_steps * sample_rate * 100) / 100
+        head = (f"Cannot meet epsilon={eps:g} (delta={budget.delta:.3g}) with "
+                f"{_epochs_text(steps, sample_rate, n_rows)}: even noise multiplier "
+                f"{max_noise_multiplier:g} spends epsilon={worst:.4g}.")
+        if max_steps == 0:
+            raise BudgetError(f"{head} Not even one step at this sample rate fits: use a smaller "
+                              "batch, a larger dataset, or a larger epsilon.")
         raise BudgetError(
-            f"Cannot meet epsilon={eps:g} (delta={budget.delta:.3g}) with "
-            f"{_epochs_text(steps, sample_rate, n_rows)}: even noise multiplier "
-            f"{max_noise_multiplier:g} spends epsilon={worst:.4g}. Try at most {max_epochs:g} "
-            f"epochs ({max_steps} steps), a larger dataset, a smaller batch, or a larger epsilon."
+            f"{head} Try at most {max_epochs:g} epochs ({max_steps} steps), a larger dataset, "
+            "a smaller batch, or a larger epsilon."
         )
     lo = MIN_NOISE_MULTIPLIER
     nm = lo if eps_of(lo) <= eps else _bisect_noise(eps_of, eps, lo, max_noise_multiplier, rtol)

@@ -53,10 +53,10 @@ def check_param(
 ) -> None:
     """Raise the project's standard parameter error (``error``) unless ``ok``.
 
-    >>> check_param("PrivacyBudget", "epsilon", -1, False, "a float > 0 and finite", BudgetError)
+    >>> check_param("Budget", "eps", -1, False, "> 0", BudgetError)
     Traceback (most recent call last):
     ...
-    tabsynth.privacy.errors.BudgetError: The 'epsilon' parameter of PrivacyBudget must be a float > 0 and finite. Got -1 instead.
+    tabsynth.privacy.errors.BudgetError: The 'eps' parameter of Budget must be > 0. Got -1 instead.
     """
     if not ok:
         raise error(f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead.")

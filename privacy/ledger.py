@@ -199,7 +199,8 @@ class Ledger:
         """``(epsilon, delta)`` spent by ALL entries composed in one accountant.
 
         ``delta`` defaults to the budget's; the accountant runs at ``delta - extra_delta`` (see
-        :func:`.accounting.compose`). Without budget and ``delta``, raises ``PrivacyParameterError``.
+        :func:`.accounting.compose`). Without budget and ``delta``, raises
+        ``PrivacyParameterError``.
         """
         if delta is None:
             if self.budget is None:
@@ -262,7 +263,7 @@ class Ledger:
                              f"{e.extra_delta:.2g}" if e.extra_delta else "0", e.note))
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
                   for i, h in enumerate(header)]
-        line = "  ".join("{:<%d}" % w for w in widths)
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
         out = [line.format(*header), line.format(*("-" * w for w in widths))]
         out += [line.format(*r) for r in rows]
         if self.budget is not None:

@@ -53,6 +53,7 @@ class Condition:
     span: int = -1
     category: int = -1
     rate: float = 1.0  # prior acceptance rate (category frequency; 1.0 when unknown)
+    sdtype: str = ""
 
     def describe(self) -> str:
         if self.kind == "equal":
@@ -154,6 +155,7 @@ def parse_conditions(conditions: Mapping[str, Any] | None, transformer: Any) -> 
                 )
             )
             continue
+        sdtype = _sdtype(transformer, column)
         if isinstance(value, tuple):
             if len(value) != 2:
                 raise ConditionError(
@@ -162,11 +164,8 @@ def parse_conditions(conditions: Mapping[str, Any] | None, transformer: Any) -> 
             lo, hi = value
             if lo is None and hi is None:
                 continue  # (None, None): no constraint
-            for bound in (lo, hi):
-                if bound is not None and (_is_missing(bound) or isinstance(bound, bytes)):
-                    raise ConditionError(
-                        f"The range for column {column!r} has an invalid bound {bound!r}."
-                    )
+            lo = _check_scalar(column, sdtype, lo, "bound")
+            hi = _check_scalar(column, sdtype, hi, "bound")
             try:
                 if lo is not None and hi is not None and _as_comparable(lo) > _as_comparable(hi):
                     raise ConditionError(
@@ -176,15 +175,48 @@ def parse_conditions(conditions: Mapping[str, Any] | None, transformer: Any) -> 
                 raise ConditionError(
                     f"The range bounds for column {column!r} cannot be compared: {value!r}."
                 ) from None
-            parsed.append(Condition(column, "range", lo=lo, hi=hi))
+            parsed.append(Condition(column, "range", lo=lo, hi=hi, sdtype=sdtype))
             continue
         if isinstance(value, (list, set, frozenset)) or _is_missing(value):
             raise ConditionError(
                 f"Column {column!r} is numerical/datetime: give a (lo, hi) range or one value, "
                 f"got {value!r}."
             )
-        parsed.append(Condition(column, "value", value=value))
+        value = _check_scalar(column, sdtype, value, "value")
+        parsed.append(Condition(column, "value", value=value, sdtype=sdtype))
     return ParsedConditions(tuple(parsed), dict(conditions))
+
+
+def _sdtype(transformer: Any, column: str) -> str:
+    try:
+        return str(transformer.metadata.columns[column].sdtype)
+    except (AttributeError, KeyError):
+        return "numerical"
+
+
+def _check_scalar(column: str, sdtype: str, value: Any, what: str) -> Any:
+    """A range bound / value usable against a numerical or datetime column (None passes)."""
+    if value is None:
+        return None
+    if sdtype == "datetime":
+        if isinstance(value, (str, pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
+            try:
+                ts = pd.Timestamp(value)
+            except (TypeError, ValueError):
+                ts = None
+            if ts is not None and not pd.isna(ts):
+                return value
+        raise ConditionError(
+            f"Column {column!r} is datetime: the condition {what} must be a date or a date "
+            f"string, got {value!r}."
+        )
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    ) and not _is_missing(value):
+        return value
+    raise ConditionError(
+        f"Column {column!r} is numerical: the condition {what} must be a number, got {value!r}."
+    )
 
 
 def _as_comparable(v: Any) -> Any:
@@ -203,6 +235,8 @@ def _column_mask(s: pd.Series, cond: Condition) -> np.ndarray:
         if any(_is_missing(v) for v in cond.values):
             mask |= s.isna().to_numpy()
         return mask
+    if cond.sdtype == "datetime" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = pd.to_datetime(s, errors="coerce", format="mixed")
     if cond.kind == "value":
         return (s == _bound_for(s, cond.value)).fillna(False).to_numpy(dtype=bool)
     mask = np.ones(len(s), dtype=bool)

@@ -1,0 +1,97 @@
+"""Bad inputs raise one EvaluationDataError naming every problem; nothing is written."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from eval_tables import adult_split
+
+from tabsynth.evaluation import EvaluationDataError, EvaluationWarning, evaluate
+
+FAST = {"progress": False, "random_state": 0, "policy": {"checks": {"column_shapes": {"min": 0}}}}
+
+
+@pytest.fixture(scope="module")
+def tables():
+    train, holdout, syn = adult_split(300, 100)
+    return train, holdout, syn
+
+
+def test_column_sets_differ_lists_missing_and_extra(tables) -> None:
+    train, _, syn = tables
+    bad = syn.drop(columns=["age", "sex"]).assign(extra=1)
+    with pytest.raises(EvaluationDataError) as err:
+        evaluate(train, bad, **FAST)
+    msg = str(err.value)
+    assert "lacks column(s) ['age', 'sex']" in msg and "['extra']" in msg
+
+
+def test_dtype_disagreement_names_column(tables) -> None:
+    train, _, syn = tables
+    bad = syn.assign(age=syn["age"].astype(str) + " years")
+    with pytest.raises(EvaluationDataError, match="column 'age' is numeric .* but text"):
+        evaluate(train, bad, **FAST)
+
+
+@pytest.mark.parametrize("which", ["real", "synthetic"])
+def test_empty_table(tables, which) -> None:
+    train, _, syn = tables
+    args = (train.iloc[:0], syn) if which == "real" else (train, syn.iloc[:0])
+    with pytest.raises(EvaluationDataError, match=f"the {which} table is empty"):
+        evaluate(*args, **FAST)
+
+
+def test_target_missing_or_constant(tables) -> None:
+    train, _, syn = tables
+    with pytest.raises(EvaluationDataError, match="target column 'nope' is not in"):
+        evaluate(train, syn, target="nope", **FAST)
+    with pytest.raises(EvaluationDataError, match="'sex' is constant"):
+        evaluate(train.assign(sex="Male"), syn, target="sex", **FAST)
+
+
+def test_all_nan_column_and_problems_aggregate(tables) -> None:
+    train, _, syn = tables
+    bad = syn.assign(workclass=pd.Series([None] * len(syn), dtype="str"))
+    with pytest.raises(EvaluationDataError) as err:
+        evaluate(train, bad.drop(columns=["sex"]), target="nope", **FAST)
+    msg = str(err.value)
+    assert "['workclass'] of the synthetic table contain only missing values" in msg
+    assert "lacks column(s) ['sex']" in msg and "'nope'" in msg
+
+
+def test_holdout_overlap_warns_and_is_recorded(tables) -> None:
+    train, holdout, syn = tables
+    leaky = pd.concat([holdout, train.iloc[:3]], ignore_index=True)
+    with pytest.warns(EvaluationWarning, match="3 row\\(s\\) of the holdout.*meaningless"):
+        rep = evaluate(train, syn, holdout=leaky, max_rows=200, **FAST)
+    assert any("meaningless" in w for w in rep.warnings)
+    assert "meaningless" in rep.to_html()
+
+
+def test_no_warning_for_disjoint_holdout(tables) -> None:
+    train, holdout, syn = tables
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EvaluationWarning)
+        evaluate(train, syn, holdout=holdout, **FAST)
+
+
+def test_paths_and_missing_file(tables, tmp_path) -> None:
+    train, _, syn = tables
+    train.to_csv(tmp_path / "r.csv", index=False)
+    syn.to_parquet(tmp_path / "s.parquet")
+    rep = evaluate(tmp_path / "r.csv", str(tmp_path / "s.parquet"), **FAST)
+    assert rep.datasets["real"]["fingerprint"] == "file"
+    assert rep.datasets["synthetic"]["source"] == "s.parquet"
+    with pytest.raises(EvaluationDataError, match="does not exist"):
+        evaluate(tmp_path / "nope.csv", syn, **FAST)
+
+
+def test_callers_frames_are_not_mutated(tables) -> None:
+    train, _, syn = tables
+    before = train.copy()
+    evaluate(train, syn, metadata={"columns": {"age": {"sdtype": "numerical"}}}, **FAST)
+    pd.testing.assert_frame_equal(train, before)
+    assert np.isfinite(before["age"]).all()

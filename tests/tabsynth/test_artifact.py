@@ -1,0 +1,150 @@
+"""Model files: zip + manifest + safetensors; integrity and refusal of foreign files."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+
+import pandas as pd
+import pytest
+import torch
+
+from tabsynth import TVAE, ModelFileError, __version__, datasets, load
+from tabsynth.artifact import FORMAT_VERSION, _manifest_digest, read_manifest
+
+
+@pytest.fixture(scope="module")
+def model() -> TVAE:
+    df = datasets.load("adult").sample(200, random_state=3).reset_index(drop=True)
+    return TVAE(epochs=1, batch_size=100, embedding_dim=8, compress_dims=(8,),
+                decompress_dims=(8,), verbose=False, device="cpu", random_state=0).fit(df)
+
+
+@pytest.fixture()
+def saved(model, tmp_path):
+    return model.save(tmp_path / "model.tsmodel")
+
+
+def _rewrite(src, dst, *, manifest=None, weights=None):
+    with zipfile.ZipFile(src) as zf:
+        m = zf.read("manifest.json")
+        w = zf.read("weights.safetensors")
+    with zipfile.ZipFile(dst, "w") as zf:
+        zf.writestr("manifest.json", manifest if manifest is not None else m)
+        zf.writestr("weights.safetensors", weights if weights is not None else w)
+    return dst
+
+
+def test_layout_and_manifest(saved, model):
+    with zipfile.ZipFile(saved) as zf:
+        assert sorted(zf.namelist()) == ["manifest.json", "weights.safetensors"]
+        assert not any(n.endswith(".pkl") for n in zf.namelist())
+    m = read_manifest(saved)
+    assert m["format"] == "tabsynth-model" and m["format_version"] == FORMAT_VERSION
+    assert m["class"] == "TVAE" and m["params"]["compress_dims"] == [8]
+    assert m["metadata"] == model.metadata_.to_dict() and m["stats"] == model.stats_.to_dict()
+    assert m["ledger"] is None
+    assert set(m["versions"]) == {"tabsynth", "torch", "numpy", "pandas", "python"}
+    assert m["versions"]["tabsynth"] == __version__
+    assert m["training"]["epochs"] == 1 and len(m["training"]["loss_history"]["loss"]) == 1
+    assert len(m["weights_sha256"]) == 64 and m["created"]
+
+
+def test_no_partial_file_on_failure(model, tmp_path):
+    with pytest.raises(OSError):
+        model.save(tmp_path / "missing-dir" / "m.tsmodel")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load(tmp_path / "nope.tsmodel")
+
+
+def test_flipped_byte_in_weights(saved, tmp_path):
+    with zipfile.ZipFile(saved) as zf:
+        info = zf.getinfo("weights.safetensors")
+    data_start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw = bytearray(saved.read_bytes())
+    raw[data_start + info.file_size - 5] ^= 0xFF  # inside the last tensor
+    bad = tmp_path / "flipped.tsmodel"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match="tampered with or is corrupt"):
+        load(bad)
+
+
+def test_replaced_weights_fail_sha256(saved, tmp_path, model):
+    from safetensors.torch import save
+
+    other = {f"decoder.{k}": torch.zeros_like(v) for k, v in model._decoder.state_dict().items()}
+    bad = _rewrite(saved, tmp_path / "swapped.tsmodel", weights=save(other))
+    with pytest.raises(ModelFileError, match="sha256: the file was tampered with or is corrupt"):
+        load(bad)
+
+
+def test_edited_manifest(saved, tmp_path):
+    m = read_manifest(saved)
+    m["params"]["embedding_dim"] = 9
+    bad = _rewrite(saved, tmp_path / "edited.tsmodel", manifest=json.dumps(m))
+    with pytest.raises(ModelFileError, match="checksum: the file was tampered with or is corrupt"):
+        load(bad)
+
+
+def test_manifest_not_json(saved, tmp_path):
+    bad = _rewrite(saved, tmp_path / "garbage.tsmodel", manifest=b"{not json")
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load(bad)
+
+
+def test_newer_format_version(saved, tmp_path):
+    m = read_manifest(saved)
+    m["format_version"] = FORMAT_VERSION + 1
+    m["manifest_sha256"] = _manifest_digest(m)
+    bad = _rewrite(saved, tmp_path / "future.tsmodel", manifest=json.dumps(m))
+    with pytest.raises(ModelFileError, match="Upgrade tabsynth"):
+        load(bad)
+
+
+def test_foreign_format_and_unknown_class(saved, tmp_path):
+    m = read_manifest(saved)
+    m["format"] = "something-else"
+    bad = _rewrite(saved, tmp_path / "foreign.tsmodel", manifest=json.dumps(m))
+    with pytest.raises(ModelFileError, match="not a tabsynth model file"):
+        load(bad)
+    m = read_manifest(saved)
+    m["class"] = "os.system"
+    m["manifest_sha256"] = _manifest_digest(m)
+    bad = _rewrite(saved, tmp_path / "class.tsmodel", manifest=json.dumps(m))
+    with pytest.raises(ModelFileError, match="class 'os.system'"):
+        load(bad)
+
+
+def test_pickle_and_torch_files_are_refused(tmp_path):
+    p = tmp_path / "model.pkl"
+    p.write_bytes(pickle.dumps({"a": 1}, protocol=4))
+    with pytest.raises(ModelFileError, match="pickle/torch.save file.*never contain code"):
+        load(p)
+    t = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(2)}, t)
+    with pytest.raises(ModelFileError, match="pickle/torch.save file"):
+        load(t)
+
+
+def test_not_a_zip_and_no_manifest(tmp_path):
+    p = tmp_path / "text.tsmodel"
+    p.write_text("hello")
+    with pytest.raises(ModelFileError, match="not a zip archive"):
+        load(p)
+    z = tmp_path / "empty.tsmodel"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("other.txt", "x")
+    with pytest.raises(ModelFileError, match="no manifest.json"):
+        load(z)
+
+
+def test_loaded_model_samples_like_original(saved, model):
+    loaded = load(saved, device="cpu")
+    pd.testing.assert_frame_equal(loaded.sample(64, random_state=0),
+                                  model.sample(64, random_state=0))
+    assert loaded.privacy_spent_ is None and loaded.ledger_ is None
