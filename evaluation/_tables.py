@@ -67,12 +67,13 @@ def sha256_frame(df: pd.DataFrame) -> str:
 
 
 def load_table(obj: Any, role: str) -> Table:
-    """Read a DataFrame, CSV or Parquet path into a :class:`Table` (the caller's frame is copied)."""
+    """Read a DataFrame, CSV or Parquet path into a :class:`Table` (frames are copied)."""
     if isinstance(obj, pd.DataFrame):
         if obj.columns.duplicated().any():
             dup = sorted(map(str, obj.columns[obj.columns.duplicated()]))
             raise EvaluationDataError(f"The {role} table has duplicate column names: {dup}.")
-        return Table(role, obj.copy(), sha256_frame(obj), "csv", None)
+        # shallow copy: with pandas' copy-on-write the caller's frame is never modified
+        return Table(role, obj.copy(deep=False), sha256_frame(obj), "csv", None)
     if isinstance(obj, (str, os.PathLike)):
         path = Path(obj)
         if not path.is_file():
@@ -83,10 +84,11 @@ def load_table(obj: Any, role: str) -> Table:
                 df = pd.read_parquet(path)
             else:
                 df = pd.read_csv(path)
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise EvaluationDataError(f"The {role} table {path.name} cannot be read: {exc}") from None
-        except (ImportError, ValueError, OSError) as exc:
-            raise EvaluationDataError(f"The {role} table {path.name} cannot be read: {exc}") from None
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError,
+                ImportError, ValueError, OSError) as exc:
+            raise EvaluationDataError(
+                f"The {role} table {path.name} cannot be read: {exc}"
+            ) from None
         return Table(role, df, _sha256_file(path), "file", path.name)
     raise EvaluationDataError(
         f"The {role} table must be a pandas DataFrame or a CSV/Parquet path. "
@@ -190,7 +192,9 @@ def prepare(
             continue
         all_nan = [str(c) for c in t.frame.columns if t.frame[c].isna().all()]
         if all_nan:
-            problems.append(f"column(s) {all_nan} of the {t.role} table contain only missing values")
+            problems.append(
+                f"column(s) {all_nan} of the {t.role} table contain only missing values"
+            )
     if target is not None:
         if target not in real.frame.columns:
             problems.append(f"the target column '{target}' is not in the real table")

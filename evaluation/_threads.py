@@ -9,8 +9,8 @@ on it).
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def eval_threads() -> int:

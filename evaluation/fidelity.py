@@ -202,7 +202,8 @@ def _pair_scores(
 ) -> list[dict[str, Any]]:
     cols = list(kinds)
     discrete = _discrete_codes(real, synthetic, kinds, pair_binning)
-    floats = {c: (as_float(real[c]), as_float(synthetic[c])) for c in cols if kinds[c] in CONTINUOUS}
+    floats = {c: (as_float(real[c]), as_float(synthetic[c]))
+              for c in cols if kinds[c] in CONTINUOUS}
     rows = []
     for a, b in combinations(cols, 2):
         if kinds[a] in CONTINUOUS and kinds[b] in CONTINUOUS:
@@ -289,11 +290,11 @@ def ordinal_matrix(
     is_cat = np.zeros(len(columns), dtype=bool)
     for j, col in enumerate(columns):
         if kinds[col] in CONTINUOUS:
-            for m, f in zip(mats, frames):
+            for m, f in zip(mats, frames, strict=True):
                 m[:, j] = as_float(f[col])
         else:
             codes, k = category_codes(*[f[col] for f in frames])
-            for m, c in zip(mats, codes):
+            for m, c in zip(mats, codes, strict=True):
                 m[:, j] = np.where(c == k - 1, np.nan, c)
             is_cat[j] = k - 1 <= max_categories
     return mats, is_cat
@@ -367,7 +368,8 @@ def minority_fidelity(
 
     def not_run(reason: str) -> list[MetricResult]:
         return [MetricResult(name=n, group="fidelity", value=float("nan"), title=t,
-                             description="", reason=reason) for n, t in zip(names, titles)]
+                             description="", reason=reason)
+                for n, t in zip(names, titles, strict=True)]
 
     if target is None:
         return not_run("no target column was given")

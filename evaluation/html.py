@@ -32,10 +32,12 @@ align-items:center;gap:18px}
 .banner .txt{font-size:15px;opacity:.95}
 table{border-collapse:collapse;width:100%;margin:6px 0 14px;font-size:14px}
 th,td{text-align:left;padding:7px 9px;border-bottom:1px solid var(--line);vertical-align:top}
+tr.grp td{font-weight:700;font-size:12px;text-transform:uppercase;letter-spacing:.6px;
+color:var(--muted);padding-top:14px;background:#fafbfd}
 th{background:#eef2f7;font-weight:600;font-size:13px;color:#333}
 td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
-.badge{display:inline-block;min-width:64px;white-space:nowrap;text-align:center;border-radius:12px;padding:2px 9px;
-font-size:12px;font-weight:700;color:#fff}
+.badge{display:inline-block;min-width:64px;white-space:nowrap;text-align:center;
+border-radius:12px;padding:2px 9px;font-size:12px;font-weight:700;color:#fff}
 .badge.PASS{background:var(--pass)}.badge.FAIL{background:var(--fail)}
 .badge.NOTRUN{background:#e9e3c8;color:#5c4a00}
 .muted{color:var(--muted);font-size:13px}
@@ -78,9 +80,18 @@ def _img(b64: str | None, alt: str, cls: str = "") -> str:
     return f'<img{c} alt="{_e(alt)}" src="data:image/png;base64,{_e(b64)}">'
 
 
+_GROUP_TITLES = {"fidelity": "Fidelity", "utility": "Utility", "privacy": "Privacy"}
+
+
 def _checks_table(checks: list[dict[str, Any]]) -> str:
     rows = []
-    for c in checks:
+    order = {"fidelity": 0, "utility": 1, "privacy": 2}
+    last = object()
+    for c in sorted(checks, key=lambda c: order.get(c.get("group") or "", 3)):
+        group = c.get("group")
+        if group != last and group in _GROUP_TITLES:
+            rows.append(f"<tr class='grp'><td colspan='5'>{_e(_GROUP_TITLES[group])}</td></tr>")
+        last = group
         rows.append(
             f"<tr><td>{_e(c.get('title') or c['name'])}<br><span class='muted'>{_e(c['name'])}"
             f"</span></td><td>{_badge(c['status'])}</td><td class='num'>{_e(_fmt(c['value']))}"
@@ -96,11 +107,13 @@ def _metrics_table(metrics, checks_by_name: dict[str, dict]) -> str:
     if not metrics:
         return "<p class='muted'>No figures.</p>"
     rows = []
+    shown: set[str] = set()
     for m in metrics:
         c = checks_by_name.get(m.name)
         status = _badge(c["status"]) if c else ("" if m.ran else _badge("NOT RUN"))
         ci = f"{_fmt(m.ci[0])} – {_fmt(m.ci[1])}" if m.ci and m.ran else ""
-        why = m.reason if not m.ran else m.description
+        why = m.reason if not m.ran else ("" if m.description in shown else m.description)
+        shown.add(m.description)
         rows.append(f"<tr><td>{_e(m.title)}<br><span class='muted'>{_e(m.name)}</span></td>"
                     f"<td class='num'>{_e(_fmt(m.value if m.ran else None))}</td>"
                     f"<td class='num'>{_e(ci)}</td><td>{status}</td>"
@@ -286,7 +299,8 @@ def render(report: Report, *, fragment: bool = False) -> str:
         )
     body = "".join(out)
     if fragment:
-        return f"<div><style>{_CSS}</style><main>{body}</main></div>"
+        return (f"<div><style>{_CSS}</style><main style='min-height:0;padding:8px 0'>{body}"
+                "</main></div>")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"

@@ -160,7 +160,7 @@ def _regression(real, synthetic, holdout, target, mats, is_cat, seed) -> list[Me
     from .fidelity import as_float
 
     ys = [as_float(t[target]) for t in (real, synthetic, holdout)]
-    xs = [m[~np.isnan(y)] for m, y in zip(mats, ys)]
+    xs = [m[~np.isnan(y)] for m, y in zip(mats, ys, strict=True)]
     ys = [y[~np.isnan(y)] for y in ys]
     x_hold, y_hold = xs[2], ys[2]
 

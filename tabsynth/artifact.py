@@ -259,19 +259,19 @@ def load(path: str | os.PathLike, *, device: Any = "auto") -> Any:
         The file is missing, a pickle/torch file, not a tabsynth model, of a newer format,
         tampered with or corrupt, or names a class tabsynth does not know.
     """
-    import hashlib as _hashlib
-
     from safetensors import SafetensorError
     from safetensors.torch import load as load_tensors
 
+    from ._device import resolve_device
     from .metadata import Metadata
     from .stats import TableStats
 
+    target_device = resolve_device(device, owner="load")  # ParameterError: the caller's fault
     p = Path(path)
     with _open(p) as zf:
         manifest = _check_manifest(_read_member(zf, MANIFEST, p, _MAX_MANIFEST_BYTES), p)
         weights = _read_member(zf, WEIGHTS, p)
-    if _hashlib.sha256(weights).hexdigest() != manifest.get("weights_sha256"):
+    if hashlib.sha256(weights).hexdigest() != manifest.get("weights_sha256"):
         raise ModelFileError(
             f"The weights in {str(path)!r} do not match the manifest's sha256: the file was "
             "tampered with or is corrupt."
@@ -299,12 +299,8 @@ def load(path: str | os.PathLike, *, device: Any = "auto") -> Any:
             training=manifest.get("training") or {},
             ledger=manifest.get("ledger"),
             state=state,
-            device=device,
+            device=target_device,
         )
-    except ParameterError as exc:
-        if "device" in str(exc) and "load" in str(exc):
-            raise
-        raise ModelFileError(f"The model file {str(path)!r} is invalid: {exc}") from None
     except (TabsynthError, KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
         if isinstance(exc, ModelFileError):
             raise

@@ -65,9 +65,10 @@ def _table_format(path: Path) -> str | None:
 
 
 class BaseSynthesizer:
-    """Base class of tabsynth's synthesizers (see :class:`~tabsynth.CTGAN`, :class:`~tabsynth.TVAE`).
+    """Base class of tabsynth's synthesizers (:class:`~tabsynth.CTGAN`, :class:`~tabsynth.TVAE`).
 
-    Not meant to be instantiated directly.
+    Holds the estimator contract (parameters, ``fit``, ``sample``, ``sample_to``, ``save``,
+    device and seeding). Not meant to be instantiated directly.
     """
 
     #: Rows generated per network forward pass when sampling (``batch_size=None``).

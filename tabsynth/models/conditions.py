@@ -339,7 +339,7 @@ class RejectionBudget:
             self.accepted += len(df)
             return np.ones(len(df), dtype=bool)
         mask, counts = condition_mask(df, self.conditions)
-        self.per_condition = [a + b for a, b in zip(self.per_condition, counts)]
+        self.per_condition = [a + b for a, b in zip(self.per_condition, counts, strict=True)]
         self.accepted += int(mask.sum())
         return mask
 

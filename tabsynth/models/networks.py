@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -98,6 +99,36 @@ class Generator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.seq(x)
+
+    def forward_onehot(
+        self, z: torch.Tensor, cond_index: torch.Tensor, cond_dim: int
+    ) -> torch.Tensor:
+        """``forward(cat([z, one_hot(cond_index, cond_dim)]))`` without the one-hot block.
+
+        Every layer sees the conditional vector as its last ``cond_dim`` inputs (residual
+        blocks concatenate their input); a one-hot input times a weight matrix is a column
+        of that matrix, so it is gathered instead of multiplied. For sampling (about a
+        quarter fewer multiply-adds at CTGAN's default sizes).
+        """
+        x = z
+        for layer in self.seq:
+            residual = isinstance(layer, Residual)
+            fc = layer.fc if residual else layer
+            w, b = fc.weight, fc.bias
+            if residual and not self.training:
+                # Fold the eval-mode BatchNorm into the linear layer.
+                bn = layer.bn
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                w = w * scale[:, None]
+                b = (b - bn.running_mean) * scale + bn.bias
+            h = F.linear(x, w[:, :-cond_dim], b)
+            h += w[:, -cond_dim:].t().contiguous().index_select(0, cond_index)
+            if not residual:
+                return h
+            if self.training:
+                h = layer.bn(h)
+            x = torch.cat([F.relu(h), x], dim=1)
+        return x  # pragma: no cover - the last layer is always Linear
 
 
 class Discriminator(nn.Module):
@@ -226,20 +257,31 @@ class OutputLayout:
         return out
 
     def sample_one_hot(
-        self, raw: torch.Tensor, *, generator: torch.Generator | None
+        self,
+        raw: torch.Tensor,
+        *,
+        generator: torch.Generator | None,
+        rng: np.random.Generator | None = None,
     ) -> torch.Tensor:
         """Sampling-time activation: ``tanh`` on values, one-hot categorical draw per span.
 
         The draw is the Gumbel-max trick (``argmax(logits + Gumbel noise)``), an exact sample
         from ``softmax(logits)``, i.e. the distribution the network was trained to output.
+        On the CPU the exponential noise comes from ``rng`` (numpy's ziggurat sampler is
+        several times faster than torch's); elsewhere from ``generator``.
         """
         out = torch.zeros_like(raw)
         if self.tanh_index.numel():
             idx = self.tanh_index.to(raw.device)
             out[:, idx] = torch.tanh(raw[:, idx])
-        for st, ed in self.softmax_spans:
-            logits = raw[:, st:ed]
-            gumbels = -torch.empty_like(logits).exponential_(generator=generator).log()
-            pick = torch.argmax(logits + gumbels, dim=1, keepdim=True)
-            out[:, st:ed].scatter_(1, pick, 1.0)
+        if self.softmax_spans:
+            # One noise draw for the whole matrix; then an argmax per span.
+            if rng is not None and raw.device.type == "cpu":
+                noise = torch.from_numpy(rng.standard_exponential(raw.shape, dtype=np.float32))
+            else:
+                noise = torch.empty_like(raw).exponential_(generator=generator)
+            noisy = raw - noise.log_()
+            for st, ed in self.softmax_spans:
+                pick = torch.argmax(noisy[:, st:ed], dim=1, keepdim=True)
+                out[:, st:ed].scatter_(1, pick, 1.0)
         return out

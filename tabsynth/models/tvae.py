@@ -211,7 +211,7 @@ class TVAE(BaseSynthesizer):
         with torch.inference_mode():
             z = torch.randn(n, self.embedding_dim, generator=generator, device=self.device_)
             raw = dec(z)
-            out = self._layout.sample_one_hot(raw, generator=generator)
+            out = self._layout.sample_one_hot(raw, generator=generator, rng=rng)
             idx = self._layout.tanh_index.to(self.device_)
             if idx.numel():
                 noise = torch.randn(n, idx.numel(), generator=generator, device=self.device_)

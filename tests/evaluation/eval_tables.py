@@ -6,7 +6,7 @@ independently from the training table (an independent-marginals baseline).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ def independent_marginals(df: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame({c: df[c].to_numpy()[rng.integers(0, len(df), n)] for c in df.columns})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adult() -> pd.DataFrame:
     from tabsynth import datasets
 

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from eval_tables import adult_split
-
 from tabsynth.evaluation import EvaluationDataError, EvaluationWarning, evaluate
 
 FAST = {"progress": False, "random_state": 0, "policy": {"checks": {"column_shapes": {"min": 0}}}}
@@ -87,6 +86,14 @@ def test_paths_and_missing_file(tables, tmp_path) -> None:
     assert rep.datasets["synthetic"]["source"] == "s.parquet"
     with pytest.raises(EvaluationDataError, match="does not exist"):
         evaluate(tmp_path / "nope.csv", syn, **FAST)
+    meta = tmp_path / "meta.json"
+    meta.write_text('{"columns": {"age": {"sdtype": "categorical"}}}')
+    rep = evaluate(train, syn, metadata=meta, **FAST)
+    assert rep.parameters["columns"]["age"] == "categorical" and rep.parameters[
+        "metadata_supplied"]
+    meta.write_text("{not json")
+    with pytest.raises(EvaluationDataError, match="metadata"):
+        evaluate(train, syn, metadata=meta, **FAST)
 
 
 def test_callers_frames_are_not_mutated(tables) -> None:

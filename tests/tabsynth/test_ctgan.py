@@ -107,3 +107,31 @@ def test_numeric_only_table():
     out = model.sample(64, random_state=0)
     assert list(out.columns) == ["a", "b"] and len(out) == 64
     assert (model.sample(20, conditions={"a": (0.0, None)}, random_state=0)["a"] >= 0).all()
+
+
+def test_sampling_forward_matches_dense_forward(model):
+    import torch
+    from torch.nn import functional as F
+
+    gen = model._generator
+    cd = model.transformer_.cond_dim
+    idx = torch.from_numpy(model._cond.original_condvec(256, np.random.default_rng(0)))
+    z = torch.randn(256, model.embedding_dim, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        dense = gen(torch.cat([z, F.one_hot(idx, cd).float()], dim=1))
+        sparse = gen.forward_onehot(z, idx, cd)
+    torch.testing.assert_close(sparse, dense, rtol=1e-4, atol=1e-5)
+
+
+def test_categorical_draws_follow_the_logits(model):
+    import torch
+
+    layout = model._layout
+    raw = torch.zeros(4000, layout.dim)
+    st, ed = layout.softmax_spans[0]
+    raw[:, st] = np.log(3.0)  # first slot: probability 3 / (3 + width - 1)
+    out = layout.sample_one_hot(raw, generator=None, rng=np.random.default_rng(0))
+    block = out[:, st:ed]
+    assert torch.all(block.sum(dim=1) == 1)
+    expected = 3 / (3 + (ed - st) - 1)
+    assert abs(block[:, 0].float().mean().item() - expected) < 0.03
