@@ -96,7 +96,7 @@ def test_fit_unwritable_output_fails_before_training(run, small_csv, tmp_path):
     [
         (b"", "empty"),
         (b"a,b,c\n", "no rows"),
-        (b"a,b\n\xff\xfe\x00bad,1\n", "decode"),
+        (b"a,b\n\xff\xfe\x00bad,1\n", "utf-8"),
     ],
 )
 def test_fit_bad_files(run, tmp_path, content, words):
