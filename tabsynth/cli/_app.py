@@ -31,6 +31,7 @@ def cli(verbose: int) -> None:
     tabsynth sample MODEL -n N -o out.csv   generate rows (conditions, oversampling)
     tabsynth info MODEL                     parameters, metadata, privacy ledger
     tabsynth evaluate REAL SYNTH -o r.html  fidelity, utility, privacy risk, sign-off report
+    tabsynth demo                           the main job on a bundled table, end to end
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
@@ -72,7 +73,7 @@ def _register() -> None:
     # Import command modules so they attach themselves to ``cli``.
     from importlib import import_module
 
-    for name in ("metadata_cmd", "fit", "sample", "info", "evaluate"):
+    for name in ("metadata_cmd", "fit", "sample", "info", "evaluate", "demo"):
         try:
             import_module(f"tabsynth.cli.{name}")
         except ModuleNotFoundError as exc:  # pragma: no cover - during development only
