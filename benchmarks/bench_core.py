@@ -28,18 +28,23 @@ def sdv_fit(family: str, train, epochs: int, batch_size: int):
     from sdv.metadata import Metadata as SDVMetadata
     from sdv.single_table import CTGANSynthesizer, TVAESynthesizer
 
-    meta = SDVMetadata.detect_from_dataframe(train)
+    meta = SDVMetadata.detect_from_dataframes({"table": train}, infer_keys=None)
     if family == "ctgan":
         synth = CTGANSynthesizer(meta, epochs=epochs, batch_size=batch_size,
                                  generator_dim=(256, 256), discriminator_dim=(256, 256),
-                                 embedding_dim=128, enforce_rounding=True, cuda=False)
+                                 embedding_dim=128, enforce_rounding=True, enable_gpu=False)
     else:
         synth = TVAESynthesizer(meta, epochs=epochs, batch_size=batch_size,
                                 compress_dims=(128, 128), decompress_dims=(128, 128),
-                                embedding_dim=128, cuda=False)
+                                embedding_dim=128, enable_gpu=False)
     with Timer() as t:
-        synth.fit(train)
+        synth.fit({"table": train})  # SDV 2: single-table fit/sample take/return {name: df}
     return synth, t.seconds
+
+
+def sdv_sample(synth, n: int):
+    out = synth.sample(n)
+    return out["table"] if isinstance(out, dict) else out
 
 
 def ours_fit(family: str, train, epochs: int, batch_size: int, seed: int):
@@ -81,7 +86,7 @@ def main() -> None:
                 sample = lambda n: model.sample(n, random_state=args.seed)  # noqa: E731
             else:
                 model, fit_s = sdv_fit(family, train, args.epochs, args.batch_size)
-                sample = lambda n: model.sample(n)  # noqa: E731
+                sample = lambda n: sdv_sample(model, n)  # noqa: E731
             sample(1000)  # warm-up
             with Timer() as t:
                 big = sample(args.sample_rows)

@@ -144,7 +144,13 @@ def make_private(
     check_module(module)
     if secure_mode:
         generator = secure_generator()
-    gsm = prepare_module(module, grad_sample_mode, batch_first=True, loss_reduction="mean")
+    extra = {}
+    if grad_sample_mode == "ghost":
+        # Ghost clipping clips inside the module (before the optimizer adds noise): it must
+        # clip at the same norm the noise is calibrated for (Opacus' default there is 1.0).
+        extra = {"max_grad_norm": float(max_grad_norm), "use_ghost_clipping": True}
+    gsm = prepare_module(module, grad_sample_mode, batch_first=True, loss_reduction="mean",
+                         **extra)
     optim_cls = get_optimizer_class(clipping="flat", distributed=False,
                                     grad_sample_mode=grad_sample_mode)
     dp_optimizer = optim_cls(optimizer, noise_multiplier=float(noise_multiplier),

@@ -16,9 +16,11 @@ from .accounting import ACCOUNTANTS, compose
 from .budget import PrivacyBudget
 from .errors import BudgetExceededError, PrivacyParameterError
 
-__all__ = ["LEDGER_SCHEMA_VERSION", "Ledger", "LedgerEntry"]
+__all__ = ["LEDGER_SCHEMA_VERSION", "MECHANISM_FAMILIES", "Ledger", "LedgerEntry"]
 
 LEDGER_SCHEMA_VERSION = 1
+#: Families of ledger entries; "exponential" entries force the RDP accountant (see LedgerEntry).
+MECHANISM_FAMILIES = ("gaussian", "exponential")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ class LedgerEntry:
         Declared public by the user: costs nothing, listed in the report.
     note : str
         Free text for the report.
+    mechanism_family : {"gaussian", "exponential"}
+        ``"gaussian"`` (default): a (subsampled) Gaussian mechanism, composed by PRV or RDP.
+        ``"exponential"``: an exponential mechanism recorded as its Gaussian-equivalent RDP curve
+        (an ``eps0``-EM is ``eps0^2/8``-zCDP, Cesar & Rogers 2021, i.e. the RDP curve
+        ``alpha * eps0^2/8`` of a Gaussian with noise multiplier ``2/eps0``). That equivalence
+        holds for RDP only — the PRV of a Gaussian is *not* a valid bound for the EM — so a
+        ledger holding such an entry always composes with the RDP accountant
+        (:attr:`Ledger.effective_accountant`).
     """
 
     mechanism: str
@@ -60,6 +70,7 @@ class LedgerEntry:
     extra_delta: float = 0.0
     public: bool = False
     note: str = ""
+    mechanism_family: str = "gaussian"
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> PrivacyParameterError:
@@ -87,6 +98,10 @@ class LedgerEntry:
                 raise bad("sensitivity", "a float > 0")
         if not (isinstance(self.extra_delta, (int, float)) and 0 <= self.extra_delta < 1):
             raise bad("extra_delta", "a float in [0, 1)")
+        if self.mechanism_family not in MECHANISM_FAMILIES:
+            raise bad("mechanism_family", f"one of {list(MECHANISM_FAMILIES)}")
+        if self.mechanism_family == "exponential" and not self.public and self.sample_rate != 1:
+            raise bad("sample_rate", "1 for an exponential-mechanism entry")
 
     @classmethod
     def gaussian(cls, mechanism: str, target: str, *, sigma: float, sensitivity: float = 1.0,
@@ -106,6 +121,26 @@ class LedgerEntry:
                    params={"max_grad_norm": float(max_grad_norm), **(params or {})},
                    noise_multiplier=float(noise_multiplier), sample_rate=float(sample_rate),
                    steps=int(steps), sensitivity=float(max_grad_norm), note=note)
+
+    @classmethod
+    def exponential(cls, target: str, *, epsilon: float, sensitivity: float = 1.0,
+                    params: dict | None = None, note: str = "") -> LedgerEntry:
+        """Entry for one ``epsilon``-exponential mechanism (quality of L1 ``sensitivity``).
+
+        Recorded as its Gaussian-equivalent RDP curve: ``epsilon^2/8``-zCDP (bounded range,
+        Cesar & Rogers 2021, "Bounding, Concentrating, and Truncating: Unifying Privacy Loss
+        Composition for Data Analytics", Lemma 3.2 via Durfee & Rogers 2019), i.e. noise
+        multiplier ``2/epsilon`` at sample rate 1. Forces the RDP accountant on its ledger.
+        """
+        if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and epsilon > 0):
+            raise PrivacyParameterError(
+                f"The 'epsilon' parameter of LedgerEntry.exponential must be a float > 0 and "
+                f"finite. Got {epsilon!r} instead."
+            )
+        return cls(mechanism="exponential", target=target,
+                   params={"epsilon": float(epsilon), **(params or {})},
+                   noise_multiplier=2.0 / float(epsilon), sample_rate=1.0, steps=1,
+                   sensitivity=float(sensitivity), note=note, mechanism_family="exponential")
 
     @property
     def history_item(self) -> tuple[float, float, int] | None:
@@ -191,6 +226,14 @@ class Ledger:
         return [e.history_item for e in self.entries if e.history_item is not None]
 
     @property
+    def effective_accountant(self) -> str:
+        """``"rdp"`` when an exponential-mechanism entry is recorded (its Gaussian equivalence
+        holds only in RDP), else :attr:`accountant`."""
+        if any(e.mechanism_family == "exponential" and not e.public for e in self.entries):
+            return "rdp"
+        return self.accountant
+
+    @property
     def extra_delta(self) -> float:
         return float(sum(e.extra_delta for e in self.entries if not e.public))
 
@@ -200,7 +243,8 @@ class Ledger:
 
         ``delta`` defaults to the budget's; the accountant runs at ``delta - extra_delta`` (see
         :func:`.accounting.compose`). Without budget and ``delta``, raises
-        ``PrivacyParameterError``.
+        ``PrivacyParameterError``. With exponential-mechanism entries the accountant is RDP
+        whatever ``accountant`` says (see :attr:`effective_accountant`).
         """
         if delta is None:
             if self.budget is None:
@@ -208,8 +252,10 @@ class Ledger:
                     "Ledger.spent needs a delta: the ledger has no budget. Pass delta=..."
                 )
             delta = self.budget.delta
-        return compose(self.history(), delta, extra_delta=self.extra_delta,
-                       accountant=accountant or self.accountant)
+        chosen = accountant or self.accountant
+        if self.effective_accountant == "rdp":
+            chosen = "rdp"
+        return compose(self.history(), delta, extra_delta=self.extra_delta, accountant=chosen)
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -268,7 +314,7 @@ class Ledger:
         out += [line.format(*r) for r in rows]
         if self.budget is not None:
             eps, delta = self.spent()
-            out.append(f"spent: epsilon={eps:.4g}, delta={delta:.3g} ({self.accountant} "
+            out.append(f"spent: epsilon={eps:.4g}, delta={delta:.3g} ({self.effective_accountant} "
                        f"accountant) of budget epsilon={self.budget.epsilon:g}, "
                        f"delta={self.budget.delta:.3g}")
         if self.partition:

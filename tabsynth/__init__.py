@@ -32,6 +32,8 @@ _LAZY = {
     "CTGAN": ("tabsynth.models.ctgan", "CTGAN"),
     "TVAE": ("tabsynth.models.tvae", "TVAE"),
     "load": ("tabsynth.artifact", "load"),
+    "Oversampler": ("tabsynth.oversampling", "Oversampler"),
+    "sample_rare": ("tabsynth.rare", "sample_rare"),
 }
 
 __all__ = [
@@ -44,11 +46,13 @@ __all__ = [
     "MetadataError",
     "ModelFileError",
     "NotFittedError",
+    "Oversampler",
     "ParameterError",
     "TabsynthError",
     "TabsynthWarning",
     "__version__",
     "load",
+    "sample_rare",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -4,6 +4,13 @@ Continuous (numerical, datetime) columns use CTGAN's mode-specific normalisation
 span (``tanh``), a one-hot mode span (``softmax``) and, when the column has missing values, a
 ``[present, missing]`` span (``softmax``). Categorical and boolean columns are one-hot over
 their categories, plus a last slot for missing values when the column has some.
+
+With ``numeric_encoding="bins"`` (the marginal route, :mod:`tabsynth.models.marginal_fit`),
+each continuous column is instead ONE softmax span over bins cut at its (DP) quantiles, plus a
+missing slot when it has missing values: values that hold a whole bin's mass (point masses such
+as ``capital-gain == 0``) get a bin of their own, small integer ranges get one bin per integer,
+and decoding draws a value uniformly within the chosen bin. Every column is then one discrete
+span, and :meth:`DataTransformer.column_codes` gives the integer cell of each value.
 """
 
 from __future__ import annotations
@@ -76,6 +83,102 @@ class _Continuous:
     missing: int | None  # start of the [present, missing] span
 
 
+@dataclass(frozen=True, eq=False)
+class _Binned:
+    """A continuous column encoded as one softmax over quantile bins (``numeric_encoding="bins"``).
+
+    Bin ``b`` holds the values in ``[lo[b], hi[b]]`` (integers) or ``[lo[b], hi[b])`` (floats;
+    ``lo == hi`` is a point). ``cuts``/``interval_bin`` map a value to its interval bin,
+    ``atoms``/``atom_bin`` the point masses to theirs.
+    """
+
+    name: str
+    meta: ColumnMetadata
+    stats: NumericStats | DatetimeStats
+    start: int
+    dim: int  # bins (+1 missing slot)
+    n_bins: int
+    has_nan: bool
+    is_integer: bool
+    lo: np.ndarray
+    hi: np.ndarray
+    cuts: np.ndarray
+    interval_bin: np.ndarray
+    atoms: np.ndarray
+    atom_bin: np.ndarray
+    levels: np.ndarray  # (n_bins, 2) quantile levels each bin spans
+    quantiles: np.ndarray
+
+
+def _quantile_bins(st: NumericStats | DatetimeStats, n_bins: int, is_integer: bool):
+    """(lo, hi, cuts, interval_bin, atoms, atom_bin) of the bins of one column (see _Binned)."""
+    lower, upper = float(st.lower), float(st.upper)
+    if is_integer:
+        lower, upper = float(np.ceil(lower)), float(np.floor(upper))
+        upper = max(upper, lower)
+    q = np.asarray(st.quantiles if st.quantiles else np.linspace(lower, upper, 101), dtype=float)
+    q = np.clip(q, lower, upper)
+    if is_integer:
+        q = np.round(q)
+    if is_integer and upper - lower + 1 <= n_bins:  # one bin per integer
+        atoms = np.arange(lower, upper + 1.0)
+        cuts = atoms.copy()
+    else:
+        vals, counts = np.unique(q, return_counts=True)
+        per_bin = int(np.ceil((len(q) - 1) / n_bins))
+        atoms = vals[counts > per_bin]  # a value holding at least a bin's worth of mass
+        # the lower bound and 0 always get a point bin: point masses there (capital-gain == 0)
+        # are common and histogram quantiles smear them; the measured marginal says how much
+        extra = [lower] + ([0.0] if lower < 0.0 < upper else [])
+        atoms = np.unique(np.concatenate([atoms, extra]))
+        levels = np.round(np.linspace(0, len(q) - 1, n_bins + 1)).astype(int)
+        cuts = np.unique(np.concatenate([q[levels], [lower, upper], atoms]))
+    lo: list[float] = []
+    hi: list[float] = []
+    interval_bin = np.full(max(len(cuts) - 1, 1), -1, dtype=np.int64)
+    atom_bin = np.zeros(len(atoms), dtype=np.int64)
+    atom_set = set(atoms.tolist())
+    a_pos = {v: i for i, v in enumerate(atoms.tolist())}
+    # walk the cut points in order: atom point bins, then the interval to the next cut
+    for i in range(len(cuts)):
+        c = float(cuts[i])
+        if c in atom_set:
+            atom_bin[a_pos[c]] = len(lo)
+            lo.append(c)
+            hi.append(c)
+        if i == len(cuts) - 1:
+            break
+        nxt = float(cuts[i + 1])
+        last = i == len(cuts) - 2
+        if is_integer:
+            a = c + 1 if c in atom_set else c
+            b = nxt if (last and nxt not in atom_set) else nxt - 1
+            if b < a:
+                continue
+        else:
+            a, b = c, nxt
+        interval_bin[i] = len(lo)
+        lo.append(a)
+        hi.append(b)
+    if not lo:  # a single point (lower == upper)
+        lo, hi = [lower], [lower]
+        atoms, atom_bin = np.array([lower]), np.zeros(1, dtype=np.int64)
+    # empty intervals (integers): values cannot land there; route defensively to the nearest bin
+    valid = np.flatnonzero(interval_bin >= 0)
+    if valid.size:
+        idx = np.arange(len(interval_bin))
+        nearest = valid[np.clip(np.searchsorted(valid, idx), 0, len(valid) - 1)]
+        interval_bin = interval_bin[nearest]
+    else:
+        interval_bin[:] = atom_bin[0]
+    # quantile levels spanned by each bin: values are drawn by inverting the quantile function
+    levels01 = np.linspace(0.0, 1.0, len(q))
+    lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    upper_edge = hi_a + (1.0 if is_integer else 0.0)
+    lev = np.stack([np.interp(lo_a, q, levels01), np.interp(upper_edge, q, levels01)], axis=1)
+    return (lo_a, hi_a, cuts, interval_bin, np.asarray(atoms, dtype=float), atom_bin, lev, q)
+
+
 @dataclass(frozen=True)
 class _Discrete:
     name: str
@@ -117,9 +220,16 @@ class DataTransformer:
     output_dim, cond_dim : int
     """
 
-    def __init__(self, metadata: Metadata, stats: TableStats) -> None:
+    def __init__(self, metadata: Metadata, stats: TableStats, *,
+                 numeric_encoding: str = "modes", n_bins: int = 16) -> None:
+        if numeric_encoding not in ("modes", "bins"):
+            raise ValueError(
+                f"numeric_encoding must be 'modes' or 'bins'. Got {numeric_encoding!r} instead."
+            )
         self.metadata = metadata
         self.stats = stats
+        self.numeric_encoding = numeric_encoding
+        self.n_bins = int(n_bins)
         self.columns: list[str] = list(metadata.modelled_columns)
         self.output_info: list[Span] = []
         self.discrete_spans: list[DiscreteSpan] = []
@@ -159,6 +269,12 @@ class DataTransformer:
                         f"Column {name!r} is {meta.sdtype} but its statistics are "
                         f"{type(st).__name__}."
                     )
+                if numeric_encoding == "bins":
+                    spec = self._binned_spec(name, meta, st, pos)
+                    self.output_info.append(Span(name, "bins", pos, spec.dim, "softmax"))
+                    self._specs.append(spec)
+                    pos += spec.dim
+                    continue
                 k = len(st.mode_weights)
                 self.output_info.append(Span(name, "value", pos, 1, "tanh"))
                 self.output_info.append(Span(name, "mode", pos + 1, k, "softmax"))
@@ -171,6 +287,60 @@ class DataTransformer:
         self.output_dim: int = pos
         self.cond_dim: int = cond
         self._discrete_pos = {s.column: i for i, s in enumerate(self.discrete_spans)}
+
+    def _binned_spec(self, name: str, meta: ColumnMetadata, st: Any, pos: int) -> _Binned:
+        is_integer = isinstance(st, NumericStats) and bool(st.is_integer)
+        lo, hi, cuts, interval_bin, atoms, atom_bin, lev, q = _quantile_bins(st, self.n_bins,
+                                                                              is_integer)
+        has_nan = st.missing_rate > 0
+        nb = len(lo)
+        return _Binned(name, meta, st, pos, nb + int(has_nan), nb, has_nan, is_integer, lo, hi,
+                       cuts, interval_bin, atoms, atom_bin, lev, q)
+
+    @property
+    def column_domains(self) -> list[int]:
+        """Cells of each column's span, in column order (``numeric_encoding="bins"`` only)."""
+        self._require_bins("column_domains")
+        return [int(spec.dim) for spec in self._specs]
+
+    def _require_bins(self, what: str) -> None:
+        if self.numeric_encoding != "bins":
+            raise ValueError(f"{what} needs DataTransformer(numeric_encoding='bins').")
+
+    def _bin_codes(self, spec: _Binned, s: pd.Series) -> np.ndarray:
+        x = self._continuous_values(spec, s)  # type: ignore[arg-type]
+        nan = np.isnan(x)
+        x = np.where(nan, spec.lo[0], x)
+        lower, upper = float(spec.cuts[0]), float(spec.cuts[-1])
+        x = np.clip(x, lower, upper)
+        if spec.is_integer:
+            x = np.round(x)
+        k = np.clip(np.searchsorted(spec.cuts, x, side="right") - 1, 0,
+                    len(spec.interval_bin) - 1)
+        codes = spec.interval_bin[k]
+        if spec.atoms.size:
+            pos = np.clip(np.searchsorted(spec.atoms, x), 0, len(spec.atoms) - 1)
+            hit = spec.atoms[pos] == x
+            codes = np.where(hit, spec.atom_bin[pos], codes)
+        if spec.has_nan:
+            codes = np.where(nan, spec.dim - 1, codes)
+        return codes.astype(np.int64)
+
+    def column_codes(self, df: pd.DataFrame) -> np.ndarray:
+        """Cell of each value: int array ``(n, len(columns))`` (``numeric_encoding="bins"``).
+
+        Categories (missing: last slot) for discrete columns, bin index (missing: last slot) for
+        continuous ones; ``0 <= codes[:, j] < column_domains[j]``.
+        """
+        self._require_bins("column_codes")
+        self._check_columns(df)
+        out = np.zeros((len(df), len(self._specs)), dtype=np.int64)
+        for j, spec in enumerate(self._specs):
+            if isinstance(spec, _Discrete):
+                out[:, j] = self._codes(spec, df[spec.name])
+            else:
+                out[:, j] = self._bin_codes(spec, df[spec.name])  # type: ignore[arg-type]
+        return out
 
     def __repr__(self) -> str:
         return (
@@ -251,6 +421,9 @@ class DataTransformer:
             if isinstance(spec, _Discrete):
                 X[rows, spec.start + self._codes(spec, s)] = 1.0
                 continue
+            if isinstance(spec, _Binned):
+                X[rows, spec.start + self._bin_codes(spec, s)] = 1.0
+                continue
             st = spec.stats
             x = self._continuous_values(spec, s)
             nan = np.isnan(x)
@@ -311,9 +484,13 @@ class DataTransformer:
                 f"Expected an array of shape (n, {self.output_dim}), got {X.shape}."
             )
         data: dict[str, pd.Series] = {}
+        if rng is None and self.numeric_encoding == "bins":
+            rng = np.random.default_rng()
         for spec in self._specs:
             if isinstance(spec, _Discrete):
                 data[spec.name] = self._decode_discrete(spec, X)
+            elif isinstance(spec, _Binned):
+                data[spec.name] = self._decode_binned(spec, X, np.random.default_rng(rng))
             else:
                 data[spec.name] = self._decode_continuous(spec, X)
         return pd.DataFrame(data, columns=self.columns)
@@ -335,6 +512,36 @@ class DataTransformer:
             values[isna] = np.nan
             return pd.Series(values, dtype=object)
         return _as_dtype(pd.Series(values, dtype=object), dtype, isna.any())
+
+    def _decode_binned(self, spec: _Binned, X: np.ndarray,
+                       rng: np.random.Generator) -> pd.Series:
+        """Argmax bin, then a value within it: the quantile function (the DP quantiles,
+        linear between them) at a level drawn uniformly among those the bin spans; uniform
+        within the bin when it spans no quantile mass."""
+        st = spec.stats
+        b = np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1)
+        isna = b == spec.n_bins if spec.has_nan else np.zeros(len(b), dtype=bool)
+        b = np.minimum(b, spec.n_bins - 1)
+        lo, hi = spec.lo[b], spec.hi[b]
+        u = rng.random(len(b))
+        width = hi - lo + (1.0 if spec.is_integer else 0.0)
+        uniform = lo + u * width
+        l0, l1 = spec.levels[b, 0], spec.levels[b, 1]
+        by_q = np.interp(l0 + u * (l1 - l0), np.linspace(0.0, 1.0, len(spec.quantiles)),
+                         spec.quantiles)
+        x = np.where(l1 - l0 > 1e-9, by_q, uniform)
+        if spec.is_integer:
+            x = np.where(l1 - l0 > 1e-9, np.round(x), np.floor(x))
+        x = np.clip(x, lo, hi)
+        if isinstance(st, DatetimeStats):
+            return self._decode_datetime(spec, st, x, isna)  # type: ignore[arg-type]
+        if not st.is_integer and st.decimals is not None:
+            x = np.round(x, st.decimals)
+        x = np.where(isna, np.nan, x)
+        dtype = spec.meta.dtype
+        if dtype is None:
+            dtype = "int64" if st.is_integer else "float64"
+        return _as_dtype(pd.Series(x), dtype, isna.any())
 
     def _decode_continuous(self, spec: _Continuous, X: np.ndarray) -> pd.Series:
         st = spec.stats

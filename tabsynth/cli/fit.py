@@ -25,6 +25,12 @@ from ._common import check_writable
               help="Train with differential privacy at this epsilon (omit for non-private).")
 @click.option("--delta", type=float, default=None,
               help="DP delta (default: well below 1/n, see the README).")
+@click.option("--max-grad-norm", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="DP-SGD per-sample clipping norm (default 1.0).")
+@click.option("--preprocessing-share", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None, help="Share of epsilon spent on DP statistics (default 0.1).")
+@click.option("--accountant", type=click.Choice(["prv", "rdp"]), default=None,
+              help="Privacy accountant (default prv).")
 @click.option("--seed", type=int, default=None, help="Random seed for reproducible training.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
               show_default=True)
@@ -39,6 +45,9 @@ def fit_command(
     metadata_path: str | None,
     epsilon: float | None,
     delta: float | None,
+    max_grad_norm: float | None,
+    preprocessing_share: float | None,
+    accountant: str | None,
     seed: int | None,
     device: str,
     quiet: bool,
@@ -63,8 +72,10 @@ def fit_command(
         params["batch_size"] = batch_size
     if epsilon is not None:
         params["epsilon"] = epsilon
-    if delta is not None:
-        params["delta"] = delta
+    for key, value in (("delta", delta), ("max_grad_norm", max_grad_norm),
+                       ("preprocessing_share", preprocessing_share), ("accountant", accountant)):
+        if value is not None:
+            params[key] = value
     if model_type == "ctgan":
         from tabsynth.models.ctgan import CTGAN as cls
     else:

@@ -1,4 +1,14 @@
-"""``tabsynth sample MODEL -n N -o OUT``: generate rows, streamed to CSV/Parquet in chunks."""
+"""``tabsynth sample MODEL -n N -o OUT``: generate rows, streamed to CSV/Parquet in chunks.
+
+Rare events:
+
+* ``--oversample COL=VALUE --ratio R --data REAL.csv`` writes REAL plus synthetic rows of class
+  VALUE (exact, through the conditional vector) until count(VALUE) / count(largest other class)
+  reaches R (:func:`tabsynth.oversampling.oversample_table`).
+* ``--rare COL[:Q]`` generates N rows from a rare region of COL (:func:`tabsynth.rare.sample_rare`):
+  a numeric column's tail beyond the model's quantile Q (default 0.05; ``--tail``), or a
+  categorical column's categories rarer than Q (default 0.02).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +19,49 @@ import click
 from ._app import cli, handle_errors
 from ._common import check_writable, parse_conditions
 
+_EPILOG = """\b
+Examples:
+  tabsynth sample m.tsmodel -n 10000 -o out.csv --condition fraud=1 --condition "age>=60"
+  tabsynth sample m.tsmodel --oversample fraud=1 --ratio 0.5 --data train.csv -o aug.csv
+  tabsynth sample m.tsmodel -n 5000 --rare avg_glucose_level:0.05 --tail upper -o tail.csv
+  tabsynth sample m.tsmodel -n 5000 --rare work_type:0.02 -o rare_jobs.csv
+"""
 
-@cli.command("sample")
+
+def _parse_rare(spec: str) -> tuple[str, float | None]:
+    from tabsynth.errors import ParameterError
+
+    column, sep, q = spec.rpartition(":")
+    if not sep:
+        return spec, None
+    try:
+        value = float(q)
+    except ValueError:
+        raise ParameterError(
+            f"Cannot read --rare {spec!r}: write COL or COL:Q with Q a number (quantile or "
+            "frequency threshold)."
+        ) from None
+    return column, value
+
+
+@cli.command("sample", epilog=_EPILOG)
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
-@click.option("-n", "--num-rows", "n", type=click.IntRange(min=1), required=True,
-              help="Number of rows to generate (> 0).")
+@click.option("-n", "--num-rows", "n", type=click.IntRange(min=1), default=None,
+              help="Number of rows to generate (> 0). Required unless --oversample.")
 @click.option("-o", "--output", required=True, help="Output table (.csv or .parquet).")
 @click.option("--condition", "conditions", multiple=True, metavar="COND",
               help="col=value (exact, categorical) or col>=x / col<=x (numeric range); repeatable.")
+@click.option("--oversample", "oversample", default=None, metavar="COL=VALUE",
+              help="Write the --data rows plus synthetic rows of class COL=VALUE up to --ratio.")
+@click.option("--ratio", type=float, default=None, metavar="R",
+              help="With --oversample: target count(VALUE) / count(largest other class).")
+@click.option("--data", "data", default=None, type=click.Path(dir_okay=False), metavar="REAL",
+              help="With --oversample: the real table to augment (CSV/Parquet).")
+@click.option("--rare", "rare", default=None, metavar="COL[:Q]",
+              help="Rows from a rare region of COL: numeric tail beyond quantile Q (default "
+                   "0.05), or categories with frequency below Q (default 0.02).")
+@click.option("--tail", type=click.Choice(["upper", "lower", "both"]), default="upper",
+              show_default=True, help="With --rare on a numeric column: which tail.")
 @click.option("--seed", type=int, default=None, help="Random seed for reproducible samples.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=50_000, show_default=True,
               help="Rows generated and written per chunk (bounds memory).")
@@ -25,21 +70,78 @@ from ._common import check_writable, parse_conditions
 @handle_errors
 def sample_command(
     model_path: str,
-    n: int,
+    n: int | None,
     output: str,
     conditions: tuple[str, ...],
+    oversample: str | None,
+    ratio: float | None,
+    data: str | None,
+    rare: str | None,
+    tail: str,
     seed: int | None,
     chunk_size: int,
     device: str,
 ) -> None:
-    """Generate N synthetic rows from MODEL and write them to OUTPUT."""
-    from tabsynth.artifact import load
+    """Generate N synthetic rows from MODEL and write them to OUTPUT.
 
+    Sampling costs no privacy budget: it is post-processing of the model (its ledger applies).
+    With --oversample the output also holds the real rows of --data (not a DP release).
+    """
+    from tabsynth.artifact import load
+    from tabsynth.errors import ParameterError
+
+    if oversample is not None:
+        if n is not None or rare is not None or conditions:
+            raise ParameterError("--oversample cannot be combined with -n, --rare or --condition.")
+        if ratio is None or data is None:
+            raise ParameterError("--oversample needs --ratio R and --data REAL.csv.")
+    elif ratio is not None or data is not None:
+        raise ParameterError("--ratio and --data go with --oversample COL=VALUE.")
+    elif n is None:
+        raise ParameterError("Missing option '-n' / '--num-rows' (the number of rows).")
     check_writable(output, table=True)
     model = load(model_path, device=device)
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
-    parsed = parse_conditions(conditions, cats) if conditions else None
     start = time.perf_counter()
-    model.sample_to(output, n, conditions=parsed, random_state=seed, chunk_size=chunk_size)
+    if oversample is not None:
+        from tabsynth.io import read_table, write_table
+        from tabsynth.oversampling import oversample_table
+
+        parsed_os = parse_conditions((oversample,), cats)
+        (column, value), = parsed_os.items()
+        if isinstance(value, tuple):
+            raise ParameterError(f"--oversample takes COL=VALUE (one class), got {oversample!r}.")
+        real = read_table(data)
+        table = oversample_table(model, real, column=column, value=value, ratio=ratio,
+                                 random_state=seed)
+        write_table(table, output)
+        seconds = time.perf_counter() - start
+        added = len(table) - len(real)
+        click.echo(f"Wrote {len(table):,} rows ({added:,} synthetic rows of {column}={value}) "
+                   f"to {output} in {seconds:.1f} s.")
+        _echo_privacy(model)
+        return
+    parsed = parse_conditions(conditions, cats) if conditions else None
+    if rare is not None:
+        from tabsynth.io import write_table
+        from tabsynth.rare import sample_rare
+
+        column, q = _parse_rare(rare)
+        discrete = column in cats
+        kwargs = ({"rare_threshold": q} if discrete else {"quantile": q, "tail": tail})
+        table = sample_rare(model, n, column=column, conditions=parsed, random_state=seed,
+                            **{k: v for k, v in kwargs.items() if v is not None or k == "tail"})
+        write_table(table, output)
+    else:
+        model.sample_to(output, n, conditions=parsed, random_state=seed, chunk_size=chunk_size)
     seconds = time.perf_counter() - start
     click.echo(f"Wrote {n:,} rows to {output} in {seconds:.1f} s.")
+
+
+def _echo_privacy(model: object) -> None:
+    spent = getattr(model, "privacy_spent_", None)
+    if spent is None:
+        click.echo("Synthetic rows from a non-private model; the output holds the real rows.")
+    else:
+        click.echo(f"Synthetic rows are post-processing of a DP model ({spent}); the output also "
+                   "holds the real rows of --data, so it is not a DP release.")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import inspect
+import math
 import numbers
 import os
 import time
@@ -139,16 +140,35 @@ class BaseSynthesizer:
             is_valid_device_spec(self.device),
             "'auto', 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device",
         )
-        self._check(
-            "epsilon",
-            self.epsilon is None or (_is_float(self.epsilon) and self.epsilon > 0),
-            "None or a float > 0",
-        )
         self._check_model_params()
-        if self.epsilon is not None:
-            raise ParameterError(
-                f"DP training is not available yet: use {type(self).__name__}(epsilon=None)."
-            )
+        self._validate_privacy_params()
+
+    # --- differential privacy (DP-SGD: models/dp_training.py; marginals: models/marginal_fit.py)
+    _GRAD_SAMPLE_MODES: ClassVar[tuple[str, ...]] = ("auto", "ghost", "hooks", "functorch", "ew")
+    _ROUTES: ClassVar[tuple[str, ...]] = ("dpsgd", "marginals")
+
+    def _validate_privacy_params(self) -> None:
+        """Checks of ``epsilon``, ``delta``, ``max_grad_norm``, ``preprocessing_share``,
+        ``accountant``, ``secure_mode``, ``grad_sample_mode`` and ``route``."""
+        eps = self.epsilon
+        self._check("epsilon", eps is None or (_is_float(eps) and math.isfinite(eps) and eps > 0),
+                    "None or a float > 0 and finite")
+        delta = self.delta
+        self._check("delta", delta is None or (_is_float(delta) and 0 < delta < 1),
+                    "None or a float in (0, 1)")
+        mgn = self.max_grad_norm
+        self._check("max_grad_norm", _is_float(mgn) and math.isfinite(mgn) and mgn > 0,
+                    "a float > 0 and finite")
+        share = self.preprocessing_share
+        self._check("preprocessing_share", _is_float(share) and 0 < share < 1, "a float in (0, 1)")
+        self._check("accountant", self.accountant in ("prv", "rdp"), "'prv' or 'rdp'")
+        self._check("secure_mode", isinstance(self.secure_mode, bool), "a bool")
+        self._check("grad_sample_mode", self.grad_sample_mode in self._GRAD_SAMPLE_MODES,
+                    f"one of {list(self._GRAD_SAMPLE_MODES)}")
+        self._check("route", self.route in self._ROUTES, f"one of {list(self._ROUTES)}")
+        if self.route == "marginals" and eps is None:
+            self._check("route", False, "'dpsgd' when epsilon is None ('marginals' is a "
+                        "private route: give epsilon)")
 
     def _check_model_params(self) -> None:  # pragma: no cover - overridden
         pass
@@ -184,7 +204,14 @@ class BaseSynthesizer:
 
         self.ledger_ = None
         self.privacy_spent_ = None
-        stats = self._compute_stats(df, md, rng)
+        if self.epsilon is not None and self.route == "marginals":
+            return self._fit_marginals(df, md, device, rng)
+        if self.epsilon is not None:  # DP-SGD: checks, DP stats, ledger, calibration
+            from .dp_training import prepare_private_fit
+
+            stats, self.ledger_, self._dp_plan = prepare_private_fit(self, df, md, rng)
+        else:
+            stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats)
         X = np.ascontiguousarray(transformer.transform(df, rng=rng), dtype=np.float32)
         if transformer.discrete_spans:
@@ -203,10 +230,39 @@ class BaseSynthesizer:
         train_gen = self._torch_generator(rng, device)
         self._build_networks(init_gen)
         start = time.perf_counter()
-        history = self._train(X, codes, rng=rng, generator=train_gen)
+        try:
+            history = self._train(X, codes, rng=rng, generator=train_gen)
+        finally:
+            self.__dict__.pop("_dp_plan", None)
         seconds = time.perf_counter() - start
         self.loss_history_ = pd.DataFrame(history)
         self.training_summary_ = {"epochs": int(self.epochs), "seconds": round(seconds, 3)}
+        return self
+
+    def _fit_marginals(self, df: pd.DataFrame, md: Any, device: Any,
+                       rng: np.random.Generator) -> BaseSynthesizer:
+        """``route="marginals"``: fit the generator to DP-measured marginals
+        (:func:`tabsynth.models.marginal_fit.fit_to_marginals` sets ``stats_``,
+        ``transformer_``, the networks, ``ledger_``, ``privacy_spent_``, ``loss_history_``)."""
+        try:
+            from .marginal_fit import fit_to_marginals
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.marginal_fit":
+                raise
+            raise ParameterError(
+                f"route='marginals' is not available in this version of tabsynth: use "
+                f"{type(self).__name__}(route='dpsgd')."
+            ) from None
+        self.metadata_ = md
+        self.device_ = device
+        self.n_features_in_ = int(df.shape[1])
+        start = time.perf_counter()
+        fit_to_marginals(self, df, md, rng=rng, generator=self._torch_generator(rng, device))
+        if not hasattr(self, "columns_"):
+            self.columns_ = list(self.transformer_.columns)
+        if not hasattr(self, "training_summary_"):
+            self.training_summary_ = {"epochs": int(self.epochs),
+                                      "seconds": round(time.perf_counter() - start, 3)}
         return self
 
     def _compute_stats(self, df: pd.DataFrame, metadata: Any, rng: np.random.Generator) -> Any:
@@ -286,6 +342,13 @@ class BaseSynthesizer:
         if len(chunks) == 1:
             return chunks[0]
         return pd.concat(chunks, ignore_index=True)
+
+    def sample_rare(self, n: int, *, column: str, **kwargs: Any) -> pd.DataFrame:
+        """``n`` rows from a rare region of ``column``: a numeric tail (``quantile``, ``tail``)
+        or its rare categories (``rare_threshold``). See :func:`tabsynth.rare.sample_rare`."""
+        from ..rare import sample_rare
+
+        return sample_rare(self, n, column=column, **kwargs)
 
     def sample_to(
         self,
@@ -462,6 +525,10 @@ class BaseSynthesizer:
             "epochs": training.get("epochs"),
             "seconds": training.get("seconds"),
         }
+        if isinstance(ledger, Mapping):
+            from ..privacy import Ledger
+
+            ledger = Ledger.from_dict(ledger)
         self.ledger_ = ledger
         self.privacy_spent_ = training.get("privacy_spent")
         self._build_networks(torch.Generator().manual_seed(0))

@@ -119,7 +119,28 @@ class CTGAN(BaseSynthesizer):
     pac : int, default=10
         Rows the critic judges together (PacGAN, against mode collapse).
     epsilon : float or None, default=None
-        Differential-privacy budget; DP training is not available yet (must be None).
+        Differential-privacy budget of the whole fit (statistics + training). ``None``:
+        non-private training. With a float, training uses DP-SGD (Opacus: Poisson sampling,
+        per-sample clipping, calibrated Gaussian noise) or ``route="marginals"``.
+        ``pac`` is ignored (the critic judges single rows), the critic uses the standard
+        GAN loss without gradient penalty and ``log_frequency`` is ignored (fake
+        conditions follow the DP class frequencies); see
+        :mod:`tabsynth.models.dp_training`.
+    delta : float or None, default=None
+        DP delta, must be < 1/n; ``None``: ``default_delta`` of a DP row count.
+    max_grad_norm : float, default=1.0
+        Per-sample gradient clipping norm (DP-SGD sensitivity).
+    preprocessing_share : float, default=0.1
+        Share of epsilon spent on the DP statistics (bounds, categories, modes).
+    accountant : {"prv", "rdp"}, default="prv"
+        Accountant that composes every mechanism of the fit.
+    secure_mode : bool, default=False
+        Cryptographically secure noise (needs ``torchcsprng``); for production releases.
+    grad_sample_mode : {"auto", "hooks", "functorch", "ew"}, default="auto"
+        How Opacus computes per-sample gradients; ``"auto"`` picks the fastest measured.
+    route : {"dpsgd", "marginals"}, default="dpsgd"
+        Private route: DP-SGD on rows, or fitting the generator to DP-measured marginals
+        (``"marginals"`` needs ``epsilon``).
     device : str or torch.device, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
     random_state : int or None, default=None
@@ -136,8 +157,10 @@ class CTGAN(BaseSynthesizer):
         Columns ``epoch``, ``generator_loss``, ``discriminator_loss`` (epoch means).
     n_features_in_ : int
         Columns of the training table; ``columns_`` the columns ``sample`` returns.
-    privacy_spent_, ledger_ : None
-        Filled by DP training.
+    privacy_spent_ : dict or None
+        ``{"epsilon", "delta", "accountant"}`` spent by a DP fit (``None`` otherwise).
+    ledger_ : tabsynth.privacy.Ledger or None
+        Every mechanism of a DP fit (statistics and DP-SGD), composed in one accountant.
 
     References
     ----------
@@ -165,6 +188,13 @@ class CTGAN(BaseSynthesizer):
         epochs: int = 300,
         pac: int = 10,
         epsilon: float | None = None,
+        delta: float | None = None,
+        max_grad_norm: float = 1.0,
+        preprocessing_share: float = 0.1,
+        accountant: str = "prv",
+        secure_mode: bool = False,
+        grad_sample_mode: str = "auto",
+        route: str = "dpsgd",
         device: Any = "auto",
         random_state: int | None = None,
         verbose: bool = True,
@@ -182,6 +212,13 @@ class CTGAN(BaseSynthesizer):
         self.epochs = epochs
         self.pac = pac
         self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
+        self.preprocessing_share = preprocessing_share
+        self.accountant = accountant
+        self.secure_mode = secure_mode
+        self.grad_sample_mode = grad_sample_mode
+        self.route = route
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -202,7 +239,9 @@ class CTGAN(BaseSynthesizer):
           and self.discriminator_steps >= 1, "an int >= 1")
         c("log_frequency", isinstance(self.log_frequency, bool), "a bool")
         c("pac", _is_int(self.pac) and self.pac >= 1, "an int >= 1")
-        c("batch_size", self.batch_size % self.pac == 0, f"a multiple of pac={self.pac}")
+        # DP hook: pac is ignored under DP (the private critic judges single rows)
+        c("batch_size", self.epsilon is not None or self.batch_size % self.pac == 0,
+          f"a multiple of pac={self.pac}")
 
     # ------------------------------------------------------------------ networks
     def _build_networks(self, init_generator: Any) -> None:
@@ -231,9 +270,13 @@ class CTGAN(BaseSynthesizer):
     # ------------------------------------------------------------------ training
     def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
                generator: Any) -> list[dict[str, float]]:
+        if self.epsilon is not None:  # DP-SGD hook (see models/dp_training.py)
+            from .dp_training import train_ctgan_dp
+
+            return train_ctgan_dp(self, X, codes, rng=rng, generator=generator)
         import torch
 
-        from .networks import Discriminator, init_weights, set_dropout_generator
+        from .networks import Discriminator, adam, init_weights, set_dropout_generator
 
         dev = self.device_
         t = self.transformer_
@@ -247,14 +290,15 @@ class CTGAN(BaseSynthesizer):
         disc.to(dev)
         set_dropout_generator(disc, generator)
         self._discriminator = disc
-        self._optim_g = torch.optim.Adam(
+        self._optim_g = adam(
             self._generator.parameters(), lr=self.generator_lr, betas=(0.5, 0.9),
             weight_decay=self.generator_decay,
         )
-        self._optim_d = torch.optim.Adam(
+        self._optim_d = adam(
             disc.parameters(), lr=self.discriminator_lr, betas=(0.5, 0.9),
             weight_decay=self.discriminator_decay,
         )
+        self._disc_tables = self._cond_loss_tables()
         self._generator.train()
         disc.train()
         steps = max(n // self.batch_size, 1)
@@ -279,7 +323,7 @@ class CTGAN(BaseSynthesizer):
         finally:
             bar.close()
             self._generator.eval()
-            for name in ("_data", "_discriminator", "_optim_g", "_optim_d"):
+            for name in ("_data", "_discriminator", "_optim_g", "_optim_d", "_disc_tables"):
                 self.__dict__.pop(name, None)
             self._cond = _ConditionSampler(
                 t, None, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
@@ -293,7 +337,7 @@ class CTGAN(BaseSynthesizer):
         cond = torch.zeros(n, self.transformer_.cond_dim, device=self.device_)
         if n and self.transformer_.cond_dim:
             idx = torch.from_numpy(gidx).to(self.device_)
-            cond[torch.arange(n, device=self.device_), idx] = 1.0
+            cond.scatter_(1, idx.view(-1, 1), 1.0)
         return cond
 
     def _real_batch(self, rng: np.random.Generator) -> tuple[Any, Any, Any]:
@@ -332,13 +376,14 @@ class CTGAN(BaseSynthesizer):
         import torch
 
         with torch.no_grad():
-            raw = self._generator(torch.cat([self._noise(len(fake_cond), generator), fake_cond], 1))
+            raw = self._generate_raw(self._noise(len(fake_cond), generator), fake_cond)
             fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
         disc = self._discriminator
         fake_cat = torch.cat([fake, fake_cond], dim=1)
         real_cat = torch.cat([real, real_cond], dim=1)
-        y_fake = disc(fake_cat)
-        y_real = disc(real_cat)
+        # One critic pass over real and fake rows (pac groups never mix: len % pac == 0).
+        y = disc(torch.cat([real_cat, fake_cat], dim=0))
+        y_real, y_fake = y[: len(real_cat) // disc.pac], y[len(real_cat) // disc.pac:]
         penalty = disc.gradient_penalty(real_cat, fake_cat, generator=generator,
                                         lambda_=self._gp_lambda)
         loss = -(y_real.mean() - y_fake.mean())
@@ -359,7 +404,7 @@ class CTGAN(BaseSynthesizer):
         else:
             col = opt = None
             cond = torch.zeros(b, 0, device=self.device_)
-        raw = self._generator(torch.cat([self._noise(b, generator), cond], dim=1))
+        raw = self._generate_raw(self._noise(b, generator), cond)
         fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
         disc.requires_grad_(False)
         try:
@@ -379,15 +424,32 @@ class CTGAN(BaseSynthesizer):
         import torch
         from torch.nn import functional as F
 
+        tables = self.__dict__.get("_disc_tables") or self._cond_loss_tables()
+        index, pad = tables
         col_t = torch.from_numpy(col).to(self.device_)
         opt_t = torch.from_numpy(opt).to(self.device_)
-        total = torch.zeros((), device=self.device_)
+        # Each row's logits of its conditioned column, padded to the widest column.
+        logits = raw.gather(1, index[col_t]).masked_fill(pad[col_t], -1e9)
+        return F.cross_entropy(logits, opt_t, reduction="sum") / raw.shape[0]
+
+    def _cond_loss_tables(self) -> tuple[Any, Any]:
+        """(column index, padding mask) tables ``(n_discrete, widest)`` of the discrete spans."""
+        import torch
+
+        width = max((ed - st for st, ed in self._disc_out), default=1)
+        index = np.zeros((len(self._disc_out), width), dtype=np.int64)
+        pad = np.zeros((len(self._disc_out), width), dtype=bool)
         for j, (st, ed) in enumerate(self._disc_out):
-            sel = col_t == j
-            target = torch.where(sel, opt_t, torch.zeros_like(opt_t))
-            ce = F.cross_entropy(raw[:, st:ed], target, reduction="none")
-            total = total + (ce * sel).sum()
-        return total / raw.shape[0]
+            index[j, : ed - st] = np.arange(st, ed)
+            index[j, ed - st:] = st
+            pad[j, ed - st:] = True
+        return (torch.from_numpy(index).to(self.device_), torch.from_numpy(pad).to(self.device_))
+
+    def _generate_raw(self, noise: Any, cond: Any) -> Any:
+        """Generator logits for ``[noise, cond]`` (one-hot ``cond`` gathered, not multiplied)."""
+        if cond.shape[1] == 0:
+            return self._generator(noise)
+        return self._generator.forward_onehot(noise, cond.argmax(dim=1), cond.shape[1])
 
     # ------------------------------------------------------------------ sampling
     def _plan_conditions(

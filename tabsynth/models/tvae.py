@@ -45,7 +45,26 @@ class TVAE(BaseSynthesizer):
     epochs : int, default=300
         Passes over the data.
     epsilon : float or None, default=None
-        Differential-privacy budget; DP training is not available yet (must be None).
+        Differential-privacy budget of the whole fit (statistics + training). ``None``:
+        non-private training. With a float, training uses DP-SGD (Opacus: Poisson sampling,
+        per-sample clipping, calibrated Gaussian noise) or ``route="marginals"``.
+        Encoder, decoder and ``sigma`` are trained privately; see
+        :mod:`tabsynth.models.dp_training`.
+    delta : float or None, default=None
+        DP delta, must be < 1/n; ``None``: ``default_delta`` of a DP row count.
+    max_grad_norm : float, default=1.0
+        Per-sample gradient clipping norm (DP-SGD sensitivity).
+    preprocessing_share : float, default=0.1
+        Share of epsilon spent on the DP statistics (bounds, categories, modes).
+    accountant : {"prv", "rdp"}, default="prv"
+        Accountant that composes every mechanism of the fit.
+    secure_mode : bool, default=False
+        Cryptographically secure noise (needs ``torchcsprng``); for production releases.
+    grad_sample_mode : {"auto", "hooks", "functorch", "ew"}, default="auto"
+        How Opacus computes per-sample gradients; ``"auto"`` picks the fastest measured.
+    route : {"dpsgd", "marginals"}, default="dpsgd"
+        Private route: DP-SGD on rows, or fitting the generator to DP-measured marginals
+        (``"marginals"`` needs ``epsilon``).
     device : str or torch.device, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
     random_state : int or None, default=None
@@ -62,8 +81,10 @@ class TVAE(BaseSynthesizer):
         Columns ``epoch``, ``loss``, ``reconstruction_loss``, ``kl_loss`` (epoch means).
     n_features_in_ : int
         Columns of the training table; ``columns_`` the columns ``sample`` returns.
-    privacy_spent_, ledger_ : None
-        Filled by DP training.
+    privacy_spent_ : dict or None
+        ``{"epsilon", "delta", "accountant"}`` spent by a DP fit (``None`` otherwise).
+    ledger_ : tabsynth.privacy.Ledger or None
+        Every mechanism of a DP fit (statistics and DP-SGD), composed in one accountant.
 
     References
     ----------
@@ -85,6 +106,13 @@ class TVAE(BaseSynthesizer):
         batch_size: int = 500,
         epochs: int = 300,
         epsilon: float | None = None,
+        delta: float | None = None,
+        max_grad_norm: float = 1.0,
+        preprocessing_share: float = 0.1,
+        accountant: str = "prv",
+        secure_mode: bool = False,
+        grad_sample_mode: str = "auto",
+        route: str = "dpsgd",
         device: Any = "auto",
         random_state: int | None = None,
         verbose: bool = True,
@@ -98,6 +126,13 @@ class TVAE(BaseSynthesizer):
         self.batch_size = batch_size
         self.epochs = epochs
         self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
+        self.preprocessing_share = preprocessing_share
+        self.accountant = accountant
+        self.secure_mode = secure_mode
+        self.grad_sample_mode = grad_sample_mode
+        self.route = route
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -128,6 +163,10 @@ class TVAE(BaseSynthesizer):
     # ------------------------------------------------------------------ training
     def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
                generator: Any) -> list[dict[str, float]]:
+        if self.epsilon is not None:  # DP-SGD hook (see models/dp_training.py)
+            from .dp_training import train_tvae_dp
+
+            return train_tvae_dp(self, X, codes, rng=rng, generator=generator)
         import torch
 
         from .networks import Encoder, init_weights

@@ -152,9 +152,8 @@ def test_invalid_params(make, data, param, value, expected):
     assert msg.endswith(f"Got {value!r} instead.")
 
 
-def test_epsilon_not_available_yet(make, data):
-    with pytest.raises(ParameterError, match="DP training is not available yet"):
-        make(epsilon=1.0).fit(data)
+def test_invalid_epsilon(make, data):
+    # DP training itself: tests/tabsynth/test_dp_models.py
     with pytest.raises(ParameterError, match="'epsilon' parameter"):
         make(epsilon=-1).fit(data)
 

@@ -1,0 +1,640 @@
+"""Rare-class oversampling with a synthesizer, in imbalanced-learn's sampler API.
+
+:class:`Oversampler` trains ONE model (CTGAN by default) on ``X`` plus the label column and
+adds synthetic rows of the classes to boost, each generated *exactly* through the model's
+conditional vector (no rejection loop, fast even for a 0.1% class). With ``per_class=True`` it
+trains one model per class on that class's rows only: a disjoint partition by the record's own
+label, so under DP the parts compose in parallel (DESIGN.md rule 6) and each may use the whole
+budget; each part's ledger records the partition (``Ledger.partition``).
+
+It follows imbalanced-learn's sampler contract (``fit_resample(X, y) -> (X_res, y_res)``,
+``sampling_strategy``, ``sampling_strategy_``) without importing imbalanced-learn, so it drops
+into :class:`imblearn.pipeline.Pipeline`::
+
+    from imblearn.pipeline import Pipeline
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from tabsynth import Oversampler
+
+    pipe = Pipeline([("over", Oversampler(sampling_strategy=0.5, random_state=0,
+                                          model_params={"epochs": 50})),
+                     ("clf", HistGradientBoostingClassifier())])
+    pipe.fit(X_train, y_train)
+
+Privacy (DESIGN.md rules 5-6): sampling from a DP model is post-processing. The synthetic rows
+carry the model's ledger (``ledgers_``, ``privacy_spent_``; on DataFrame output also
+``X_res.attrs["tabsynth"]``). The *returned table* also holds the real rows you passed in, so it
+is never a DP release as a whole; ``keep_real=False`` returns synthetic rows only, with class
+sizes taken from the model's own (DP) statistics. ``model="smote"`` (SMOTE-NC, a baseline) reads
+the real minority rows again outside any DP mechanism: it is labelled non-private
+(``privacy_report_["non_private"]``, a :class:`~tabsynth.privacy.PrivacyWarning` when an
+``epsilon`` was asked for). Each call of ``fit``/``fit_resample`` trains afresh: refitting a DP
+oversampler on the same rows (cross-validation folds, a hyperparameter search) spends the budget
+again (sequential composition) — the ledgers of one fit do not account for that.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections import Counter, OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from .errors import ConditionError, NotFittedError, ParameterError, check_param
+
+__all__ = ["Oversampler", "oversample_table", "resolve_sampling_strategy"]
+
+_TARGET = "__tabsynth_target__"
+_MODELS = ("ctgan", "tvae", "smote")
+_STRINGS = ("auto", "minority", "not minority", "not majority", "all")
+
+
+# ---------------------------------------------------------------------------- strategy
+def resolve_sampling_strategy(
+    sampling_strategy: Any, counts: Mapping[Any, int], *, owner: str = "Oversampler"
+) -> OrderedDict:
+    """Number of rows to ADD per class (imbalanced-learn's ``sampling_strategy_`` convention).
+
+    Parameters
+    ----------
+    sampling_strategy : float, str or dict
+        float (two classes only): desired ``n_minority / n_majority`` after resampling, which
+        must be above the current ratio and <= 1; ``"auto"``/``"not majority"``: every class
+        but the majority up to the majority's count; ``"minority"``: the minority class only;
+        ``"not minority"``, ``"all"``: as in imbalanced-learn; dict ``{class: n_samples}``:
+        the desired total count of each listed class (>= its current count).
+    counts : mapping class -> current count
+
+    Raises
+    ------
+    ParameterError
+        Single class, unknown class, a ratio/count at or below the current one.
+    """
+    counts = dict(counts)
+    if len(counts) < 2:
+        raise ParameterError(
+            f"{owner} needs at least two classes in y to oversample; got {len(counts)} "
+            f"({list(counts)})."
+        )
+    majority = max(counts, key=lambda c: counts[c])
+    minority = min(counts, key=lambda c: counts[c])
+    n_max = counts[majority]
+    out: OrderedDict = OrderedDict()
+    if isinstance(sampling_strategy, str):
+        if sampling_strategy not in _STRINGS:
+            raise ParameterError(
+                f"The 'sampling_strategy' parameter of {owner} must be a float in (0, 1], a "
+                f"dict {{class: n_samples}} or one of {list(_STRINGS)}. Got "
+                f"{sampling_strategy!r} instead."
+            )
+        if sampling_strategy == "minority":
+            targets = [minority]
+        elif sampling_strategy == "not minority":
+            targets = [c for c in counts if c != minority]
+        elif sampling_strategy == "all":
+            targets = list(counts)
+        else:  # auto, not majority
+            targets = [c for c in counts if c != majority]
+        for c in sorted(targets, key=_sort_key):
+            out[c] = n_max - counts[c]
+        return out
+    if isinstance(sampling_strategy, Mapping):
+        unknown = [c for c in sampling_strategy if _find(c, counts) is _MISSING]
+        if unknown:
+            raise ParameterError(
+                f"Unknown class(es) {unknown} in sampling_strategy of {owner}; the classes "
+                f"in y are {sorted(counts, key=_sort_key)}."
+            )
+        for c, n in sampling_strategy.items():
+            key = _find(c, counts)
+            if not (isinstance(n, numbers.Integral) and not isinstance(n, bool)):
+                raise ParameterError(
+                    f"sampling_strategy of {owner}: the count for class {c!r} must be an int. "
+                    f"Got {n!r} instead."
+                )
+            if n < counts[key]:
+                raise ParameterError(
+                    f"sampling_strategy of {owner} asks for {n} rows of class {c!r}, fewer than "
+                    f"the {counts[key]} it already has; an oversampler only adds rows."
+                )
+            out[key] = int(n) - counts[key]
+        return out
+    if isinstance(sampling_strategy, numbers.Real) and not isinstance(sampling_strategy, bool):
+        ratio = float(sampling_strategy)
+        if len(counts) != 2:
+            raise ParameterError(
+                f"A float sampling_strategy of {owner} is only for two classes (y has "
+                f"{len(counts)}); give a dict {{class: n_samples}} instead."
+            )
+        if not (0 < ratio <= 1):
+            raise ParameterError(
+                f"The 'sampling_strategy' parameter of {owner} must be a float in (0, 1] "
+                f"(minority/majority after resampling). Got {sampling_strategy!r} instead."
+            )
+        current = counts[minority] / n_max
+        if ratio <= current:
+            raise ParameterError(
+                f"sampling_strategy={ratio:g} of {owner} is not above the current "
+                f"minority/majority ratio {current:.4g} (class {minority!r}: {counts[minority]} "
+                f"rows, class {majority!r}: {n_max} rows); nothing to add."
+            )
+        out[minority] = int(math.ceil(ratio * n_max)) - counts[minority]
+        return out
+    raise ParameterError(
+        f"The 'sampling_strategy' parameter of {owner} must be a float in (0, 1], a dict "
+        f"{{class: n_samples}} or one of {list(_STRINGS)}. Got {sampling_strategy!r} instead."
+    )
+
+
+_MISSING = object()
+
+
+def _find(c: Any, counts: Mapping[Any, int]) -> Any:
+    """The key of ``counts`` equal to ``c`` (also "1" for 1, as the CLI gives strings)."""
+    if c in counts:
+        return c
+    for k in counts:
+        if str(k) == str(c):
+            return k
+    return _MISSING
+
+
+def _sort_key(v: Any) -> tuple[str, Any]:
+    return (type(v).__name__, v) if not isinstance(v, (int, float, np.number)) else ("", v)
+
+
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _spent_tuple(spent: Any) -> tuple[float, float] | None:
+    if spent is None:
+        return None
+    if isinstance(spent, Mapping):
+        return float(spent["epsilon"]), float(spent.get("delta", 0.0))
+    if hasattr(spent, "epsilon"):
+        return float(spent.epsilon), float(getattr(spent, "delta", 0.0))
+    eps, delta = spent
+    return float(eps), float(delta)
+
+
+# ---------------------------------------------------------------------------- estimator
+class Oversampler(BaseEstimator):
+    """Oversample rare classes with synthetic rows from a (DP) CTGAN/TVAE.
+
+    Parameters
+    ----------
+    model : {"ctgan", "tvae", "smote"} or a synthesizer instance, default="ctgan"
+        The generator. An instance (e.g. ``CTGAN(epochs=50)``) is used as a template: its
+        parameters are copied into a fresh model at each fit. ``"smote"`` uses
+        imbalanced-learn's SMOTE-NC/SMOTE (needs imbalanced-learn; non-private baseline).
+    epsilon : float or None, default=None
+        DP budget of each model (with ``per_class=True``, of each part: parallel composition).
+        ``None``: non-private.
+    delta : float or None, default=None
+        DP delta (``None``: the model's default).
+    sampling_strategy : float, str or dict, default="auto"
+        See :func:`resolve_sampling_strategy`.
+    random_state : int or None, default=None
+        Seeds training and sampling.
+    model_params : dict or None, default=None
+        Extra parameters of the model (``{"epochs": 50, "verbose": False}``).
+    per_class : bool, default=False
+        One model per class, trained on that class's rows only (disjoint partition).
+    keep_real : bool, default=True
+        Return the real rows plus the synthetic ones (imbalanced-learn's behaviour). ``False``:
+        synthetic rows only, every class generated, sizes from the model's statistics (the DP
+        class counts under DP) scaled by ``sampling_strategy`` — a fully synthetic, rebalanced
+        training set that is DP as a whole when the model is.
+    metadata : Metadata or None, default=None
+        Column types of ``X`` (the label column is added as categorical). ``None``: detected.
+
+    Attributes
+    ----------
+    sampling_strategy_ : OrderedDict
+        ``{class: rows added}`` (with ``keep_real=False``: rows generated per class).
+    model_ : synthesizer or None
+        The single model (``per_class=False``).
+    models_ : dict
+        ``{class: model}`` with ``per_class=True`` (``{None: model_}`` otherwise).
+    ledgers_ : list of Ledger
+        One per model (empty for non-private models); per-class ledgers carry
+        ``partition={"column": ..., "value": ...}``.
+    privacy_spent_ : tuple (epsilon, delta) or None
+        The guarantee of the synthetic rows: the model's, or the maximum over the parts.
+    privacy_report_ : dict
+        ``{"dp": bool, "composition": ..., "epsilon": ..., "delta": ..., "non_private": [...],
+        "real_rows_in_output": bool, "note": ...}``.
+    """
+
+    _sampling_type = "over-sampling"
+    _estimator_type = "sampler"
+
+    def __init__(
+        self,
+        model: Any = "ctgan",
+        *,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        sampling_strategy: Any = "auto",
+        random_state: int | None = None,
+        model_params: Mapping[str, Any] | None = None,
+        per_class: bool = False,
+        keep_real: bool = True,
+        metadata: Any = None,
+    ) -> None:
+        self.model = model
+        self.epsilon = epsilon
+        self.delta = delta
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.model_params = model_params
+        self.per_class = per_class
+        self.keep_real = keep_real
+        self.metadata = metadata
+
+    # ------------------------------------------------------------------ checks
+    def _validate_params(self) -> None:
+        from .models.base import BaseSynthesizer
+
+        name = type(self).__name__
+        check_param(name, "model", self.model,
+                    (isinstance(self.model, str) and self.model in _MODELS)
+                    or isinstance(self.model, BaseSynthesizer),
+                    f"one of {list(_MODELS)} or a tabsynth synthesizer instance")
+        check_param(name, "epsilon", self.epsilon,
+                    self.epsilon is None or (isinstance(self.epsilon, numbers.Real)
+                                             and not isinstance(self.epsilon, bool)
+                                             and self.epsilon > 0),
+                    "None or a float > 0")
+        check_param(name, "delta", self.delta,
+                    self.delta is None or (isinstance(self.delta, numbers.Real)
+                                           and 0 < self.delta < 1),
+                    "None or a float in (0, 1)")
+        check_param(name, "random_state", self.random_state,
+                    self.random_state is None or (isinstance(self.random_state, numbers.Integral)
+                                                  and not isinstance(self.random_state, bool)
+                                                  and self.random_state >= 0),
+                    "None or an int >= 0")
+        check_param(name, "model_params", self.model_params,
+                    self.model_params is None or isinstance(self.model_params, Mapping),
+                    "None or a dict")
+        for flag in ("per_class", "keep_real"):
+            check_param(name, flag, getattr(self, flag), isinstance(getattr(self, flag), bool),
+                        "a bool")
+        if self.model == "smote" and (self.per_class or not self.keep_real):
+            raise ParameterError(
+                "Oversampler(model='smote') interpolates real rows: per_class=True and "
+                "keep_real=False do not apply."
+            )
+
+    @staticmethod
+    def _check_xy(X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, bool]:
+        """``X`` as a DataFrame (copy), ``y`` as a 1-d array; whether X was a DataFrame."""
+        is_frame = isinstance(X, pd.DataFrame)
+        if is_frame:
+            frame = X.reset_index(drop=True).copy()
+            frame.columns = [str(c) for c in frame.columns]
+        else:
+            arr = np.asarray(X)
+            if arr.ndim != 2:
+                raise ParameterError(
+                    f"X must be a 2-d table (DataFrame or array); got shape {arr.shape}."
+                )
+            frame = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+            frame = frame.infer_objects()
+        y_arr = np.asarray(y.to_numpy() if isinstance(y, pd.Series) else y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr.ravel()
+        if y_arr.ndim != 1:
+            raise ParameterError(f"y must be 1-d (one label per row); got shape {y_arr.shape}.")
+        if len(y_arr) != len(frame):
+            raise ParameterError(
+                f"X and y do not match: X has {len(frame)} rows, y has {len(y_arr)} labels."
+            )
+        if len(frame) == 0:
+            raise ParameterError("X is empty: nothing to oversample.")
+        if pd.isna(pd.Series(y_arr)).any():
+            raise ParameterError("y has missing labels; drop or label those rows first.")
+        return frame, y_arr, is_frame
+
+    # ------------------------------------------------------------------ models
+    def _make_model(self) -> Any:
+        from .models.base import BaseSynthesizer
+
+        if isinstance(self.model, BaseSynthesizer):
+            cls = type(self.model)
+            params = dict(self.model.get_params())
+        else:
+            if self.model == "ctgan":
+                from .models.ctgan import CTGAN as cls  # noqa: N813
+            else:
+                from .models.tvae import TVAE as cls  # noqa: N813
+            params = {}
+        params.update(self.model_params or {})
+        valid = cls._get_param_names()
+        for key in ("epsilon", "delta", "random_state"):
+            value = getattr(self, key)
+            if value is None or (key == "random_state" and key in (self.model_params or {})):
+                continue
+            if key not in valid:
+                raise ParameterError(f"{cls.__name__} has no {key!r} parameter (yet).")
+            params[key] = value
+        bad = sorted(set(params) - set(valid))
+        if bad:
+            raise ParameterError(
+                f"Unknown model_params {bad} for {cls.__name__}. Valid parameters: {valid}."
+            )
+        return cls(**params)
+
+    def _metadata_for(self, frame: pd.DataFrame, target: str | None, classes: list) -> Any:
+        from .metadata import Metadata
+
+        md = Metadata.detect(frame, warn=False)
+        if self.metadata is not None:
+            user = self.metadata if isinstance(self.metadata, Metadata) else (
+                Metadata.from_dict(self.metadata) if isinstance(self.metadata, Mapping)
+                else Metadata.load(self.metadata))
+            for name, col in user.columns.items():
+                if name in md.columns:
+                    md.columns[name] = col
+        if target is not None:
+            col = md.columns[target]
+            sdtype = col.sdtype if col.sdtype in ("categorical", "boolean") else "categorical"
+            # The label set is declared public (the user names the classes to boost); their
+            # frequencies are still measured privately under DP.
+            domain = [_py(c) for c in classes]
+            if sdtype == "boolean":
+                md.update_column(target, sdtype="boolean")
+            else:
+                md.update_column(target, sdtype="categorical", public_domain=domain)
+        return md
+
+    # ------------------------------------------------------------------ API
+    def fit(self, X: Any, y: Any) -> Oversampler:
+        """Fit the model(s) and resolve ``sampling_strategy_``; returns ``self``."""
+        self._fit(X, y)
+        return self
+
+    def fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
+        """Fit, then return ``(X_res, y_res)``: real rows followed by synthetic ones.
+
+        The output has the type of the input (DataFrame/array, Series/array); with
+        ``keep_real=False`` synthetic rows only.
+
+        Raises
+        ------
+        ParameterError
+            ``y`` length differs from ``X``, a single class, an unknown class or a ratio not
+            above the current one in ``sampling_strategy``.
+        """
+        frame, y_arr, is_frame = self._fit(X, y)
+        if self.model == "smote":
+            return self._smote(X, y, frame, y_arr, is_frame)
+        rng = np.random.default_rng(self.random_state)
+        parts_X, parts_y = [], []
+        for cls, n_new in self.sampling_strategy_.items():
+            if n_new <= 0:
+                continue
+            seed = int(rng.integers(2**31 - 1))
+            rows = self._generate(cls, n_new, seed)
+            parts_X.append(rows[frame.columns])
+            parts_y.append(np.full(n_new, cls, dtype=y_arr.dtype if y_arr.dtype != object
+                                   else object))
+        if self.keep_real:
+            parts_X.insert(0, frame)
+            parts_y.insert(0, y_arr)
+        X_res = (pd.concat(parts_X, ignore_index=True) if parts_X
+                 else frame.iloc[:0].copy())
+        X_res = X_res.astype(frame.dtypes.to_dict(), errors="ignore")
+        y_res = np.concatenate(parts_y) if parts_y else y_arr[:0]
+        return self._wrap(X, y, X_res, y_res, is_frame)
+
+    # ------------------------------------------------------------------ internals
+    def _fit(self, X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, bool]:
+        self._validate_params()
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+        frame, y_arr, is_frame = self._check_xy(X, y)
+        counts = Counter(_py(v) for v in y_arr)
+        classes = sorted(counts, key=_sort_key)
+        self.classes_ = np.asarray(classes, dtype=y_arr.dtype if y_arr.dtype != object else object)
+        if len(classes) < 2:
+            raise ParameterError(
+                f"y has a single class ({classes[0]!r}): there is no minority class to "
+                "oversample."
+            )
+        strategy = resolve_sampling_strategy(self.sampling_strategy, counts,
+                                             owner=type(self).__name__)
+        self.target_name_ = (str(y.name) if isinstance(y, pd.Series) and y.name is not None
+                             and str(y.name) not in frame.columns else _TARGET)
+        self.model_ = None
+        self.models_ = {}
+        self.ledgers_ = []
+        non_private: list[str] = []
+        if self.model == "smote":
+            non_private.append("SMOTE-NC interpolates real minority rows outside any DP "
+                               "mechanism: the synthetic rows are not differentially private.")
+            if self.epsilon is not None:
+                from .privacy.errors import PrivacyWarning
+
+                warnings.warn(
+                    "Oversampler(model='smote') ignores epsilon: SMOTE reads the real minority "
+                    "rows again outside a DP mechanism, so its output is NOT differentially "
+                    "private.", PrivacyWarning, stacklevel=3)
+            self.sampling_strategy_ = strategy
+        elif not self.per_class:
+            data = frame.copy()
+            data[self.target_name_] = y_arr
+            md = self._metadata_for(data, self.target_name_, classes)
+            model = self._make_model().fit(data, md)
+            self.model_ = model
+            self.models_ = {None: model}
+            if getattr(model, "ledger_", None) is not None:
+                self.ledgers_.append(model.ledger_)
+        else:
+            md = None
+            for cls in classes:
+                part = frame.loc[y_arr == cls].reset_index(drop=True)
+                if md is None:
+                    md = self._metadata_for(frame, None, classes)
+                model = self._make_model().fit(part, md)
+                ledger = getattr(model, "ledger_", None)
+                if ledger is not None:
+                    ledger.partition = {"column": self.target_name_, "value": _py(cls),
+                                        "parts": [_py(c) for c in classes]}
+                    self.ledgers_.append(ledger)
+                self.models_[cls] = model
+        if self.model != "smote":
+            self.sampling_strategy_ = (strategy if self.keep_real
+                                       else self._synthetic_sizes(counts, classes))
+        spents = [_spent_tuple(getattr(m, "privacy_spent_", None)) for m in self.models_.values()]
+        spents = [s for s in spents if s is not None]
+        self.privacy_spent_ = (max(spents) if spents else None)
+        dp = bool(spents) and len(spents) == len(self.models_)
+        self.privacy_report_ = {
+            "dp": dp,
+            "composition": ("parallel (one model per class, disjoint partition by the label)"
+                            if self.per_class else "single model"),
+            "epsilon": None if self.privacy_spent_ is None else self.privacy_spent_[0],
+            "delta": None if self.privacy_spent_ is None else self.privacy_spent_[1],
+            "non_private": non_private,
+            "real_rows_in_output": bool(self.keep_real),
+            "note": self._note(dp, non_private),
+        }
+        return frame, y_arr, is_frame
+
+    def _note(self, dp: bool, non_private: list[str]) -> str:
+        if non_private:
+            return "NON-PRIVATE: " + " ".join(non_private)
+        if not dp:
+            return "Non-private model: no differential privacy."
+        note = ("The synthetic rows are post-processing of the DP model(s) (no extra epsilon).")
+        if self.keep_real:
+            note += (" The returned table also contains the real rows passed in, and the class "
+                     "sizes come from the real labels: the table as a whole is not a DP release.")
+        return note
+
+    def _synthetic_sizes(self, counts: Mapping[Any, int], classes: list) -> OrderedDict:
+        """keep_real=False: rows per class from the model's own statistics (DP under DP)."""
+        est: dict[Any, float] = {}
+        if self.per_class:
+            for cls in classes:
+                n = getattr(self.models_[cls].stats_, "n_rows", None)
+                est[cls] = float(n) if n else 1.0
+        else:
+            st = self.model_.stats_
+            cat = st[self.target_name_]
+            n_rows = float(st.n_rows or sum(counts.values()))
+            freq = {str(c): f for c, f in zip(cat.categories, cat.frequencies, strict=True)}
+            for cls in classes:
+                est[cls] = max(freq.get(str(cls), 0.0) * n_rows, 1.0)
+        est_counts = {c: max(int(round(v)), 1) for c, v in est.items()}
+        if len(est_counts) < 2:
+            return OrderedDict((c, est_counts[c]) for c in classes)
+        try:
+            add = resolve_sampling_strategy(self.sampling_strategy, est_counts,
+                                            owner=type(self).__name__)
+        except ParameterError:
+            if isinstance(self.sampling_strategy, (str, Mapping)):
+                raise
+            add = OrderedDict()  # the DP counts may already be above the asked ratio
+        return OrderedDict((c, est_counts[c] + add.get(c, 0)) for c in classes)
+
+    def _generate(self, cls: Any, n: int, seed: int) -> pd.DataFrame:
+        if self.per_class:
+            return self.models_[cls].sample(n, random_state=seed)
+        try:
+            rows = self.model_.sample(n, conditions={self.target_name_: cls}, random_state=seed)
+        except ConditionError as exc:
+            raise ConditionError(
+                f"Cannot generate rows of class {cls!r}: {exc}"
+            ) from exc
+        return rows.drop(columns=[self.target_name_])
+
+    def _smote(self, X: Any, y: Any, frame: pd.DataFrame, y_arr: np.ndarray,
+               is_frame: bool) -> tuple[Any, Any]:
+        try:
+            from imblearn.over_sampling import SMOTE, SMOTENC
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "Oversampler(model='smote') needs imbalanced-learn: pip install imbalanced-learn"
+            ) from exc
+        cat = [i for i, c in enumerate(frame.columns)
+               if not pd.api.types.is_numeric_dtype(frame[c].dtype)]
+        strategy = dict(self.sampling_strategy_)
+        strategy = {c: n + int((y_arr == c).sum()) for c, n in strategy.items()}
+        counts = Counter(_py(v) for v in y_arr)
+        k = max(1, min(5, min(counts[c] for c in strategy) - 1))
+        if cat:
+            sampler = SMOTENC(categorical_features=cat, sampling_strategy=strategy,
+                              random_state=self.random_state, k_neighbors=k)
+        else:
+            sampler = SMOTE(sampling_strategy=strategy, random_state=self.random_state,
+                            k_neighbors=k)
+        X_res, y_res = sampler.fit_resample(frame, y_arr)
+        return self._wrap(X, y, X_res.reset_index(drop=True), np.asarray(y_res), is_frame)
+
+    def _wrap(self, X: Any, y: Any, X_res: pd.DataFrame, y_res: np.ndarray,
+              is_frame: bool) -> tuple[Any, Any]:
+        if is_frame:
+            X_res.columns = list(X.columns)
+            X_res.attrs["tabsynth"] = {
+                "ledgers": [ledger.to_dict() for ledger in self.ledgers_],
+                "privacy": dict(self.privacy_report_),
+            }
+            out_X: Any = X_res
+        else:
+            out_X = X_res.to_numpy(dtype=np.asarray(X).dtype)
+        if isinstance(y, pd.Series):
+            out_y: Any = pd.Series(y_res, name=y.name).astype(y.dtype, errors="ignore")
+        else:
+            out_y = np.asarray(y_res)
+        return out_X, out_y
+
+    def _check_is_fitted(self) -> None:
+        if not hasattr(self, "sampling_strategy_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first."
+            )
+
+
+# ---------------------------------------------------------------------------- table helper
+def oversample_table(
+    model: Any,
+    data: Any,
+    *,
+    column: str,
+    value: Any,
+    ratio: float,
+    random_state: int | None = None,
+) -> pd.DataFrame:
+    """Real rows of ``data`` plus rows of class ``column == value`` from a FITTED ``model``.
+
+    Synthetic rows are added until ``count(value) / count(largest other class) >= ratio``;
+    they are generated exactly through the conditional vector (post-processing of the model:
+    it costs no epsilon, but the returned table holds the real rows). Used by
+    ``tabsynth sample MODEL --oversample COL=VALUE --ratio R --data REAL.csv``.
+
+    Raises
+    ------
+    ParameterError
+        ``column`` missing from ``data``, ``value`` absent, ``ratio`` <= the current ratio.
+    """
+    from .io import read_table
+
+    df = read_table(data)
+    check_param("oversample_table", "ratio", ratio,
+                isinstance(ratio, numbers.Real) and not isinstance(ratio, bool) and ratio > 0,
+                "a float > 0")
+    if column not in df.columns:
+        raise ParameterError(
+            f"The column {column!r} to oversample is not in the data; columns: {list(df.columns)}."
+        )
+    counts = Counter(_py(v) for v in df[column].dropna())
+    key = _find(value, counts)
+    if key is _MISSING:
+        raise ParameterError(
+            f"The class {value!r} of column {column!r} is not in the data; classes: "
+            f"{sorted(counts, key=_sort_key)}."
+        )
+    others = {c: n for c, n in counts.items() if c != key}
+    if not others:
+        raise ParameterError(f"Column {column!r} has a single class {key!r}: nothing to balance.")
+    n_other = max(others.values())
+    current = counts[key] / n_other
+    if ratio <= current:
+        raise ParameterError(
+            f"ratio={ratio:g} is not above the current ratio {current:.4g} of class {key!r} "
+            f"({counts[key]} rows) to the largest other class ({n_other} rows); nothing to add."
+        )
+    n_new = int(math.ceil(ratio * n_other)) - counts[key]
+    extra = model.sample(n_new, conditions={column: key}, random_state=random_state)
+    extra = extra[[c for c in df.columns if c in extra.columns]]
+    out = pd.concat([df, extra], ignore_index=True)
+    return out
