@@ -292,7 +292,8 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
     model._build_networks(model._torch_generator(rng, "cpu"))
     if generator is None:
         generator = model._torch_generator(rng, model.device_)
-    fitter = MarginalFitter(model, generator=generator, rng=rng)
+    fitter = MarginalFitter(model, generator=generator, rng=rng, batch=BATCH,
+                            steps_per_round=STEPS_PER_ROUND, final_steps=FINAL_STEPS, lr=LR)
 
     # 3. + 4. measure adaptively, fitting between rounds (the callback sees measurements only)
     if _exact:
