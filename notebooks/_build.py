@@ -178,7 +178,7 @@ for eps in epsilons:
     synthetic = model.sample(len(train), random_state=1)
     rep = evaluate(train, synthetic, holdout=holdout, target=target, random_state=0, progress=False)
     figures = rep.to_frame().set_index("name")["value"]
-    rows.append({"epsilon": eps, "spent": model.privacy_spent_.epsilon,
+    rows.append({"epsilon": eps, "spent": model.privacy_spent_["epsilon"],
                  "column_shapes": figures["column_shapes"],
                  "column_pair_trends": figures["column_pair_trends"]})
 quality = pd.DataFrame(rows)

@@ -34,6 +34,7 @@ Opacus (and therefore torch) is imported lazily, so ``import tabsynth.privacy`` 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import warnings
@@ -220,7 +221,17 @@ def _compose_epsilon(hist: list[tuple[float, float, int]], delta: float, account
     """``(epsilon, reason)``: ``reason`` says why PRV fell back to RDP (``None`` if it did not).
 
     Quiet version of :func:`compose_epsilon` on a normalised history, for search loops.
+    Results are memoised (a pure function of its arguments; a calibration, the ledger check
+    that follows it and the per-epoch progress figures often ask for the same composition).
     """
+    return _compose_cached(tuple((float(nm), float(q), int(s)) for nm, q, s in hist),
+                           float(delta), accountant, float(eps_error))
+
+
+@functools.lru_cache(maxsize=512)
+def _compose_cached(hist: tuple[tuple[float, float, int], ...], delta: float, accountant: str,
+                    eps_error: float) -> tuple[float, str | None]:
+    hist = list(hist)
     if not hist:
         return 0.0, None
     if accountant == "rdp":

@@ -74,6 +74,49 @@ def _bisect_noise(eps_of, target: float, lo: float, hi: float, rtol: float) -> f
     return hi
 
 
+def _solve_noise(eps_of, target: float, lo: float, hi: float, rtol: float, *,
+                 f_lo: float | None = None, f_hi: float | None = None) -> float:
+    """Same contract as :func:`_bisect_noise` (``eps_of(hi) <= target < eps_of(lo)``; returns
+    a noise multiplier ``m`` with ``eps_of(m) <= target`` verified and within ``rtol`` of the
+    smallest such value on the bracket), in far fewer evaluations.
+
+    ``log(epsilon)`` is smooth and monotone in ``log(noise)``: a secant step on that curve
+    lands near the root, and the probe is placed just beside it (alternately above and below,
+    by ``0.45 * log(1 + rtol)``) so that, when the secant is accurate, two evaluations close the
+    bracket. If the same end moves twice in a row the step is a geometric bisection instead
+    (Illinois-style safeguard), so convergence is never slower than bisection by more than a
+    factor 2. Only the safe end is returned.
+    """
+    log_t = math.log(target)
+    x0, x1 = math.log(lo), math.log(hi)
+    y0 = math.log(max(f_lo if f_lo is not None else eps_of(lo), 1e-300)) - log_t
+    y1 = math.log(max(f_hi if f_hi is not None else eps_of(hi), 1e-300)) - log_t
+    nm_hi = hi  # the value whose epsilon was verified, returned as is
+    tol = math.log1p(rtol)
+    nudge = 0.45 * tol
+    last = 0  # +1: hi moved last, -1: lo moved last
+    repeats = 0
+    while x1 - x0 > tol:
+        gap = x1 - x0
+        if repeats >= 2 or not (y0 > 0 >= y1) or y0 == y1:
+            x = 0.5 * (x0 + x1)
+            repeats = 0
+        else:
+            x = x1 - y1 * gap / (y1 - y0)  # secant root of log eps vs log noise
+            x += -nudge if last > 0 else nudge
+        x = min(max(x, x0 + 0.02 * gap), x1 - 0.02 * gap)
+        nm = math.exp(x)
+        y = math.log(max(eps_of(nm), 1e-300)) - log_t
+        side = 1 if y <= 0 else -1
+        repeats = repeats + 1 if side == last else 1
+        last = side
+        if side > 0:
+            x1, y1, nm_hi = x, y, nm
+        else:
+            x0, y0 = x, y
+    return nm_hi
+
+
 def preprocessing_noise(
     budget: PrivacyBudget,
     n_measurements: int,
@@ -108,16 +151,44 @@ def preprocessing_noise(
     def eps_of(nm: float) -> float:
         return _quiet([(nm, 1.0, n_measurements)], delta_acc, accountant)
 
-    lo, hi = 0.1, 1.0
-    while eps_of(hi) > target:
-        lo, hi = hi, hi * 4
+    # Fast bracket: k Gaussian measurements compose exactly to one Gaussian with
+    # mu = sqrt(k) / nm (Dong, Roth & Su 2019). Every accountant's figure is >= that exact
+    # epsilon (PRV's bound includes its error; RDP's conversion is looser; a PRV figure below
+    # it falls back to RDP), so the exact noise is a lower end of the bracket.
+    mu = _gdp_mu_for(target, delta_acc)
+    lo = min(max(math.sqrt(n_measurements) / mu, 1e-3), 1e6) if mu > 0 else 1.0
+    f_lo = eps_of(lo)
+    if f_lo <= target:
+        return lo
+    hi, f_hi = lo, f_lo
+    while f_hi > target:
+        lo, f_lo = hi, f_hi
+        hi = hi * 1.05
         if hi > 1e6:
             raise BudgetError(
                 f"Cannot fit {n_measurements} measurements in epsilon={target:.3g}."
             )
-    if eps_of(lo) <= target:
-        return lo
-    return _bisect_noise(eps_of, target, lo, hi, rtol)
+        f_hi = eps_of(hi)
+    return _solve_noise(eps_of, target, lo, hi, rtol, f_lo=f_lo, f_hi=f_hi)
+
+
+def _gdp_mu_for(epsilon: float, delta: float) -> float:
+    """Largest ``mu`` whose mu-GDP mechanism is ``(epsilon, delta)``-DP (exact, analytic)."""
+    from scipy import optimize, stats
+
+    def excess(mu: float) -> float:
+        a = stats.norm.logcdf(-epsilon / mu + mu / 2)
+        b = epsilon + stats.norm.logcdf(-epsilon / mu - mu / 2)
+        return float(math.exp(a) - math.exp(b)) - delta
+
+    lo, hi = 1e-6, 1.0
+    if excess(lo) > 0:
+        return 0.0
+    while excess(hi) <= 0:
+        lo, hi = hi, hi * 2
+        if hi > 1e6:
+            return hi
+    return float(optimize.brentq(excess, lo, hi, xtol=1e-12))
 
 
 def _epochs_text(steps: int, sample_rate: float, n_rows: int | None) -> str:
@@ -196,11 +267,68 @@ def calibrate_dpsgd(
             f"{head} Try at most {max_epochs:g} epochs ({max_steps} steps), a larger dataset, "
             "a smaller batch, or a larger epsilon."
         )
-    lo = MIN_NOISE_MULTIPLIER
-    nm = lo if eps_of(lo) <= eps else _bisect_noise(eps_of, eps, lo, max_noise_multiplier, rtol)
+    nm = _calibrate(eps_of, history, delta_acc, eps, sample_rate, steps, accountant,
+                    max_noise_multiplier, worst, rtol)
     compose_epsilon(history + [(nm, sample_rate, steps)], delta_acc,
                     accountant=accountant)  # logs once if the final figure needed the fallback
     return nm
+
+
+def _rdp_noise(history, delta_acc: float, eps: float, sample_rate: float, steps: int,
+               lo: float, hi: float) -> float:
+    """RDP-calibrated noise (cheap: no PRV mesh), to within 0.1% on the safe side."""
+    def rdp_of(nm: float) -> float:
+        return _quiet(history + [(nm, sample_rate, steps)], delta_acc, "rdp")
+
+    f_hi = rdp_of(hi)
+    if f_hi > eps:
+        return hi
+    f_lo = rdp_of(lo)
+    if f_lo <= eps:
+        return lo
+    return _solve_noise(rdp_of, eps, lo, hi, 1e-3, f_lo=f_lo, f_hi=f_hi)
+
+
+def _calibrate(eps_of, history, delta_acc: float, eps: float, sample_rate: float, steps: int,
+               accountant: str, max_nm: float, f_max: float, rtol: float) -> float:
+    """Smallest noise (within ``rtol``, safe side) with ``eps_of(noise) <= eps``, given
+    ``eps_of(max_nm) = f_max <= eps``.
+
+    Fast path: for the PRV accountant, the RDP-calibrated noise is bracketed first (a few
+    milliseconds per RDP evaluation). It is almost always a valid upper end for PRV as well
+    (RDP's conversion is the looser bound); this is CHECKED with one PRV evaluation and, if
+    it does not hold, the bracket is widened upwards. A lower end a few percent below closes
+    the bracket, then :func:`_solve_noise` needs 1-3 PRV evaluations. Every value returned
+    has had ``eps_of`` evaluated at exactly that value and found ``<= eps``, so the guarantee
+    is the same as the slow bisection's; only the number of (expensive) PRV compositions
+    changes.
+    """
+    lo = MIN_NOISE_MULTIPLIER
+    if accountant != "prv":
+        f_lo = eps_of(lo)
+        if f_lo <= eps:
+            return lo
+        return _solve_noise(eps_of, eps, lo, max_nm, rtol, f_lo=f_lo, f_hi=f_max)
+    guess = _rdp_noise(history, delta_acc, eps, sample_rate, steps, lo, max_nm)
+    hi = min(guess, max_nm)
+    f_hi = f_max if hi == max_nm else eps_of(hi)
+    while f_hi > eps:  # RDP below PRV here (rare): widen upwards, never past max_nm
+        lo = hi
+        hi = min(hi * 1.1, max_nm)
+        f_hi = f_max if hi == max_nm else eps_of(hi)
+    if hi <= MIN_NOISE_MULTIPLIER:
+        return hi
+    if lo > MIN_NOISE_MULTIPLIER:  # the widening loop already found a failing lower end
+        return _solve_noise(eps_of, eps, lo, hi, rtol, f_hi=f_hi)
+    cand = max(hi * 0.93, MIN_NOISE_MULTIPLIER)
+    f_cand = eps_of(cand)
+    while f_cand <= eps:
+        hi, f_hi = cand, f_cand
+        if cand <= MIN_NOISE_MULTIPLIER:
+            return cand
+        cand = max(cand * 0.85, MIN_NOISE_MULTIPLIER)
+        f_cand = eps_of(cand)
+    return _solve_noise(eps_of, eps, cand, hi, rtol, f_lo=f_cand, f_hi=f_hi)
 
 
 def _max_steps(history, delta_acc, eps, sample_rate, noise_multiplier, accountant,

@@ -367,7 +367,7 @@ def compute_stats(
     *,
     random_state: int | np.random.Generator | None = None,
     max_modes: int = 10,
-    max_fit_rows: int = 20_000,
+    max_fit_rows: int = 5_000,
     weight_threshold: float = 0.005,
 ) -> TableStats:
     """Exact (non-DP) statistics of the modelled columns of ``df``.
@@ -380,8 +380,10 @@ def compute_stats(
         Seeds the subsampling and the mixture fits.
     max_modes : int, default 10
         Components of the Bayesian Gaussian mixture per numeric/datetime column.
-    max_fit_rows : int, default 20000
-        The mixture is fitted on a random subsample of at most this many values.
+    max_fit_rows : int, default 5000
+        The mixture is fitted on a random subsample of at most this many values (a
+        one-dimensional mixture of at most ``max_modes`` components is well determined by a
+        few thousand values; the fit's cost grows linearly with them).
     weight_threshold : float, default 0.005
         Modes with a smaller weight are dropped (the rest renormalised).
 

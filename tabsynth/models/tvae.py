@@ -169,7 +169,7 @@ class TVAE(BaseSynthesizer):
             return train_tvae_dp(self, X, codes, rng=rng, generator=generator)
         import torch
 
-        from .networks import Encoder, init_weights
+        from .networks import Encoder, adam, init_weights
 
         dev = self.device_
         t = self.transformer_
@@ -179,7 +179,7 @@ class TVAE(BaseSynthesizer):
         init_weights(encoder, self._torch_generator(rng, "cpu"))
         encoder.to(dev)
         self._encoder = encoder
-        self._optim = torch.optim.Adam(
+        self._optim = adam(
             list(encoder.parameters()) + list(self._decoder.parameters()),
             lr=self.learning_rate, weight_decay=self.l2scale,
         )
@@ -226,7 +226,6 @@ class TVAE(BaseSynthesizer):
 
     def _reconstruction_loss(self, recon: Any, real: Any) -> Any:
         import torch
-        from torch.nn import functional as F
 
         b = real.shape[0]
         total = torch.zeros((), device=real.device)
@@ -235,9 +234,8 @@ class TVAE(BaseSynthesizer):
             sigma = self._decoder.sigma[idx]
             diff = real[:, idx] - torch.tanh(recon[:, idx])
             total = total + (diff.pow(2) / (2 * sigma.pow(2))).sum() + torch.log(sigma).sum() * b
-        for st, ed in self._layout.softmax_spans:
-            target = real[:, st:ed].argmax(dim=1)
-            total = total + F.cross_entropy(recon[:, st:ed], target, reduction="sum")
+        # Cross-entropy of every softmax span at once (spans gathered into padded blocks).
+        total = total + self._layout.softmax_cross_entropy(recon, real)
         return total * self.loss_factor / b
 
     # ------------------------------------------------------------------ sampling
