@@ -275,18 +275,22 @@ def calibrate_dpsgd(
 
 
 def _rdp_noise(history, delta_acc: float, eps: float, sample_rate: float, steps: int,
-               lo: float, hi: float) -> float:
-    """RDP-calibrated noise (cheap: no PRV mesh), to within 0.1% on the safe side."""
+               lo: float, hi: float) -> tuple[float, float]:
+    """RDP-calibrated noise (cheap: no PRV mesh), to within 0.1% on the safe side, and the
+    local slope ``-d log(epsilon) / d log(noise)`` there (used to aim the PRV probes)."""
     def rdp_of(nm: float) -> float:
         return _quiet(history + [(nm, sample_rate, steps)], delta_acc, "rdp")
 
     f_hi = rdp_of(hi)
     if f_hi > eps:
-        return hi
+        return hi, 1.0
     f_lo = rdp_of(lo)
     if f_lo <= eps:
-        return lo
-    return _solve_noise(rdp_of, eps, lo, hi, 1e-3, f_lo=f_lo, f_hi=f_hi)
+        return lo, 1.0
+    nm = _solve_noise(rdp_of, eps, lo, hi, 1e-3, f_lo=f_lo, f_hi=f_hi)
+    f_nm, f_up = rdp_of(nm), rdp_of(nm * 1.02)
+    slope = math.log(f_nm / f_up) / math.log(1.02) if f_up > 0 and f_nm > f_up else 1.0
+    return nm, min(max(slope, 0.2), 5.0)
 
 
 def _calibrate(eps_of, history, delta_acc: float, eps: float, sample_rate: float, steps: int,
@@ -294,14 +298,14 @@ def _calibrate(eps_of, history, delta_acc: float, eps: float, sample_rate: float
     """Smallest noise (within ``rtol``, safe side) with ``eps_of(noise) <= eps``, given
     ``eps_of(max_nm) = f_max <= eps``.
 
-    Fast path: for the PRV accountant, the RDP-calibrated noise is bracketed first (a few
-    milliseconds per RDP evaluation). It is almost always a valid upper end for PRV as well
-    (RDP's conversion is the looser bound); this is CHECKED with one PRV evaluation and, if
-    it does not hold, the bracket is widened upwards. A lower end a few percent below closes
-    the bracket, then :func:`_solve_noise` needs 1-3 PRV evaluations. Every value returned
-    has had ``eps_of`` evaluated at exactly that value and found ``<= eps``, so the guarantee
-    is the same as the slow bisection's; only the number of (expensive) PRV compositions
-    changes.
+    Fast path for the PRV accountant: the RDP-calibrated noise is found first (milliseconds
+    per RDP evaluation). It is almost always a valid upper end for PRV as well (RDP's
+    conversion is the looser bound); this is CHECKED with one PRV evaluation and, if it does
+    not hold, the bracket is widened upwards. The PRV root is then predicted from that
+    evaluation and the RDP curve's slope, a probe just below it closes the bracket, and
+    :func:`_solve_noise` finishes (typically 3-4 PRV evaluations in all, against ~15 for a
+    plain bisection). Every value returned has had ``eps_of`` evaluated at exactly that value
+    and found ``<= eps``: the guarantee is the same as the slow bisection's.
     """
     lo = MIN_NOISE_MULTIPLIER
     if accountant != "prv":
@@ -309,7 +313,7 @@ def _calibrate(eps_of, history, delta_acc: float, eps: float, sample_rate: float
         if f_lo <= eps:
             return lo
         return _solve_noise(eps_of, eps, lo, max_nm, rtol, f_lo=f_lo, f_hi=f_max)
-    guess = _rdp_noise(history, delta_acc, eps, sample_rate, steps, lo, max_nm)
+    guess, slope = _rdp_noise(history, delta_acc, eps, sample_rate, steps, lo, max_nm)
     hi = min(guess, max_nm)
     f_hi = f_max if hi == max_nm else eps_of(hi)
     while f_hi > eps:  # RDP below PRV here (rare): widen upwards, never past max_nm
@@ -320,13 +324,19 @@ def _calibrate(eps_of, history, delta_acc: float, eps: float, sample_rate: float
         return hi
     if lo > MIN_NOISE_MULTIPLIER:  # the widening loop already found a failing lower end
         return _solve_noise(eps_of, eps, lo, hi, rtol, f_hi=f_hi)
-    cand = max(hi * 0.93, MIN_NOISE_MULTIPLIER)
+    tol = math.log1p(rtol)
+    # predicted root (log-linear with the RDP slope), probed a little below
+    step = math.log(eps / f_hi) / slope + 0.45 * tol
+    cand = max(hi * math.exp(-max(step, tol)), MIN_NOISE_MULTIPLIER)
     f_cand = eps_of(cand)
     while f_cand <= eps:
-        hi, f_hi = cand, f_cand
         if cand <= MIN_NOISE_MULTIPLIER:
             return cand
-        cand = max(cand * 0.85, MIN_NOISE_MULTIPLIER)
+        if f_cand > f_hi and cand < hi:  # PRV's own slope from the two points
+            slope = min(max(math.log(f_cand / f_hi) / math.log(hi / cand), 0.2), 5.0)
+        hi, f_hi = cand, f_cand
+        step = min(max(math.log(eps / f_hi) / slope + 0.45 * tol, tol), 0.2)
+        cand = max(cand * math.exp(-step), MIN_NOISE_MULTIPLIER)
         f_cand = eps_of(cand)
     return _solve_noise(eps_of, eps, cand, hi, rtol, f_lo=f_cand, f_hi=f_hi)
 

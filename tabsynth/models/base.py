@@ -451,6 +451,9 @@ class BaseSynthesizer:
         rng = np.random.default_rng(random_state)
         generator = self._torch_generator(rng, self.device_)
         budget = RejectionBudget(n, rejected, original=parsed.original)
+        from ..postprocess import apply_correction, correction_for  # DP post-processing hook
+
+        correction = correction_for(self)
         buffer: list[pd.DataFrame] = []
         buffered = 0
         emitted = 0
@@ -459,6 +462,11 @@ class BaseSynthesizer:
                 m = budget.next_batch(n - emitted - buffered, batch_size)
                 X = self._generate(m, exact=exact, rng=rng, generator=generator)
                 df = self.transformer_.inverse_transform(X, rng=rng)
+                # --- DP post-processing hook (tabsynth/postprocess.py): DP-SGD models only;
+                # maps rows onto the model's own DP marginals (stats_), never real data.
+                if correction is not None:
+                    df = apply_correction(df, correction, rng)
+                # --- end of hook
                 mask = budget.update(df)
                 if not mask.all():
                     df = df.loc[mask]

@@ -309,8 +309,9 @@ class CTGAN(BaseSynthesizer):
                 g_total = torch.zeros((), device=dev)
                 d_total = torch.zeros((), device=dev)
                 for _ in range(steps):
-                    for _ in range(self.discriminator_steps):
+                    for k in range(self.discriminator_steps):
                         real, real_cond, fake_cond = self._real_batch(rng)
+                        self._reuse_fakes = k == self.discriminator_steps - 1
                         d_total += self._discriminator_step(real, real_cond, fake_cond, generator)
                     g_total += self._generator_step(rng, generator)
                 losses = {
@@ -323,7 +324,8 @@ class CTGAN(BaseSynthesizer):
         finally:
             bar.close()
             self._generator.eval()
-            for name in ("_data", "_discriminator", "_optim_g", "_optim_d", "_disc_tables"):
+            for name in ("_data", "_discriminator", "_optim_g", "_optim_d", "_disc_tables",
+                         "_reuse_fakes", "_kept_fakes", "_fake_condition"):
                 self.__dict__.pop(name, None)
             self._cond = _ConditionSampler(
                 t, None, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
@@ -353,10 +355,11 @@ class CTGAN(BaseSynthesizer):
             rows = rng.integers(self._data.shape[0], size=b)
             empty = torch.zeros(b, 0, device=self.device_)
             return self._data[torch.from_numpy(rows).to(self.device_)], empty, empty
-        _, _, gidx = self._cond.training_condvec(b, rng)
+        col, opt, gidx = self._cond.training_condvec(b, rng)
+        self._fake_condition = (col, opt)  # for a generator step that reuses these fakes
         perm = rng.permutation(b)
         rows = self._cond.sample_rows(gidx[perm], rng)
-        real = self._data[torch.from_numpy(rows).to(self.device_)]
+        real = self._data.index_select(0, torch.from_numpy(rows).to(self.device_))
         return real, self._cond_tensor(gidx[perm]), self._cond_tensor(gidx)
 
     def _noise(self, n: int, generator: Any, rng: np.random.Generator | None = None) -> Any:
@@ -372,12 +375,24 @@ class CTGAN(BaseSynthesizer):
 
     def _discriminator_step(self, real: Any, real_cond: Any, fake_cond: Any,
                             generator: Any) -> Any:
-        """One WGAN-GP critic update on a real batch; returns the detached critic loss."""
+        """One WGAN-GP critic update on a real batch; returns the detached critic loss.
+
+        When ``self._reuse_fakes`` is set (the last critic step before a generator step), the
+        fake batch is generated with its graph and kept for :meth:`_generator_step`: the
+        generator has not changed in between, so its update can score these same fakes
+        with the updated critic (as PyTorch's DCGAN reference does) instead of generating
+        a second batch.
+        """
         import torch
 
-        with torch.no_grad():
+        keep = bool(self.__dict__.pop("_reuse_fakes", False))
+        with torch.set_grad_enabled(keep):
             raw = self._generate_raw(self._noise(len(fake_cond), generator), fake_cond)
             fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
+        if keep:
+            col, opt = self.__dict__.pop("_fake_condition", (None, None))
+            self._kept_fakes = (raw, fake, fake_cond, col, opt)
+            fake = fake.detach()
         disc = self._discriminator
         fake_cat = torch.cat([fake, fake_cond], dim=1)
         real_cat = torch.cat([real, real_cond], dim=1)
@@ -398,14 +413,18 @@ class CTGAN(BaseSynthesizer):
 
         b = self.batch_size
         disc = self._discriminator
-        if self._cond.n_discrete:
-            col, opt, gidx = self._cond.training_condvec(b, rng)
-            cond = self._cond_tensor(gidx)
+        kept = self.__dict__.pop("_kept_fakes", None)
+        if kept is not None:
+            raw, fake, cond, col, opt = kept
         else:
-            col = opt = None
-            cond = torch.zeros(b, 0, device=self.device_)
-        raw = self._generate_raw(self._noise(b, generator), cond)
-        fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
+            if self._cond.n_discrete:
+                col, opt, gidx = self._cond.training_condvec(b, rng)
+                cond = self._cond_tensor(gidx)
+            else:
+                col = opt = None
+                cond = torch.zeros(b, 0, device=self.device_)
+            raw = self._generate_raw(self._noise(b, generator), cond)
+            fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
         disc.requires_grad_(False)
         try:
             y_fake = disc(torch.cat([fake, cond], dim=1))
