@@ -116,7 +116,8 @@ def build_correction(model: Any, pilot: pd.DataFrame | None = None) -> MarginalC
         if worst < 1e-4:
             break
     for c in cat_cols:
-        corr.tilts[c] = (list(stats[c].categories), factors[c] / np.exp(np.mean(np.log(factors[c]))))
+        fac = factors[c] / np.exp(np.mean(np.log(factors[c])))
+        corr.tilts[c] = (list(stats[c].categories), fac)
     w = w / w.sum()
     # --- numerical quantile maps on the tilted pilot
     for c, st in stats.columns.items():

@@ -31,6 +31,9 @@ from ._common import check_writable
               default=None, help="Share of epsilon spent on DP statistics (default 0.1).")
 @click.option("--accountant", type=click.Choice(["prv", "rdp"]), default=None,
               help="Privacy accountant (default prv).")
+@click.option("--route", type=click.Choice(["dpsgd", "marginals"]), default=None,
+              help="Private route with --epsilon: DP-SGD on rows (default) or fitting the "
+                   "generator to DP-measured marginals.")
 @click.option("--seed", type=int, default=None, help="Random seed for reproducible training.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
               show_default=True)
@@ -48,6 +51,7 @@ def fit_command(
     max_grad_norm: float | None,
     preprocessing_share: float | None,
     accountant: str | None,
+    route: str | None,
     seed: int | None,
     device: str,
     quiet: bool,
@@ -73,7 +77,8 @@ def fit_command(
     if epsilon is not None:
         params["epsilon"] = epsilon
     for key, value in (("delta", delta), ("max_grad_norm", max_grad_norm),
-                       ("preprocessing_share", preprocessing_share), ("accountant", accountant)):
+                       ("preprocessing_share", preprocessing_share), ("accountant", accountant),
+                       ("route", route)):
         if value is not None:
             params[key] = value
     if model_type == "ctgan":

@@ -236,7 +236,8 @@ class BaseSynthesizer:
             self.__dict__.pop("_dp_plan", None)
         seconds = time.perf_counter() - start
         self.loss_history_ = pd.DataFrame(history)
-        self.training_summary_ = {"epochs": int(self.epochs), "seconds": round(seconds, 3)}
+        epochs = getattr(self, "dp_schedule_", {}).get("epochs", self.epochs)  # DP: resolved
+        self.training_summary_ = {"epochs": int(epochs), "seconds": round(seconds, 3)}
         return self
 
     def _fit_marginals(self, df: pd.DataFrame, md: Any, device: Any,
@@ -524,7 +525,9 @@ class BaseSynthesizer:
         self._validate_params()
         self.metadata_ = metadata
         self.stats_ = stats
-        self.transformer_ = DataTransformer(metadata, stats)
+        from .marginal_fit import transformer_for  # bins encoding for route="marginals"
+
+        self.transformer_ = transformer_for(self, metadata, stats)
         self.device_ = resolve_device(device, owner="load")
         self.columns_ = list(training.get("columns", metadata.modelled_columns))
         self.n_features_in_ = int(training.get("n_features_in", len(self.columns_)))

@@ -169,6 +169,9 @@ class CTGAN(BaseSynthesizer):
     """
 
     _tuple_params = ("generator_dim", "discriminator_dim")
+    _cpu_pass_rows = 2048
+    #: Sample in bfloat16 on CPUs that multiply it natively (see ``_generate``).
+    _sample_bf16 = True
     _gumbel_tau = 0.2
     _gp_lambda = 10.0
 
@@ -491,22 +494,42 @@ class CTGAN(BaseSynthesizer):
                   generator: Any) -> np.ndarray:
         import torch
 
+        from .networks import cast_plan, fast_bf16_cpu
+
         gen_net = self._generator
         gen_net.eval()
+        cond_dim = self.transformer_.cond_dim
+        # On the CPU, network passes of a few thousand rows keep the activations in cache
+        # (about twice as fast as one pass over 20,000 rows).
+        step = n if self.device_.type != "cpu" else self._cpu_pass_rows
+        result = np.empty((n, self.transformer_.output_dim), dtype=np.float32)
+        # CPUs with native bfloat16 matrix instructions run the generator's products in
+        # bfloat16 (about 4x the float32 throughput); outputs are float32 again before the
+        # activations. Their relative precision (~0.4%) is far below the spread of a mode.
+        low = (self.device_.type == "cpu" and cond_dim and self._sample_bf16 and fast_bf16_cpu())
         with torch.inference_mode():
-            z = self._noise(n, generator, rng)
-            if self._cond.n_discrete == 0:
-                raw = gen_net(z)
-            else:
-                if exact is not None:
+            plan = gen_net.onehot_plan(self.embedding_dim, cond_dim) if cond_dim else None
+            if low:
+                plan = cast_plan(plan, torch.bfloat16)
+            if plan is not None and exact is None:
+                gidx = self._cond.original_condvec(n, rng)
+            for lo in range(0, n, step):
+                m = min(step, n - lo)
+                z = torch.randn(m, self.embedding_dim, generator=generator, device=self.device_,
+                                dtype=torch.bfloat16 if low else torch.float32)
+                if plan is None:
+                    raw = gen_net(z)
+                elif exact is not None:
                     g = int(self._cond.cond_starts[exact.span] + exact.category)
-                    index = torch.full((n,), g, dtype=torch.long, device=self.device_)
+                    index = torch.full((m,), g, dtype=torch.long, device=self.device_)
+                    raw = gen_net.apply_onehot(plan, z, index)
                 else:
-                    index = torch.from_numpy(self._cond.original_condvec(n, rng)).to(self.device_)
-                raw = gen_net.forward_onehot(z, index, self.transformer_.cond_dim)
-            out = self._layout.sample_one_hot(raw, generator=generator, rng=rng)
-            if exact is not None:
-                st, ed = self._disc_out[exact.span]
-                out[:, st:ed] = 0.0
-                out[:, st + exact.category] = 1.0
-            return out.cpu().numpy()
+                    index = torch.from_numpy(gidx[lo:lo + m]).to(self.device_)
+                    raw = gen_net.apply_onehot(plan, z, index)
+                out = self._layout.sample_one_hot(raw.float(), generator=generator, rng=rng)
+                if exact is not None:
+                    st, ed = self._disc_out[exact.span]
+                    out[:, st:ed] = 0.0
+                    out[:, st + exact.category] = 1.0
+                result[lo:lo + m] = out.cpu().numpy()
+        return result

@@ -131,6 +131,57 @@ AUTO_MODE = {"CTGAN": "ghost", "TVAE": "ghost"}
 #: Noise multiplier of the row count behind the default delta, times 1/epsilon.
 COUNT_NOISE = 50.0
 
+#: DP training schedule used when the user left a parameter at its class default (DESIGN.md
+#: rule 7: spend the budget on few epochs with large Poisson batches). See
+#: :func:`resolve_dp_schedule`.
+DP_EPOCHS = 20
+DP_BATCH_FRACTION = 0.04
+DP_MIN_BATCH = 1000
+DP_MAX_BATCH_FRACTION = 0.2
+#: Learning-rate multiplier for DP models whose learning rate(s) are left at the class default.
+DP_LR_SCALE = {"TVAE": 2.0, "CTGAN": 1.0}
+
+
+def _is_default(model: Any, name: str) -> bool:
+    import inspect
+
+    param = inspect.signature(type(model).__init__).parameters.get(name)
+    if param is None or param.default is inspect.Parameter.empty:
+        return False
+    value = getattr(model, name)
+    return type(value) is type(param.default) and value == param.default
+
+
+def resolve_dp_schedule(model: Any, n_noisy: int) -> dict[str, Any]:
+    """Effective ``epochs``, ``batch_size`` and learning-rate scale of a DP-SGD fit.
+
+    Parameters set by the user are used as given. Those left at the class default (the
+    non-DP defaults: 300 epochs of batch 500 suit non-private training, not DP-SGD, where
+    every step costs budget and the noise per step shrinks relative to the signal as the
+    batch grows) are replaced, for DP fits only, by:
+
+    * ``batch_size``: ``max(DP_MIN_BATCH, DP_BATCH_FRACTION * n)`` (1,000 rows, or 4% of the
+      rows on larger tables), at most ``DP_MAX_BATCH_FRACTION * n`` (sample rate <= 0.2);
+      ``n`` is the DP row count (``TableStats.n_rows``), never the exact one;
+    * ``epochs``: ``DP_EPOCHS`` (20);
+    * learning rate(s): times ``DP_LR_SCALE`` (TVAE: 2x; CTGAN unchanged).
+
+    The parameters themselves are not modified (scikit-learn convention): the resolved values
+    are in ``dp_schedule_`` after ``fit`` and in the ledger's DP-SGD entry.
+    """
+    name = type(model).__name__
+    batch = int(model.batch_size)
+    batch_default = _is_default(model, "batch_size")
+    if batch_default:
+        batch = max(DP_MIN_BATCH, int(round(DP_BATCH_FRACTION * n_noisy)))
+        batch = max(min(batch, int(DP_MAX_BATCH_FRACTION * n_noisy)), 2)
+    epochs = DP_EPOCHS if _is_default(model, "epochs") else int(model.epochs)
+    lr_names = ("learning_rate",) if name == "TVAE" else ("generator_lr", "discriminator_lr")
+    lr_scale = {k: (DP_LR_SCALE.get(name, 1.0) if _is_default(model, k) else 1.0)
+                for k in lr_names if hasattr(model, k)}
+    return {"epochs": int(epochs), "batch_size": int(batch), "batch_default": batch_default,
+            "lr_scale": lr_scale}
+
 
 @dataclass(frozen=True)
 class DPPlan:
@@ -144,6 +195,8 @@ class DPPlan:
     noise_multiplier: float
     grad_sample_mode: str
     expected_batch_size: int
+    epochs: int = 0
+    lr_scale: Any = None
 
 
 # ------------------------------------------------------------------------------ planning
@@ -213,7 +266,7 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
         from ..privacy.dpsgd import secure_generator
 
         secure_generator()  # fail now, not halfway
-    if model.batch_size >= n:
+    if model.batch_size >= n and not _is_default(model, "batch_size"):
         raise ParameterError(
             f"The table has {n} rows: too few for {name}(batch_size={model.batch_size}) under "
             "differential privacy. Each row is sampled with probability batch_size / n "
@@ -236,15 +289,17 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
     if count_entry is not None:
         ledger.entries.insert(0, count_entry)
     n_noisy = stats.n_rows if stats.n_rows else max(int(round(n_count or n)), 1)
-    q = model.batch_size / n_noisy
+    schedule = resolve_dp_schedule(model, n_noisy)
+    batch_size, epochs = schedule["batch_size"], schedule["epochs"]
+    q = batch_size / n_noisy
     if q >= 1:
         raise ParameterError(
-            f"The table has too few rows for {name}(batch_size={model.batch_size}) under "
+            f"The table has too few rows for {name}(batch_size={batch_size}) under "
             "differential privacy (the Poisson sample rate batch_size / n must be < 1); use a "
             "smaller batch_size."
         )
     steps_per_epoch = math.ceil(1.0 / q)
-    steps = int(model.epochs) * steps_per_epoch
+    steps = int(epochs) * steps_per_epoch
     try:
         nm = calibrate_dpsgd(budget, ledger, sample_rate=q, steps=steps,
                              accountant=model.accountant, n_rows=n_noisy)
@@ -256,7 +311,7 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
                                   accountant=model.accountant)
         max_epochs = max_steps // steps_per_epoch
         head = (f"{name} cannot meet epsilon={budget.epsilon:g} (delta={budget.delta:.3g}) "
-                f"with epochs={model.epochs} (batch_size={model.batch_size}, about {n_noisy} "
+                f"with epochs={epochs} (batch_size={batch_size}, about {n_noisy} "
                 f"rows: {steps} DP-SGD steps at sample rate {q:.3g}); even noise multiplier "
                 f"{MAX_NOISE_MULTIPLIER:g} would spend more.")
         if max_epochs >= 1:
@@ -268,13 +323,14 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
     ledger.add(LedgerEntry.dpsgd(
         f"{name} {'discriminator' if name == 'CTGAN' else 'encoder+decoder'}",
         noise_multiplier=nm, sample_rate=q, steps=steps, max_grad_norm=model.max_grad_norm,
-        params={"epochs": int(model.epochs), "expected_batch_size": int(model.batch_size),
+        params={"epochs": int(epochs), "expected_batch_size": int(batch_size),
                 "grad_sample_mode": mode},
         note="DP-SGD, Poisson sampling, per-sample clipping",
     ))
     plan = DPPlan(budget=budget, n_noisy=int(n_noisy), sample_rate=float(q),
                   steps_per_epoch=steps_per_epoch, steps=steps, noise_multiplier=float(nm),
-                  grad_sample_mode=mode, expected_batch_size=int(model.batch_size))
+                  grad_sample_mode=mode, expected_batch_size=int(batch_size),
+                  epochs=int(epochs), lr_scale=dict(schedule["lr_scale"]))
     return stats, ledger, plan
 
 
@@ -309,6 +365,10 @@ def _finish(model: Any, plan: DPPlan) -> None:
     accountant = getattr(model.ledger_, "effective_accountant", model.ledger_.accountant)
     model.privacy_spent_ = {"epsilon": float(eps), "delta": float(delta),
                             "accountant": accountant}
+    model.dp_schedule_ = {"epochs": int(plan.epochs), "batch_size": int(plan.expected_batch_size),
+                          "sample_rate": float(plan.sample_rate), "steps": int(plan.steps),
+                          "noise_multiplier": float(plan.noise_multiplier),
+                          "lr_scale": dict(plan.lr_scale or {})}
 
 
 def _release(gsm: Any) -> None:
@@ -404,7 +464,7 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     dev = model.device_
     t = model.transformer_
     n = X.shape[0]
-    B = max(int(model.batch_size), 2)  # fake rows per step: fixed (BatchNorm needs 2)
+    B = max(int(plan.expected_batch_size), 2)  # fake rows per step: fixed (BatchNorm needs 2)
     data = torch.from_numpy(X).to(dev)
     codes = np.asarray(real_cond_codes, dtype=np.int64)
     fake_cond = _ConditionSampler(t, None, log_frequency=False, n_rows=plan.n_noisy)
@@ -417,11 +477,17 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     init_weights(disc, model._torch_generator(rng, "cpu"))
     disc.to(dev)
     set_dropout_generator(disc, generator)
-    optim_d = torch.optim.Adam(disc.parameters(), lr=model.discriminator_lr, betas=(0.5, 0.9),
+    lr_scale = plan.lr_scale or {}
+    optim_d = torch.optim.Adam(disc.parameters(),
+                               lr=model.discriminator_lr
+                               * lr_scale.get("discriminator_lr", 1.0),
+                               betas=(0.5, 0.9),
                                weight_decay=model.discriminator_decay)
     gsm, optim_d = _make_private(disc, optim_d, model, plan, generator)
     gen_net = model._generator
-    optim_g = torch.optim.Adam(gen_net.parameters(), lr=model.generator_lr, betas=(0.5, 0.9),
+    optim_g = torch.optim.Adam(gen_net.parameters(),
+                               lr=model.generator_lr * lr_scale.get("generator_lr", 1.0),
+                               betas=(0.5, 0.9),
                                weight_decay=model.generator_decay)
 
     def cond_onehot(gidx: np.ndarray) -> Any:
@@ -492,7 +558,7 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     gen_net.train()
     gsm.train()
     history: list[dict[str, float]] = []
-    bar = progress_bar(model.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
+    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
     done = 0
     try:
         for epoch in bar:
@@ -607,14 +673,15 @@ def train_tvae_dp(model: Any, X: np.ndarray, codes: np.ndarray, *, rng: np.rando
     vae = build_private_vae(model, encoder)
     _check_private(vae)
     vae.to(dev)
-    optim = torch.optim.Adam(vae.parameters(), lr=model.learning_rate,
+    lr = model.learning_rate * (plan.lr_scale or {}).get("learning_rate", 1.0)
+    optim = torch.optim.Adam(vae.parameters(), lr=lr,
                              weight_decay=model.l2scale)
     gsm, optim = _make_private(vae, optim, model, plan, generator)
     sigma = model._decoder.sigma
     batches = poisson_batches(n, plan.sample_rate, plan.steps, _sampling_generator(model, rng))
     gsm.train()
     history: list[dict[str, float]] = []
-    bar = progress_bar(model.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
+    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
     try:
         for epoch in bar:
             for _ in range(plan.steps_per_epoch):

@@ -76,6 +76,23 @@ def adam(params, **kwargs) -> torch.optim.Adam:
         return torch.optim.Adam(params, **kwargs)
 
 
+def fast_bf16_cpu() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices natively (AVX512-BF16 / AMX): there a
+    bfloat16 matrix product is several times faster than a float32 one."""
+    try:
+        return bool(torch.backends.mkldnn.is_available()
+                    and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - torch without the probe
+        return False
+
+
+def cast_plan(plan: tuple, dtype: torch.dtype) -> tuple:
+    """A :meth:`Generator.onehot_plan` with its tensors cast to ``dtype``."""
+    w_z, bias, w_c, hidden = plan
+    return (w_z.to(dtype), bias.to(dtype), None if w_c is None else w_c.to(dtype),
+            [(o, None if w is None else w.to(dtype), r) for o, w, r in hidden])
+
+
 def set_dropout_generator(module: nn.Module, generator: torch.Generator | None) -> None:
     """Point every :class:`GeneratorDropout` inside ``module`` at ``generator``."""
     for m in module.modules():
@@ -139,23 +156,36 @@ class Generator(nn.Module):
         function and gradients as ``forward``; used for training (BatchNorm on batch
         statistics) and sampling (eval-mode BatchNorm folded into the linear layer).
         """
+        return self.apply_onehot(self.onehot_plan(z.shape[1], cond_dim), z, cond_index)
+
+    def onehot_plan(self, zdim: int, cond_dim: int) -> tuple:
+        """Weights of :meth:`forward_onehot` arranged for it (``z`` blocks of all layers
+        stacked, ``cond`` blocks as lookup tables, hidden blocks per layer). Build it once
+        per parameter update (or once per sampling call) and pass it to :meth:`apply_onehot`."""
         layers = self._folded()
-        zdim = z.shape[1]
         n_hidden = [w.shape[1] - zdim - cond_dim for w, _, _ in layers]
-        w_z = torch.cat([w[:, h:h + zdim] for (w, _, _), h in zip(layers, n_hidden)], 0)
+        w_z = torch.cat([w[:, h:h + zdim] for (w, _, _), h in zip(layers, n_hidden)], 0).t()
         bias = torch.cat([b for _, b, _ in layers])
-        proj = torch.addmm(bias, z, w_z.t())
+        w_c = None
         if cond_dim:
             w_c = torch.cat([w[:, w.shape[1] - cond_dim:].t() for w, _, _ in layers], 1)
+        hidden = [(w.shape[0], w[:, :h].t() if h else None, residual)
+                  for (w, _, residual), h in zip(layers, n_hidden)]
+        return w_z, bias, w_c, hidden
+
+    def apply_onehot(self, plan: tuple, z: torch.Tensor, cond_index: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward_onehot` with a plan from :meth:`onehot_plan`."""
+        w_z, bias, w_c, layers = plan
+        proj = torch.addmm(bias, z, w_z)
+        if w_c is not None:
             proj = proj + F.embedding(cond_index, w_c)
         hidden: torch.Tensor | None = None  # [h_{l-1}, ..., h_1] after activation
         offset = 0
-        for (w, _, residual), layer, h in zip(layers, self.seq, n_hidden):
-            o = w.shape[0]
+        for (o, w_h, residual), layer in zip(layers, self.seq):
             x = proj[:, offset:offset + o]
             offset += o
             if hidden is not None:
-                x = torch.addmm(x, hidden, w[:, :h].t())
+                x = torch.addmm(x, hidden, w_h)
             else:
                 x = x.contiguous()  # BatchNorm is much slower on a strided view
             if not residual:

@@ -115,3 +115,52 @@ def test_sample_from_foreign_file(run, tmp_path):
     assert res.exit_code == 1
     assert "pickle" in res.output.lower()
     assert no_files_like(tmp_path, "o.csv")
+
+
+def _table(rows: int = 30) -> str:
+    lines = ["num,cat,other"]
+    for i in range(rows):
+        lines.append(f"{i * 1.5},{'ab'[i % 2]},{i % 3}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("num,cat,num\n1,a,2\n2,b,3\n", "duplicate"),
+        ("num,cat,empty\n1,a,\n2,b,\n3,a,\n", "empty"),
+        ("num,cat\n1,a\n", "2 rows"),
+        ("num,cat\n1,a\ninf,b\n3,a\n", "inf"),
+        ("num,cat\n-inf,a\n2,b\n3,a\n", "inf"),
+    ],
+    ids=["duplicate-columns", "all-nan-column", "one-row", "plus-inf", "minus-inf"],
+)
+def test_fit_bad_tables(run, tmp_path, content, words):
+    src = tmp_path / "bad.csv"
+    src.write_text(content)
+    res = run("fit", src, "-o", tmp_path / "m.tsmodel", "--epochs", "1", "--quiet")
+    assert res.exit_code == 3, res.output
+    assert words in res.output.lower()
+    assert no_files_like(tmp_path, "m.tsmodel")
+
+
+def test_fit_mixed_types_in_one_column_is_refused():
+    # CSV/Parquet cannot carry a mixed column (pyarrow refuses it); a DataFrame can.
+    from tabsynth import CTGAN, DataError
+
+    df = pd.DataFrame({"num": [float(i) for i in range(20)], "mixed": [1, "a"] * 10})
+    df["mixed"] = df["mixed"].astype(object)
+    with pytest.raises(DataError, match="mixed"):
+        CTGAN(epochs=1, verbose=False).fit(df)
+
+
+def test_fit_constant_column_is_fine(run, tmp_path):
+    src = tmp_path / "const.csv"
+    lines = ["num,const,cat"] + [f"{i},7,{'xy'[i % 2]}" for i in range(40)]
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "m.tsmodel"
+    res = run("fit", src, "-o", out, "--epochs", "1", "--batch-size", "20", "--quiet")
+    assert res.exit_code == 0, res.output
+    synth = tmp_path / "s.csv"
+    assert run("sample", out, "-n", "50", "-o", synth, "--seed", "0").exit_code == 0
+    assert (pd.read_csv(synth)["const"] == 7).all()

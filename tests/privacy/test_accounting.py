@@ -166,3 +166,42 @@ def test_max_steps_for():
     s = max_steps_for(budget, [], sample_rate=0.05, noise_multiplier=2.0, accountant="rdp")
     assert compose_epsilon([(2.0, 0.05, s)], 1e-5, accountant="rdp") <= 1.0
     assert compose_epsilon([(2.0, 0.05, s + 1)], 1e-5, accountant="rdp") > 1.0
+
+
+@pytest.mark.parametrize("eps,q,steps,pre", [
+    (1.0, 0.04, 500, [(60.0, 1.0, 30)]),
+    (3.0, 0.135, 148, [(8.0, 1.0, 20)]),
+    (10.0, 0.02, 2000, []),
+])
+def test_fast_calibration_matches_slow_bisection(eps, q, steps, pre, monkeypatch):
+    """The RDP-bracketed fast path returns the slow bisection's noise (within rtol, never
+    less safe): its epsilon is verified <= the budget, with a handful of PRV compositions."""
+    import tabsynth.privacy.accounting as acc
+    from tabsynth.privacy import calibration as cal
+
+    budget = PrivacyBudget(eps, 1e-5)
+    rtol = 1e-3
+    calls = []
+    real = acc._prv_epsilon
+    monkeypatch.setattr(acc, "_prv_epsilon", lambda *a: calls.append(1) or real(*a))
+    acc._compose_cached.cache_clear()
+    fast = calibrate_dpsgd(budget, pre, sample_rate=q, steps=steps, rtol=rtol)
+    n_fast = len(calls)
+
+    def eps_of(nm):
+        return cal._quiet(pre + [(nm, q, steps)], 1e-5, "prv")
+
+    slow = cal._bisect_noise(eps_of, eps, cal.MIN_NOISE_MULTIPLIER, cal.MAX_NOISE_MULTIPLIER,
+                             rtol)
+    assert compose_epsilon(pre + [(fast, q, steps)], 1e-5) <= eps
+    assert slow / (1 + rtol) ** 2 <= fast <= slow * (1 + rtol) ** 2
+    assert n_fast <= 8
+
+
+def test_compose_is_memoised():
+    import tabsynth.privacy.accounting as acc
+
+    acc._compose_cached.cache_clear()
+    a = compose_epsilon([(1.3, 0.01, 777)], 1e-5)
+    b = compose_epsilon([(1.3, 0.01, 777)], 1e-5)
+    assert a == b and acc._compose_cached.cache_info().hits >= 1
