@@ -71,15 +71,15 @@ def test_pair_trends_mixed_pair_bins_on_real_range_and_counts_missing() -> None:
     real = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5, 6, 7, 8, 10], "c": list("aaaaabbbbb")})
     syn = real.copy()
     kinds = {"x": "numerical", "c": "categorical"}
-    res = column_pair_trends(real, syn, kinds)
+    res = column_pair_trends(real, syn, kinds, pair_binning="real")
     assert res.value == pytest.approx(1.0)
     assert res.details["pairs"][0]["metric"] == "ContingencySimilarity"
     # values beyond the real range fall in the edge bins: shifting the max up changes nothing
     syn2 = syn.assign(x=syn["x"].where(syn["x"] < 10, 99.0))
-    assert column_pair_trends(real, syn2, kinds).value == pytest.approx(1.0)
+    assert column_pair_trends(real, syn2, kinds, pair_binning="real").value == pytest.approx(1.0)
     # a missing category is its own cell of the joint table (frequencies over all rows)
     syn3 = syn.assign(c=pd.Series(list("aaaaabbbb") + [None], dtype="str"))
-    assert column_pair_trends(real, syn3, kinds).value == pytest.approx(0.9)
+    assert column_pair_trends(real, syn3, kinds, pair_binning="real").value == pytest.approx(0.9)
 
 
 def test_column_shapes_is_mean_of_column_scores() -> None:
