@@ -104,7 +104,7 @@ def rho_for_epsilon(epsilon: float, delta: float, *, rtol: float = 1e-6) -> floa
 
 
 def rho_of_history(history: Iterable[Sequence]) -> float:
-    """zCDP ``rho`` of a history of sample-rate-1 Gaussian(-equivalent) steps: ``sum s/(2 nm^2)``."""
+    """zCDP ``rho`` of sample-rate-1 Gaussian(-equivalent) steps: ``sum s / (2 nm^2)``."""
     rho = 0.0
     for nm, q, steps in history:
         if q != 1:

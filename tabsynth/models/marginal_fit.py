@@ -31,7 +31,6 @@ transformer uses bins (:func:`transformer_for` rebuilds it on load).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
