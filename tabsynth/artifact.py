@@ -123,6 +123,8 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
         "n_features_in": int(model.n_features_in_),
         "privacy_spent": _jsonable(model.privacy_spent_),
     }
+    if model.training_summary_.get("n_bins") is not None:  # marginal route's bin count
+        training["n_bins"] = int(model.training_summary_["n_bins"])
     ledger = model.ledger_
     if ledger is not None and hasattr(ledger, "to_dict"):
         ledger = ledger.to_dict()

@@ -30,6 +30,19 @@ the real minority rows again outside any DP mechanism: it is labelled non-privat
 ``epsilon`` was asked for). Each call of ``fit``/``fit_resample`` trains afresh: refitting a DP
 oversampler on the same rows (cross-validation folds, a hyperparameter search) spends the budget
 again (sequential composition) — the ledgers of one fit do not account for that.
+
+Recipe that helps a downstream classifier (issue 5, ``benchmarks/bench_rare.py``; settings chosen
+by cross-validation on the training part only)::
+
+    Oversampler("tvae", per_class=True, filter_synthetic=0.5, sampling_strategy=0.1)
+
+i.e. a minority-only TVAE, a small ratio, and *cleaning*: synthetic rows of class ``c`` that a
+classifier trained on the real rows scores below ``0.5 * P(c)`` are dropped (most conditional
+CTGAN/TVAE minority rows look like majority rows to such a classifier, and adding them as
+positives hurts PR-AUC). Cleaning reads the real rows outside any DP mechanism: it is labelled
+non-private like SMOTE. ``synthetic_mask_`` marks the synthetic rows of the last
+``fit_resample`` so they can be down-weighted (``sample_weight=np.where(over.synthetic_mask_,
+0.5, 1.0)``).
 """
 
 from __future__ import annotations
@@ -213,6 +226,18 @@ class Oversampler(BaseEstimator):
         training set that is DP as a whole when the model is.
     metadata : Metadata or None, default=None
         Column types of ``X`` (the label column is added as categorical). ``None``: detected.
+    filter_synthetic : float or None, default=None
+        Clean the synthetic rows (like SMOTE-ENN/Tomek cleaning): a
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier` is trained on the real
+        ``(X, y)`` and a synthetic row of class ``c`` is kept only if its predicted probability
+        of ``c`` is at least ``filter_synthetic * P(c)`` (``P(c)``: the share of ``c`` in ``y``;
+        ``1.0`` = at least the base rate, ``0.5`` = half of it). Rows are drawn in batches until
+        enough are kept; if the draw budget (``50 x`` the rows asked) runs out, the best-scored
+        rejected rows fill the rest, so the class sizes of ``sampling_strategy`` are always met
+        (``filter_report_`` says how many). NON-PRIVATE: the classifier reads the real rows
+        outside any DP mechanism (``privacy_report_["non_private"]``, a
+        :class:`~tabsynth.privacy.PrivacyWarning` when an ``epsilon`` was asked for).
+        ``None``: no cleaning.
 
     Attributes
     ----------
@@ -230,6 +255,11 @@ class Oversampler(BaseEstimator):
     privacy_report_ : dict
         ``{"dp": bool, "composition": ..., "epsilon": ..., "delta": ..., "non_private": [...],
         "real_rows_in_output": bool, "note": ...}``.
+    synthetic_mask_ : ndarray of bool
+        After ``fit_resample``: ``True`` for the synthetic rows of ``X_res`` (for a
+        ``sample_weight`` that down-weights them, or to audit them).
+    filter_report_ : dict
+        With ``filter_synthetic``: ``{class: {"asked", "drawn", "kept", "filled"}}``.
     """
 
     _sampling_type = "over-sampling"
@@ -247,6 +277,7 @@ class Oversampler(BaseEstimator):
         per_class: bool = False,
         keep_real: bool = True,
         metadata: Any = None,
+        filter_synthetic: float | None = None,
     ) -> None:
         self.model = model
         self.epsilon = epsilon
@@ -257,6 +288,7 @@ class Oversampler(BaseEstimator):
         self.per_class = per_class
         self.keep_real = keep_real
         self.metadata = metadata
+        self.filter_synthetic = filter_synthetic
 
     # ------------------------------------------------------------------ checks
     def _validate_params(self) -> None:
@@ -287,6 +319,16 @@ class Oversampler(BaseEstimator):
         for flag in ("per_class", "keep_real"):
             check_param(name, flag, getattr(self, flag), isinstance(getattr(self, flag), bool),
                         "a bool")
+        fs = self.filter_synthetic
+        check_param(name, "filter_synthetic", fs,
+                    fs is None or (isinstance(fs, numbers.Real) and not isinstance(fs, bool)
+                                   and math.isfinite(fs) and fs > 0),
+                    "None or a float > 0 (a multiple of the class's base rate)")
+        if self.model == "smote" and fs is not None:
+            raise ParameterError(
+                "Oversampler(model='smote') does not take filter_synthetic (use "
+                "imbalanced-learn's SMOTEENN/SMOTETomek for cleaned SMOTE)."
+            )
         if self.model == "smote" and (self.per_class or not self.keep_real):
             raise ParameterError(
                 "Oversampler(model='smote') interpolates real rows: per_class=True and "
@@ -397,12 +439,19 @@ class Oversampler(BaseEstimator):
         if self.model == "smote":
             return self._smote(X, y, frame, y_arr, is_frame)
         rng = np.random.default_rng(self.random_state)
+        scorer = (self._fit_filter(frame, y_arr) if self.filter_synthetic is not None
+                  else None)
+        if scorer is not None:
+            self.filter_report_ = {}
         parts_X, parts_y = [], []
         for cls, n_new in self.sampling_strategy_.items():
             if n_new <= 0:
                 continue
             seed = int(rng.integers(2**31 - 1))
-            rows = self._generate(cls, n_new, seed)
+            if scorer is None:
+                rows = self._generate(cls, n_new, seed)
+            else:
+                rows = self._generate_filtered(cls, n_new, seed, scorer, frame)
             parts_X.append(rows[frame.columns])
             parts_y.append(np.full(n_new, cls, dtype=y_arr.dtype if y_arr.dtype != object
                                    else object))
@@ -413,6 +462,7 @@ class Oversampler(BaseEstimator):
                  else frame.iloc[:0].copy())
         X_res = X_res.astype(frame.dtypes.to_dict(), errors="ignore")
         y_res = np.concatenate(parts_y) if parts_y else y_arr[:0]
+        self.synthetic_mask_ = np.arange(len(X_res)) >= (len(frame) if self.keep_real else 0)
         return self._wrap(X, y, X_res, y_res, is_frame)
 
     # ------------------------------------------------------------------ internals
@@ -448,6 +498,20 @@ class Oversampler(BaseEstimator):
                     "rows again outside a DP mechanism, so its output is NOT differentially "
                     "private.", PrivacyWarning, stacklevel=3)
             self.sampling_strategy_ = strategy
+        if self.filter_synthetic is not None:
+            non_private.append("filter_synthetic cleans the synthetic rows with a classifier "
+                               "trained on the real rows outside any DP mechanism: which "
+                               "synthetic rows are kept is not differentially private.")
+            if self.epsilon is not None:
+                from .privacy.errors import PrivacyWarning
+
+                warnings.warn(
+                    "Oversampler(filter_synthetic=...) selects synthetic rows with a classifier "
+                    "trained on the real rows outside a DP mechanism, so its output is NOT "
+                    "differentially private (the model's ledger still holds for the model).",
+                    PrivacyWarning, stacklevel=3)
+        if self.model == "smote":
+            pass
         elif not self.per_class:
             data = frame.copy()
             data[self.target_name_] = y_arr
@@ -476,7 +540,7 @@ class Oversampler(BaseEstimator):
         spents = [_spent_tuple(getattr(m, "privacy_spent_", None)) for m in self.models_.values()]
         spents = [s for s in spents if s is not None]
         self.privacy_spent_ = (max(spents) if spents else None)
-        dp = bool(spents) and len(spents) == len(self.models_)
+        dp = bool(spents) and len(spents) == len(self.models_) and not non_private
         self.privacy_report_ = {
             "dp": dp,
             "composition": ("parallel (one model per class, disjoint partition by the label)"
@@ -537,6 +601,79 @@ class Oversampler(BaseEstimator):
             ) from exc
         return rows.drop(columns=[self.target_name_])
 
+    # ------------------------------------------------------------------ cleaning
+    @staticmethod
+    def _filter_encode(frame: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` for a HistGradientBoosting classifier: numbers as floats, other columns as
+        categories of ``ref`` (unseen values -> missing); more than 250 categories -> codes."""
+        out = pd.DataFrame(index=frame.index)
+        for c in ref.columns:
+            col, rcol = frame[c], ref[c]
+            if pd.api.types.is_bool_dtype(rcol.dtype):
+                out[c] = col.astype(float)
+            elif pd.api.types.is_numeric_dtype(rcol.dtype):
+                out[c] = pd.to_numeric(col, errors="coerce").astype(float)
+            else:
+                cats = pd.unique(rcol.dropna().astype(str))
+                values = col.astype(object).where(col.notna(), None)
+                values = values.map(lambda v: None if v is None else str(v))
+                values = values.where(values.isin(set(cats)), None)  # unseen -> missing
+                cat = pd.Categorical(values, categories=cats)
+                out[c] = cat if len(cats) <= 250 else np.where(cat.codes < 0, np.nan,
+                                                                  cat.codes.astype(float))
+        return out
+
+    def _fit_filter(self, frame: pd.DataFrame, y_arr: np.ndarray) -> Any:
+        """``(classifier, priors, ref)``: the real-data classifier of ``filter_synthetic``."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        index = {_py(c): i for i, c in enumerate(self.classes_)}
+        codes = np.array([index[_py(v)] for v in y_arr], dtype=np.int64)
+        clf = HistGradientBoostingClassifier(categorical_features="from_dtype",
+                                             random_state=self.random_state)
+        clf.fit(self._filter_encode(frame, frame), codes)
+        priors = np.bincount(codes, minlength=len(self.classes_)) / len(codes)
+        return clf, priors, frame
+
+    def _class_index(self, v: Any) -> int:
+        for i, c in enumerate(self.classes_):
+            if _py(c) == _py(v):
+                return i
+        raise ParameterError(f"Unknown class {v!r}.")  # pragma: no cover - internal
+
+    def _generate_filtered(self, cls: Any, n: int, seed: int, scorer: Any,
+                           frame: pd.DataFrame) -> pd.DataFrame:
+        """``n`` rows of ``cls`` whose real-data score is >= filter_synthetic x base rate."""
+        clf, priors, ref = scorer
+        k = self._class_index(cls)
+        col = list(clf.classes_).index(k)
+        threshold = float(self.filter_synthetic) * float(priors[k])
+        rng = np.random.default_rng(seed)
+        kept: list[pd.DataFrame] = []
+        rejected: list[tuple[np.ndarray, pd.DataFrame]] = []
+        n_kept = drawn = 0
+        budget = 50 * n
+        batch = max(2 * n, 256)
+        while n_kept < n and drawn < budget:
+            m = min(batch, budget - drawn)
+            rows = self._generate(cls, m, int(rng.integers(2**31 - 1))).reset_index(drop=True)
+            drawn += m
+            p = clf.predict_proba(self._filter_encode(rows[ref.columns], ref))[:, col]
+            ok = p >= threshold
+            kept.append(rows[ok])
+            rejected.append((p[~ok], rows[~ok]))
+            n_kept += int(ok.sum())
+        out = pd.concat(kept, ignore_index=True).iloc[:n]
+        filled = n - len(out)
+        if filled > 0:
+            p_rej = np.concatenate([r[0] for r in rejected])
+            rows_rej = pd.concat([r[1] for r in rejected], ignore_index=True)
+            best = np.argsort(-p_rej, kind="stable")[:filled]
+            out = pd.concat([out, rows_rej.iloc[best]], ignore_index=True)
+        self.filter_report_[_py(cls)] = {"asked": int(n), "drawn": int(drawn),
+                                         "kept": int(n - filled), "filled": int(filled)}
+        return out.reset_index(drop=True)
+
     def _smote(self, X: Any, y: Any, frame: pd.DataFrame, y_arr: np.ndarray,
                is_frame: bool) -> tuple[Any, Any]:
         try:
@@ -558,6 +695,7 @@ class Oversampler(BaseEstimator):
             sampler = SMOTE(sampling_strategy=strategy, random_state=self.random_state,
                             k_neighbors=k)
         X_res, y_res = sampler.fit_resample(frame, y_arr)
+        self.synthetic_mask_ = np.arange(len(X_res)) >= len(frame)  # imblearn appends
         return self._wrap(X, y, X_res.reset_index(drop=True), np.asarray(y_res), is_frame)
 
     def _wrap(self, X: Any, y: Any, X_res: pd.DataFrame, y_res: np.ndarray,

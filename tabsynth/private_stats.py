@@ -173,6 +173,7 @@ def compute_private_stats(
     n_bins: int = 32,
     category_delta_share: float = 0.1,
     secure_mode: bool = False,
+    tighten_bounds: bool = True,
 ) -> tuple[TableStats, Ledger]:
     """DP statistics of the modelled columns of ``df`` and the ledger that pays for them.
 
@@ -199,6 +200,10 @@ def compute_private_stats(
         module docstring); the rest is the accountant's delta.
     secure_mode : bool, default False
         Cryptographically secure noise (needs ``torchcsprng``; see :mod:`tabsynth.privacy`).
+    tighten_bounds : bool, default True
+        Without ``public_bounds``, tighten each numeric column's DP bounds to the outermost
+        histogram bins whose noisy count clears the threshold (post-processing). ``False``
+        keeps the :func:`dp_bounds` range (the marginal route: its bins measure the tails).
 
     Returns
     -------
@@ -254,7 +259,7 @@ def compute_private_stats(
     note = (f"one of {k} preprocessing measurements sharing noise multiplier {nm:.4g} "
             f"(share={share:g} of epsilon)")
     ctx = _Ctx(ledger=ledger, nm=nm, rng=rng, secure_mode=secure_mode, note=note,
-               n_bins=n_bins, max_modes=max_modes,
+               n_bins=n_bins, max_modes=max_modes, tighten_bounds=bool(tighten_bounds),
                extra_delta=cat_delta / len(discovered) if discovered else 0.0)
 
     cols: dict[str, ColumnStats] = {}
@@ -289,8 +294,10 @@ class _Ctx:
     """Shared state of one call: noise, ledger, and the noisy row-count estimates."""
 
     def __init__(self, *, ledger: Ledger, nm: float, rng: Any, secure_mode: bool, note: str,
-                 n_bins: int, max_modes: int, extra_delta: float) -> None:
+                 n_bins: int, max_modes: int, extra_delta: float,
+                 tighten_bounds: bool = True) -> None:
         self.ledger = ledger
+        self.tighten_bounds = tighten_bounds
         self.nm = nm
         self.rng = rng
         self.secure_mode = secure_mode
@@ -481,7 +488,7 @@ def _continuous_stats(ctx: _Ctx, name: str, col: ColumnMetadata,
         weights, means, stds = (1.0,), (lo,), (std,)
         quantiles = (lo,) * _N_QUANTILES
     else:
-        if not public:  # tighten to the outermost bins that clear the dp_bounds-style threshold
+        if not public and ctx.tighten_bounds:  # tighten to the outermost bins that clear the dp_bounds-style threshold
             thr = ctx.nm * float(sps.norm.isf(0.01 / nb))
             above = np.flatnonzero(hist > thr)
             if above.size:

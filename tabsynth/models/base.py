@@ -527,7 +527,7 @@ class BaseSynthesizer:
         self.stats_ = stats
         from .marginal_fit import transformer_for  # bins encoding for route="marginals"
 
-        self.transformer_ = transformer_for(self, metadata, stats)
+        self.transformer_ = transformer_for(self, metadata, stats, n_bins=training.get("n_bins"))
         self.device_ = resolve_device(device, owner="load")
         self.columns_ = list(training.get("columns", metadata.modelled_columns))
         self.n_features_in_ = int(training.get("n_features_in", len(self.columns_)))
@@ -536,6 +536,8 @@ class BaseSynthesizer:
             "epochs": training.get("epochs"),
             "seconds": training.get("seconds"),
         }
+        if training.get("n_bins") is not None:  # marginal route: bins of the numeric columns
+            self.training_summary_["n_bins"] = int(training["n_bins"])
         if isinstance(ledger, Mapping):
             from ..privacy import Ledger
 

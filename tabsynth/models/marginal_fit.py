@@ -42,12 +42,20 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["MarginalFitter", "fit_to_marginals", "transformer_for", "uses_marginal_route"]
 
-#: Bins per numeric column (point masses and small integer ranges add or replace bins).
+#: Bins per numeric column (point masses and small integer ranges add or replace bins). The
+#: value used is stored in the model (``training_summary_["n_bins"]``, saved in the model file),
+#: so changing it never breaks saved models.
 N_BINS = 16
+#: The bin count of model files saved before the count was stored in them.
+LEGACY_N_BINS = 16
 #: Fraction of epsilon spent on the DP statistics (bounds, domains, quantiles), and the bins of
 #: their numeric histograms (one per integer up to this range, so point masses survive).
 STATS_SHARE = 0.3
 STATS_HIST_BINS = 100
+#: Keep the DP bounds' full range (no tightening to the bins that clear a threshold): the bins
+#: and the measured marginals carry the tails, and clipping them at a tight upper bound (adult:
+#: fnlwgt at 353k of 1.46M, age at 61, capital-loss at 50) costs far more than the noisy tail.
+TIGHTEN_BOUNDS = False
 #: Share of the marginal budget (zCDP) for the one-way marginals.
 ONE_WAY_SHARE = 0.15
 #: Adaptive rounds and selections per round.
@@ -70,12 +78,17 @@ def uses_marginal_route(model: Any) -> bool:
         "marginals"
 
 
-def transformer_for(model: Any, metadata: Any, stats: Any) -> Any:
-    """The transformer a model of this route uses (also what ``_restore`` must build)."""
+def transformer_for(model: Any, metadata: Any, stats: Any, *, n_bins: int | None = None) -> Any:
+    """The transformer a model of this route uses (also what ``_restore`` must build).
+
+    ``n_bins`` is the bin count the model was fitted with (saved in the model file's training
+    section); files written before it was saved used :data:`LEGACY_N_BINS`.
+    """
     from ..transformer import DataTransformer
 
     if uses_marginal_route(model):
-        return DataTransformer(metadata, stats, numeric_encoding="bins", n_bins=N_BINS)
+        nb = int(n_bins) if n_bins is not None else LEGACY_N_BINS
+        return DataTransformer(metadata, stats, numeric_encoding="bins", n_bins=nb)
     return DataTransformer(metadata, stats)
 
 
@@ -206,8 +219,36 @@ class MarginalFitter:
             total += float(loss.detach())
         self.history.append({"round": self._calls, "measurements": len(measurements),
                              "steps": steps, "loss": total / max(steps, 1)})
+        self.refresh_batchnorm()
         self.net.eval()
         return self.model_marginals
+
+    def refresh_batchnorm(self, passes: int = 4) -> None:
+        """Set every BatchNorm's running statistics to the current network's batch statistics.
+
+        The loss is computed in train mode (BatchNorm on batch statistics) but the model is
+        sampled (and its marginals read for selection) in eval mode (running statistics). With
+        momentum 0.1 the running statistics trail the last ~10 parameter updates, so eval mode
+        is a slightly different network; recomputing them as a plain average over a few fresh
+        batches of the final network makes eval mode match what the loss fitted.
+        """
+        import torch
+
+        bns = [mod for mod in self.net.modules()
+               if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm)]
+        if not bns:
+            return
+        momenta = [bn.momentum for bn in bns]
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the passes below
+        self.net.train()
+        with torch.no_grad():
+            for _ in range(passes):
+                self._soft_rows(self.batch, train=False)
+        for bn, mom in zip(bns, momenta, strict=True):
+            bn.momentum = mom
+        self.net.eval()
 
 
 # ---------------------------------------------------------------------------------- the route
@@ -269,7 +310,8 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
                                                                               None))
         stats, ledger = compute_private_stats(df, metadata, budget, share=STATS_SHARE,
                                               accountant="rdp", rng=rng,
-                                              n_bins=STATS_HIST_BINS)
+                                              n_bins=STATS_HIST_BINS,
+                                              tighten_bounds=TIGHTEN_BOUNDS)
 
     # 2. discretise on the DP bins: the last read of the real table
     model.route = getattr(model, "route", "marginals")
@@ -326,7 +368,7 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
     seconds = time.perf_counter() - start
     model.training_summary_ = {
         "epochs": getattr(model, "epochs", None), "seconds": round(seconds, 3),
-        "route": "marginals", "rounds": ROUNDS,
+        "route": "marginals", "rounds": ROUNDS, "n_bins": int(transformer.n_bins),
         "marginals": [[transformer.columns[j] for j in m.clique] for m in measurements],
     }
     return model

@@ -164,13 +164,14 @@ class Generator(nn.Module):
         per parameter update (or once per sampling call) and pass it to :meth:`apply_onehot`."""
         layers = self._folded()
         n_hidden = [w.shape[1] - zdim - cond_dim for w, _, _ in layers]
-        w_z = torch.cat([w[:, h:h + zdim] for (w, _, _), h in zip(layers, n_hidden)], 0).t()
+        w_z = torch.cat([w[:, h:h + zdim]
+                         for (w, _, _), h in zip(layers, n_hidden, strict=True)], 0).t()
         bias = torch.cat([b for _, b, _ in layers])
         w_c = None
         if cond_dim:
             w_c = torch.cat([w[:, w.shape[1] - cond_dim:].t() for w, _, _ in layers], 1)
         hidden = [(w.shape[0], w[:, :h].t() if h else None, residual)
-                  for (w, _, residual), h in zip(layers, n_hidden)]
+                  for (w, _, residual), h in zip(layers, n_hidden, strict=True)]
         return w_z, bias, w_c, hidden
 
     def apply_onehot(self, plan: tuple, z: torch.Tensor, cond_index: torch.Tensor) -> torch.Tensor:
@@ -181,7 +182,7 @@ class Generator(nn.Module):
             proj = proj + F.embedding(cond_index, w_c)
         hidden: torch.Tensor | None = None  # [h_{l-1}, ..., h_1] after activation
         offset = 0
-        for (o, w_h, residual), layer in zip(layers, self.seq):
+        for (o, w_h, residual), layer in zip(layers, self.seq, strict=True):
             x = proj[:, offset:offset + o]
             offset += o
             if hidden is not None:
@@ -368,7 +369,8 @@ class OutputLayout:
         back[tanh] = offset + np.arange(len(tanh))
         if (back < 0).any():  # pragma: no cover - output_info covers every column
             raise ValueError("output_info does not cover every output column")
-        tables = _Tables(tuple(groups), self.tanh_index.to(device), torch.from_numpy(back).to(device))
+        tables = _Tables(tuple(groups), self.tanh_index.to(device),
+                         torch.from_numpy(back).to(device))
         self._cache[key] = tables
         return tables
 

@@ -225,3 +225,57 @@ def test_dp_per_class_is_parallel_composition(small):
     assert all(m.privacy_spent_ is not None for m in over.models_.values())
     assert over.privacy_spent_[0] <= 1.0 + 1e-9
     assert "parallel" in over.privacy_report_["composition"]
+
+
+# ---------------------------------------------------------------- cleaning / weights
+def test_filter_synthetic_keeps_sizes_and_is_labelled_non_private(stroke):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = stroke
+    over = Oversampler("tvae", per_class=True, filter_synthetic=0.5, sampling_strategy=0.2,
+                       random_state=0, model_params={"epochs": 2, "verbose": False})
+    X_res, y_res = over.fit_resample(X, y)
+    n_maj = int((y == 0).sum())
+    assert int((y_res == 1).sum()) == math.ceil(0.2 * n_maj)  # sizes always met
+    rep = over.filter_report_[1]
+    assert rep["asked"] == over.sampling_strategy_[1] == rep["kept"] + rep["filled"]
+    assert rep["drawn"] >= rep["asked"]
+    assert over.privacy_report_["dp"] is False
+    assert "filter_synthetic" in over.privacy_report_["note"]
+    # the kept rows clear the threshold of the real-data classifier
+    clf, priors, ref = over._fit_filter(Oversampler._check_xy(X, y)[0], y.to_numpy())
+    syn = X_res[over.synthetic_mask_].reset_index(drop=True)
+    p = clf.predict_proba(Oversampler._filter_encode(syn, ref))[:, 1]
+    assert isinstance(clf, HistGradientBoostingClassifier)
+    assert (p[: rep["kept"]] >= 0.5 * priors[1] - 1e-12).all()
+
+
+def test_synthetic_mask_marks_added_rows(stroke, fitted):
+    X, y = stroke
+    over, X_res, y_res = fitted
+    assert over.synthetic_mask_.dtype == bool and len(over.synthetic_mask_) == len(X_res)
+    assert not over.synthetic_mask_[: len(X)].any() and over.synthetic_mask_[len(X):].all()
+    # recipe: down-weight the synthetic rows
+    w = np.where(over.synthetic_mask_, 0.5, 1.0)
+    assert w.sum() == len(X) + 0.5 * (len(X_res) - len(X))
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, True, "high", float("nan")])
+def test_filter_synthetic_errors(stroke, bad):
+    X, y = stroke
+    with pytest.raises(ParameterError, match="filter_synthetic"):
+        Oversampler(filter_synthetic=bad, model_params=FAST).fit_resample(X, y)
+    with pytest.raises(ParameterError, match="filter_synthetic"):
+        Oversampler("smote", filter_synthetic=0.5).fit_resample(X, y)
+
+
+def test_filter_synthetic_warns_under_dp(small):
+    from tabsynth.privacy import PrivacyWarning
+
+    X, y = small
+    with pytest.warns(PrivacyWarning, match="NOT differentially private"):
+        over = Oversampler(epsilon=1.0, filter_synthetic=1.0, sampling_strategy=0.5,
+                           random_state=0, model_params=DP_FAST)
+        X_res, y_res = over.fit_resample(X, y)
+    assert over.privacy_report_["dp"] is False and over.ledgers_
+    assert int((y_res == 1).sum()) == math.ceil(0.5 * int((y == 0).sum()))
