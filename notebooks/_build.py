@@ -89,6 +89,17 @@ df = datasets.load("fraud")                      # PolicyNumber (a row id) is dr
 target = "FraudFound_P"
 train, holdout = train_test_split(df, test_size=0.25, stratify=df[target], random_state=0)
 train[target].value_counts()"""),
+    md("""## Declare the public codebook
+The documentation of this public dataset lists the values of every categorical column (the
+label's `{0, 1}` among them). Declaring those domains public costs no privacy budget and keeps
+the rare class from being folded into "other" by DP category discovery; the ledger and the
+report list what was declared public. Numeric bounds and every frequency are still measured
+with DP."""),
+    code("""from tabsynth import Metadata
+meta = Metadata.detect(train)
+for name in meta.modelled_columns:
+    if meta[name].sdtype in ("categorical", "boolean"):
+        meta.update_column(name, public_domain=sorted(df[name].dropna().unique().tolist()))"""),
     md("""## Oversample fraud with a DP model
 `Oversampler` follows imbalanced-learn's `fit_resample(X, y)`: it returns the real rows plus
 synthetic fraud rows up to the requested minority/majority ratio. Sampling from a DP model is
@@ -96,7 +107,7 @@ post-processing, so the oversampling costs no extra privacy budget; the ledger s
 model spent."""),
     code("""X, y = train.drop(columns=[target]), train[target]
 over = Oversampler(model="tvae", epsilon=1.0, sampling_strategy=0.5, random_state=0,
-                   model_params={"epochs": EPOCHS, "batch_size": 1000, "verbose": False})
+                   metadata=meta, model_params={"epochs": EPOCHS, "batch_size": 1000, "verbose": False})
 X_res, y_res = over.fit_resample(X, y)
 print(over.privacy_spent_)
 y_res.value_counts()"""),
@@ -170,13 +181,13 @@ meta.update_column("age", public_bounds=[0, 100])
     md("""## Quality against the privacy budget
 Smaller epsilon = stronger guarantee and noisier model. Each model's whole pipeline (column
 statistics and training) spends at most its epsilon; delta defaults to well below 1/n."""),
-    code("""epsilons = [0.5, 1.0, 3.0] if QUICK else [0.3, 1.0, 3.0, 10.0]
+    code("""epsilons = [1.0, 3.0] if QUICK else [0.3, 1.0, 3.0, 10.0]
 rows = []
 for eps in epsilons:
     model = TVAE(epsilon=eps, epochs=EPOCHS, batch_size=1000, random_state=0, verbose=False)
     model.fit(train, metadata=meta)
     synthetic = model.sample(len(train), random_state=1)
-    rep = evaluate(train, synthetic, holdout=holdout, target=target, random_state=0, progress=False)
+    rep = evaluate(train, synthetic, random_state=0, progress=False)   # fidelity figures suffice here
     figures = rep.to_frame().set_index("name")["value"]
     rows.append({"epsilon": eps, "spent": model.privacy_spent_["epsilon"],
                  "column_shapes": figures["column_shapes"],
