@@ -30,9 +30,9 @@ def load_adult(path: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
 def quality(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
             target: str, seed: int = 0) -> dict[str, float]:
     """Column Shapes, Column Pair Trends (SDMetrics definitions) and TSTR AUC on the holdout."""
+    from tabsynth.evaluation._schema import infer_kinds
     from tabsynth.evaluation.fidelity import column_pair_trends, column_shapes
     from tabsynth.evaluation.utility import utility_metrics
-    from tabsynth.evaluation._schema import infer_kinds
 
     kinds = infer_kinds(train)
     shapes = column_shapes(train, synthetic, kinds)
@@ -50,7 +50,7 @@ class Timer:
     """Wall-clock ``seconds`` and this process's CPU time ``cpu_seconds`` (on a shared machine
     the CPU time is the steadier figure: it leaves out the time spent waiting for a core)."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         self.cpu_start = time.process_time()
         return self

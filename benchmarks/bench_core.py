@@ -83,10 +83,10 @@ def main() -> None:
         for who, _ in peers:
             if who == "tabsynth":
                 model, fit_t = ours_fit(family, train, args.epochs, args.batch_size, args.seed)
-                sample = lambda n: model.sample(n, random_state=args.seed)  # noqa: E731
+                sample = lambda n, m=model: m.sample(n, random_state=args.seed)  # noqa: E731
             else:
                 model, fit_t = sdv_fit(family, train, args.epochs, args.batch_size)
-                sample = lambda n: sdv_sample(model, n)  # noqa: E731
+                sample = lambda n, m=model: sdv_sample(m, n)  # noqa: E731
             sample(1000)  # warm-up
             with Timer() as t:
                 big = sample(args.sample_rows)
@@ -104,7 +104,8 @@ def main() -> None:
                   f"(TRTR {r['trtr_auc']:.3f})", flush=True)
         if "sdv" in row:
             o, s = row["tabsynth"], row["sdv"]
-            print(f"{family:6s} ratio     epoch time ours/SDV = {o['s_per_epoch'] / s['s_per_epoch']:.2f}x"
+            epoch_ratio = o["s_per_epoch"] / s["s_per_epoch"]
+            print(f"{family:6s} ratio     epoch time ours/SDV = {epoch_ratio:.2f}x"
                   f" (CPU {o['cpu_s_per_epoch'] / s['cpu_s_per_epoch']:.2f}x)"
                   f"   sampling ours/SDV = {o['rows_per_s'] / s['rows_per_s']:.2f}x"
                   f" (CPU {o['rows_per_cpu_s'] / s['rows_per_cpu_s']:.2f}x)", flush=True)

@@ -57,7 +57,9 @@ def infer_kind(s: pd.Series, max_categories: int = 50) -> Kind:
     return "categorical"
 
 
-def infer_kinds(df: pd.DataFrame, metadata: Mapping[str, Any] | Any | None = None) -> dict[str, Kind]:
+def infer_kinds(
+    df: pd.DataFrame, metadata: Mapping[str, Any] | Any | None = None
+) -> dict[str, Kind]:
     """Kinds of the evaluated columns (metadata wins; id/text columns are dropped)."""
     if metadata is not None:
         declared = kinds_from_metadata(metadata)

@@ -64,7 +64,7 @@ def check_param(owner: str, name: str, value: object, ok: bool, expected: str) -
     >>> check_param("CTGAN", "epochs", -1, False, "an int >= 1")
     Traceback (most recent call last):
     ...
-    tabsynth.errors.ParameterError: The 'epochs' parameter of CTGAN must be an int >= 1. Got -1 instead.
+    tabsynth.errors.ParameterError: The 'epochs' parameter of CTGAN must be an int >= 1. Got -1 ...
     """
     if not ok:
         raise ParameterError(

@@ -488,7 +488,8 @@ def _continuous_stats(ctx: _Ctx, name: str, col: ColumnMetadata,
         weights, means, stds = (1.0,), (lo,), (std,)
         quantiles = (lo,) * _N_QUANTILES
     else:
-        if not public and ctx.tighten_bounds:  # tighten to the outermost bins that clear the dp_bounds-style threshold
+        # tighten to the outermost bins that clear the dp_bounds-style threshold
+        if not public and ctx.tighten_bounds:
             thr = ctx.nm * float(sps.norm.isf(0.01 / nb))
             above = np.flatnonzero(hist > thr)
             if above.size:

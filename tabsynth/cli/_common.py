@@ -26,9 +26,13 @@ def check_writable(path: str | os.PathLike[str], *, table: bool = False) -> Path
     if p.is_dir():
         raise ParameterError(f"The output path {str(p)!r} is a directory.")
     if not parent.is_dir():
-        raise ParameterError(f"Cannot write {str(p)!r}: the folder {str(parent)!r} does not exist.")
+        raise ParameterError(
+            f"Cannot write {str(p)!r}: the folder {str(parent)!r} does not exist."
+        )
     if not os.access(parent, os.W_OK):
-        raise ParameterError(f"Cannot write {str(p)!r}: the folder {str(parent)!r} is not writable.")
+        raise ParameterError(
+            f"Cannot write {str(p)!r}: the folder {str(parent)!r} is not writable."
+        )
     return p
 
 

@@ -21,7 +21,8 @@ def info_command(model_path: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(manifest, indent=2, sort_keys=True, default=str))
         return
-    click.echo(f"Model:    {manifest.get('class')} (format version {manifest.get('format_version')})")
+    version = manifest.get("format_version")
+    click.echo(f"Model:    {manifest.get('class')} (format version {version})")
     versions = manifest.get("versions", {})
     if versions:
         click.echo("Built by: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
@@ -36,7 +37,8 @@ def info_command(model_path: str, as_json: bool) -> None:
             extra.append("public domain")
         if spec.get("public_bounds") is not None:
             extra.append("public bounds")
-        click.echo(f"  {name:<30} {spec.get('sdtype')}{' (' + ', '.join(extra) + ')' if extra else ''}")
+        note = f" ({', '.join(extra)})" if extra else ""
+        click.echo(f"  {name:<30} {spec.get('sdtype')}{note}")
     summary = manifest.get("training", {}) or {}
     if summary:
         click.echo("Training:")

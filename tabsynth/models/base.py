@@ -520,7 +520,6 @@ class BaseSynthesizer:
         """Rebuild a fitted model from a model file's parts (used by :func:`tabsynth.load`)."""
         import torch
 
-        from ..transformer import DataTransformer
 
         self._validate_params()
         self.metadata_ = metadata

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from privacy_tables import KINDS, people_tables
+
 from tabsynth.evaluation.anonymeter import (
     attack_results,
     default_aux_cols,

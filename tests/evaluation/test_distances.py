@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tabsynth.evaluation.distances import (
     GowerEncoder,
     _block_distances,

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from eval_tables import adult_split
 from scipy.stats import ks_2samp
+
 from tabsynth.evaluation._schema import infer_kinds
 from tabsynth.evaluation.fidelity import (
     category_codes,

@@ -8,6 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 from eval_tables import adult_split
+
 from tabsynth.evaluation import evaluate
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

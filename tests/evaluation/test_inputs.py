@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from eval_tables import adult_split
+
 from tabsynth.evaluation import EvaluationDataError, EvaluationWarning, evaluate
 
 FAST = {"progress": False, "random_state": 0, "policy": {"checks": {"column_shapes": {"min": 0}}}}

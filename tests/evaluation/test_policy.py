@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from tabsynth.evaluation import MetricResult, PolicyError, load_policy
 from tabsynth.evaluation.policy import CHECKS, verdict
 

@@ -8,6 +8,7 @@ import math
 import pandas as pd
 import pytest
 from privacy_tables import KINDS, people_tables
+
 from tabsynth.evaluation import EvaluationDataError
 from tabsynth.evaluation.privacy_risk import privacy_risk_metrics
 

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import tabsynth.evaluation as ev
 from eval_tables import adult_split
+
+import tabsynth.evaluation as ev
 from tabsynth.evaluation import MetricResult, Report, evaluate
 
 LEDGER = {

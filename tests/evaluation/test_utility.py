@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from eval_tables import adult_split
+
 from tabsynth.evaluation._schema import infer_kinds
 from tabsynth.evaluation.utility import METRIC_NAMES, utility_metrics
 

@@ -4,6 +4,7 @@ import json
 import math
 
 import pytest
+
 from tabsynth.privacy import (
     BudgetError,
     BudgetExceededError,

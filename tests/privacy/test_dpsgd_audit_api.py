@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+
 import tabsynth.privacy as tp
 from tabsynth.privacy import epsilon_lower_bound, gaussian_epsilon
 
@@ -16,8 +17,9 @@ PRIVACY_DIR = pathlib.Path(tp.__file__).parent
 @pytest.mark.filterwarnings("ignore:Full backward hook:UserWarning")
 def test_poisson_batches_and_training_step():
     torch = pytest.importorskip("torch")
-    from tabsynth.privacy.dpsgd import make_private, poisson_batches
     from torch import nn
+
+    from tabsynth.privacy.dpsgd import make_private, poisson_batches
 
     batches = list(poisson_batches(40, 0.1, 200, np.random.default_rng(0)))
     sizes = np.array([len(b) for b in batches])
@@ -42,9 +44,10 @@ def test_poisson_batches_and_training_step():
 
 def test_check_module_lists_problems():
     pytest.importorskip("torch")
+    from torch import nn
+
     from tabsynth.privacy import IncompatibleModuleError
     from tabsynth.privacy.dpsgd import check_module, make_private
-    from torch import nn
 
     bad = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
     with pytest.raises(IncompatibleModuleError, match="BatchNorm"):

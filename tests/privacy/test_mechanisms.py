@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
+
 from tabsynth.privacy import (
     PrivacyParameterError,
     SecureModeUnavailableError,

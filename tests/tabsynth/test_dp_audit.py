@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tabsynth.privacy import epsilon_lower_bound
 
 from tabsynth import TVAE, datasets
+from tabsynth.privacy import epsilon_lower_bound
 
 EPSILON = 1.0
 DELTA = 1e-5

@@ -9,14 +9,14 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+
+from tabsynth import CTGAN, TVAE, ParameterError, datasets, load
 from tabsynth.privacy import (
     BudgetError,
     IncompatibleModuleError,
     Ledger,
     compose,
 )
-
-from tabsynth import CTGAN, TVAE, ParameterError, datasets, load
 
 TINY = {
     CTGAN: dict(embedding_dim=8, generator_dim=(16,), discriminator_dim=(16,)),

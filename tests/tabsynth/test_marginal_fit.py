@@ -136,20 +136,28 @@ def test_bin_count_is_stored_in_the_model_file(tmp_path, monkeypatch):
 
 def test_batchnorm_running_stats_match_the_fitted_network():
     """After a fit, eval mode (sampling) gives the marginals the train-mode loss fitted."""
+    import copy
+
     df = _table(1500)
     model = _model(CTGAN, None)
     mf.fit_to_marginals(model, df, Metadata.detect(df), rng=np.random.default_rng(0),
                         _exact=True)
-    bns = [m for m in model._generator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
-    assert bns and not model._generator.training
-    fitter = mf.MarginalFitter(model, generator=torch.Generator().manual_seed(1),
-                               rng=np.random.default_rng(1), batch=4096)
+    net = model._generator
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())
+    assert not net.training
     cliques = [(j,) for j in range(len(model.transformer_.columns))]
-    ev = fitter.model_marginals(cliques)
-    model._generator.train()
-    with torch.no_grad():
-        probs, _ = fitter._soft_rows(4096, train=False)
-        tr = {c: fitter._marginal(probs, c).numpy() for c in cliques}
-    model._generator.eval()
+
+    def marginals(train):  # the same latent and conditional draws in both modes
+        f = mf.MarginalFitter(model, generator=torch.Generator().manual_seed(1),
+                              rng=np.random.default_rng(1))
+        state = copy.deepcopy(net.state_dict())  # a train-mode pass moves the running stats
+        net.train(train)
+        with torch.no_grad():
+            probs, _ = f._soft_rows(4096, train=False)
+        net.load_state_dict(state)
+        net.eval()
+        return {c: f._marginal(probs, c).numpy() for c in cliques}
+
+    ev, tr = marginals(False), marginals(True)
     for c in cliques:
-        assert _tvd(ev[c], tr[c]) < 0.02
+        assert _tvd(ev[c], tr[c]) < 0.005

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tabsynth.privacy import PrivacyBudget, PrivacyWarning
 
 from tabsynth.errors import DataError, ParameterError
 from tabsynth.metadata import Metadata
+from tabsynth.privacy import PrivacyBudget, PrivacyWarning
 from tabsynth.private_stats import OTHER, compute_private_stats, count_measurements
 from tabsynth.stats import CategoricalStats, DatetimeStats, NumericStats, compute_stats
 from tabsynth.transformer import DataTransformer
