@@ -112,6 +112,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -420,7 +421,11 @@ def _backward(gsm: Any, optimizer: Any, per_row: Any, mode: str) -> None:
 
         if per_row.shape[0] == 0:
             per_row = per_row * 0.0  # empty batch: zero sum, noise only
-        DPTensorFastGradientClipping(gsm, optimizer, per_row, "mean").backward()
+        with warnings.catch_warnings():
+            # Opacus' two-pass clipping backprops from module outputs whose inputs need no
+            # gradient; torch then warns on every step that full backward hooks still fire.
+            warnings.filterwarnings("ignore", message="Full backward hook is firing")
+            DPTensorFastGradientClipping(gsm, optimizer, per_row, "mean").backward()
     else:
         (per_row.sum() / max(per_row.shape[0], 1)).backward()
 
