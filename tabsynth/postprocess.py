@@ -14,7 +14,9 @@ How (a fixed correction, estimated once per model from an unconditional pilot sa
 2. **Categorical columns: a log-linear tilt.** Iterative proportional fitting (raking) on the
    pilot finds per-column factors ``f_j(c)`` such that the pilot, weighted by
    ``w(row) = prod_j f_j(row_j)``, has each column's DP frequencies (missing values as their
-   own level, at the DP missing rate). Factors are clipped to ``[1/MAX_FACTOR, MAX_FACTOR]``.
+   own level, at the DP missing rate; numerical and datetime columns take part through their
+   missingness, ``[present, missing]`` at the DP missing rate). Factors are clipped to
+   ``[1/MAX_FACTOR, MAX_FACTOR]``.
    At sampling time every chunk is resampled (systematic resampling) with these row weights:
    rows are never edited, only re-weighted, so each row stays a coherent model sample and the
    joint structure is kept (it samples the tilted model ``p(x) w(x) / Z``). A condition on a
@@ -58,8 +60,9 @@ RAKE_ITERATIONS = 25
 class MarginalCorrection:
     """A fixed correction: categorical tilt factors and numerical quantile maps."""
 
-    # column -> (categories, factors for [categories..., missing])
-    tilts: dict[str, tuple[list, np.ndarray]] = field(default_factory=dict)
+    # column -> (categories, factors for [categories..., missing]); categories ``None`` marks a
+    # numerical/datetime column whose missingness ([present, missing]) is tilted
+    tilts: dict[str, tuple[list | None, np.ndarray]] = field(default_factory=dict)
     # column -> (model knots (increasing), DP values at those knots, is_integer, decimals)
     maps: dict[str, tuple[np.ndarray, np.ndarray, bool, int | None]] = field(default_factory=dict)
 
@@ -102,6 +105,15 @@ def build_correction(model: Any, pilot: pd.DataFrame | None = None) -> MarginalC
         codes[c] = _codes(pilot[c], cats)
         targets[c] = _targets(st)
         factors[c] = np.ones(len(cats) + 1)
+    # numerical / datetime missingness: a [present, missing] level at the DP missing rate
+    miss_cols = [c for c, st in stats.columns.items()
+                 if not isinstance(st, CategoricalStats) and c in pilot.columns]
+    for c in miss_cols:
+        rate = min(max(float(stats[c].missing_rate), 0.0), 1.0)
+        codes[c] = pilot[c].isna().to_numpy().astype(np.int64)
+        targets[c] = np.array([1.0 - rate, rate])
+        factors[c] = np.ones(2)
+    cat_cols = cat_cols + miss_cols
     for _ in range(RAKE_ITERATIONS if cat_cols else 0):
         worst = 0.0
         for c in cat_cols:
@@ -117,7 +129,11 @@ def build_correction(model: Any, pilot: pd.DataFrame | None = None) -> MarginalC
             break
     for c in cat_cols:
         fac = factors[c] / np.exp(np.mean(np.log(factors[c])))
-        corr.tilts[c] = (list(stats[c].categories), fac)
+        st = stats[c]
+        cats = list(st.categories) if isinstance(st, CategoricalStats) else None
+        if cats is None and np.allclose(fac, 1.0):
+            continue  # missingness already at the DP rate
+        corr.tilts[c] = (cats, fac)
     w = w / w.sum()
     # --- numerical quantile maps on the tilted pilot
     for c, st in stats.columns.items():
@@ -175,7 +191,9 @@ def apply_correction(df: pd.DataFrame, corr: MarginalCorrection,
         logw = np.zeros(m)
         for c, (cats, fac) in corr.tilts.items():
             if c in df.columns:
-                logw += np.log(fac[_codes(df[c], cats)])
+                code = (df[c].isna().to_numpy().astype(np.int64) if cats is None
+                        else _codes(df[c], cats))
+                logw += np.log(fac[code])
         w = np.exp(logw - logw.max())
         cum = np.cumsum(w)
         u = (rng.random() + np.arange(m)) / m * cum[-1]

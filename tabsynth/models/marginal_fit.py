@@ -22,7 +22,15 @@ Reads top to bottom (as MST does in private-pgm):
    independently given the latent) and minimises the inverse-variance weighted squared error to
    the normalised noisy answers. CTGAN's generator also gets conditional vectors drawn from the
    DP category frequencies with the usual cross-entropy on the conditioned column, so exact
-   conditional sampling keeps working.
+   conditional sampling keeps working. After each fit the BatchNorm running statistics are
+   recomputed from the final network (:meth:`MarginalFitter.refresh_batchnorm`), so sampling
+   (eval mode) draws from the distribution the train-mode loss fitted; before the final fit the
+   numeric columns' edge bins that the noisy one-way answers show empty are masked
+   (:func:`_dead_edge_bins`, post-processing).
+
+The numeric bins span the full DP bounds (``TIGHTEN_BOUNDS = False``): tightening them to the
+histogram bins that clear a threshold clipped 2-7% of adult's rows per column (fnlwgt at 353k of
+1.46M, capital-loss at 50) and capped pair trends at 0.835 even for the real holdout.
 
 The fitted model is an ordinary CTGAN/TVAE (same model file, sampling, conditions, ledger); its
 transformer uses bins (:func:`transformer_for` rebuilds it on load).

@@ -161,3 +161,28 @@ def test_batchnorm_running_stats_match_the_fitted_network():
     ev, tr = marginals(False), marginals(True)
     for c in cliques:
         assert _tvd(ev[c], tr[c]) < 0.005
+
+
+def test_dead_edge_bins_masks_only_empty_edges_of_dp_bounded_columns():
+    df = _table(3000)
+    model = _model(CTGAN, None)
+    mf.fit_to_marginals(model, df, Metadata.detect(df), rng=np.random.default_rng(0),
+                        _exact=True)
+    t = model.transformer_
+    j = t.columns.index("size")
+    spec = t._specs[j]
+    counts = np.full(spec.dim, 500.0)
+    counts[[0, 1, spec.n_bins - 1]] = 3.0  # empty-looking edges ...
+    counts[spec.n_bins // 2] = 3.0  # ... and an inner bin, which stays
+    m = Measurement((j,), (spec.dim,), counts, 20.0)
+    dead = mf._dead_edge_bins(t, [m])
+    assert dead == [spec.start, spec.start + 1, spec.start + spec.n_bins - 1]
+    # declared public bounds: the range is the data's, nothing is masked
+    meta = Metadata.detect(df).update_column("size", public_bounds=(0, 80))
+    model2 = _model(CTGAN, None)
+    mf.fit_to_marginals(model2, df, meta, rng=np.random.default_rng(0), _exact=True)
+    spec2 = model2.transformer_._specs[j]
+    counts2 = np.full(spec2.dim, 500.0)
+    counts2[[0, spec2.n_bins - 1]] = 3.0
+    m2 = Measurement((j,), (spec2.dim,), counts2, 20.0)
+    assert mf._dead_edge_bins(model2.transformer_, [m2]) == []

@@ -99,3 +99,20 @@ def test_uses_only_the_model_never_real_data(fitted, tmp_path):
     corr = build_correction(fitted, pilot=pilot)
     assert set(corr.maps) <= set(fitted.stats_.columns)
     assert set(corr.tilts) <= set(fitted.stats_.columns)
+
+
+def test_numeric_missing_rate_is_tilted_to_the_dp_rate():
+    # Regression: a short DP-TVAE run on stroke generated bmi missing in ~40% of rows while
+    # the DP missing rate was ~1-4%; the tilt now covers numerical missingness too.
+    from tabsynth import TVAE, datasets
+
+    df = datasets.load("stroke")
+    model = TVAE(epsilon=1.0, epochs=2, random_state=0, verbose=False,
+                 accountant="rdp").fit(df)
+    dp_rate = model.stats_.columns["bmi"].missing_rate
+    model.marginal_correction = False
+    raw = model.sample(4000, random_state=1)["bmi"].isna().mean()
+    model.marginal_correction = True
+    fixed = model.sample(4000, random_state=1)["bmi"].isna().mean()
+    assert abs(fixed - dp_rate) <= abs(raw - dp_rate)
+    assert abs(fixed - dp_rate) < 0.05, (raw, fixed, dp_rate)
