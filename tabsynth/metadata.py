@@ -304,6 +304,12 @@ class Metadata:
     def detect(cls, df: pd.DataFrame, *, warn: bool = True) -> Metadata:
         """Infer metadata from a table.
 
+        Column types come from the dtypes and values (review them: the metadata is treated as
+        public schema). Integer columns holding only 0/1 (flags, binary labels) get
+        ``public_domain=[0, 1]``: the domain of a flag is schema knowledge, and declaring it
+        public keeps DP category discovery from folding a rare flag value (a 5% label) into
+        the most frequent one. Remove it if that is not public knowledge for your data.
+
         Parameters
         ----------
         df : pandas.DataFrame
@@ -538,6 +544,10 @@ def _detect_column(name: str, s: pd.Series) -> ColumnMetadata:
         ):
             return ColumnMetadata("id", dtype=dtype)
         if n_unique <= _CATEGORICAL_MAX_INTS:
+            if n > 0 and set(non_null.unique().tolist()) <= {0, 1}:
+                # A 0/1 flag: its domain is schema knowledge, declared public so that DP
+                # category discovery cannot fold a rare flag value (a rare label) away.
+                return ColumnMetadata("categorical", dtype=dtype, public_domain=[0, 1])
             return ColumnMetadata("categorical", dtype=dtype)
         return ColumnMetadata("numerical", representation="int", dtype=dtype)
     if pd.api.types.is_float_dtype(s.dtype):

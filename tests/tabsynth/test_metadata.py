@@ -276,3 +276,12 @@ def test_check_data_rows_and_constant():
 def test_detect_rejects_non_string_names():
     with pytest.raises(DataError, match="strings"):
         Metadata.detect(pd.DataFrame({0: [1, 2]}))
+
+
+def test_zero_one_flags_get_a_public_domain():
+    df = pd.DataFrame({"flag": [0, 1, 0, 0] * 10, "count": [0, 1, 2, 3] * 10,
+                       "rare": [0] * 39 + [1]})
+    meta = Metadata.detect(df)
+    assert list(meta["flag"].public_domain) == [0, 1]
+    assert list(meta["rare"].public_domain) == [0, 1]
+    assert meta["count"].public_domain is None
