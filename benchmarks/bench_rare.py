@@ -17,7 +17,8 @@ categorical support) is trained on
     chosen by 3-fold cross-validation on the TRAINING part only (never the holdout).
     ``--c-model ctgan --c-filter 0 --no-c-per-class`` gives the former setting (one
     conditional CTGAN on X+y, exact conditional sampling, no cleaning);
-(d) a fully synthetic training set from a DP CTGAN (epsilon=1), minority class oversampled to
+(d) a fully synthetic training set from a DP CTGAN (epsilon=1; ``--d-route``: the marginals
+    route by default, ``dpsgd`` for DP-SGD), minority class oversampled to
     ``--ratio`` (``Oversampler(keep_real=False)``; class sizes from the model's DP statistics);
 
 and evaluated on the real holdout: minority PR-AUC (average precision) and recall at
@@ -105,8 +106,8 @@ def smote_nc(X: pd.DataFrame, y: pd.Series, ratio: float, seed: int):
 # ----------------------------------------------------------------------------- main parts
 def run_dataset(name: str, seeds: list[int], epochs: int, ratio: float, dp_epsilon: float,
                 dp_epochs: int, methods: list[str], c_model: str = "tvae",
-                c_per_class: bool = True, c_filter: float | None = 0.5
-                ) -> dict[str, list[dict]]:
+                c_per_class: bool = True, c_filter: float | None = 0.5,
+                d_route: str = "marginals") -> dict[str, list[dict]]:
     from tabsynth import Oversampler
 
     train, holdout, target = load(name)
@@ -133,9 +134,11 @@ def run_dataset(name: str, seeds: list[int], epochs: int, ratio: float, dp_epsil
             res["c"].append(score(Xc, yc, Xh, yh, seed, domains))
         if "d" in methods:
             try:
+                params = {"route": d_route, "verbose": False}
+                if d_route == "dpsgd" and dp_epochs:
+                    params["epochs"] = dp_epochs
                 over = Oversampler("ctgan", epsilon=dp_epsilon, sampling_strategy=ratio,
-                                   random_state=seed, keep_real=False,
-                                   model_params={"epochs": dp_epochs, "verbose": False})
+                                   random_state=seed, keep_real=False, model_params=params)
                 Xd, yd = over.fit_resample(X, y)
                 r = score(Xd, yd, Xh, yh, seed, domains)
                 r["epsilon_spent"] = over.privacy_report_["epsilon"]
@@ -233,6 +236,8 @@ def main() -> None:
                     help="(c): one model per class (minority-only model) vs one conditional")
     ap.add_argument("--c-filter", type=float, default=0.5,
                     help="(c): Oversampler(filter_synthetic=...); 0 = no cleaning")
+    ap.add_argument("--d-route", default="marginals", choices=["marginals", "dpsgd"],
+                    help="private training route of the DP model (d)")
     ap.add_argument("--timing-only", action="store_true")
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--json", default=None, help="write the raw results here")
@@ -246,8 +251,9 @@ def main() -> None:
             results[ds] = run_dataset(ds, list(range(args.seeds)), args.epochs, args.ratio,
                                       args.epsilon, args.dp_epochs or args.epochs,
                                       list(args.methods), args.c_model, args.c_per_class,
-                                      args.c_filter)
+                                      args.c_filter, args.d_route)
         LABELS["c"] = c_label(args.c_model, args.c_per_class, args.c_filter)
+        LABELS["d"] = f"(d) synthetic only, DP CTGAN ({args.d_route}) eps={args.epsilon:g}"
         print("\n" + table(results), flush=True)
     tim = None
     if not args.no_timing:
