@@ -122,6 +122,10 @@ class CTGAN(BaseSynthesizer):
         Differential-privacy budget of the whole fit (statistics + training). ``None``:
         non-private training. With a float, training uses DP-SGD (Opacus: Poisson sampling,
         per-sample clipping, calibrated Gaussian noise) or ``route="marginals"``.
+        When ``epochs``/``batch_size`` are left at their class defaults, a DP-SGD fit uses
+        the DP schedule instead (20 epochs; expected Poisson batch ``max(1000, 4%)`` of the
+        DP row count, at most 20%; see ``dp_schedule_``): few epochs with large batches
+        spend the budget best.
         ``pac`` is ignored (the critic judges single rows), the critic uses the standard
         GAN loss without gradient penalty and ``log_frequency`` is ignored (fake
         conditions follow the DP class frequencies); see
@@ -136,8 +140,9 @@ class CTGAN(BaseSynthesizer):
         Accountant that composes every mechanism of the fit.
     secure_mode : bool, default=False
         Cryptographically secure noise (needs ``torchcsprng``); for production releases.
-    grad_sample_mode : {"auto", "hooks", "functorch", "ew"}, default="auto"
-        How Opacus computes per-sample gradients; ``"auto"`` picks the fastest measured.
+    grad_sample_mode : {"auto", "ghost", "hooks", "functorch", "ew"}, default="auto"
+        How Opacus computes per-sample gradients; ``"auto"`` picks the fastest measured
+        (ghost clipping).
     route : {"dpsgd", "marginals"}, default="dpsgd"
         Private route: DP-SGD on rows, or fitting the generator to DP-measured marginals
         (``"marginals"`` needs ``epsilon``).
