@@ -59,6 +59,7 @@ def run_demo(
     *,
     dataset: str = "fraud",
     model: str = "tvae",
+    route: str = "dpsgd",
     epsilon: float | None = 1.0,
     epochs: int = 30,
     batch_size: int = 1000,
@@ -76,7 +77,10 @@ def run_demo(
     dataset
         A bundled table: ``"fraud"``, ``"stroke"`` or ``"adult"``.
     model
-        ``"tvae"`` (fast under DP) or ``"ctgan"``.
+        ``"tvae"`` or ``"ctgan"``.
+    route
+        Private training route with ``epsilon``: ``"dpsgd"`` (DP-SGD on rows) or
+        ``"marginals"`` (the generator fitted to DP-measured marginals).
     epsilon
         Differential-privacy budget of the whole model (statistics + training); ``None``
         trains without DP.
@@ -111,6 +115,7 @@ def run_demo(
                               "random_state": random_state, "verbose": verbose, "device": "auto"}
     if epsilon is not None:
         params["epsilon"] = epsilon
+        params["route"] = route
     synth_model = cls(**params).fit(train, metadata=metadata)
     model_path = synth_model.save(out / "model.tsmodel")
 

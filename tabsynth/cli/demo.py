@@ -14,6 +14,8 @@ from ._app import cli, handle_errors
               show_default=True, help="Bundled table to use.")
 @click.option("--model", "model_type", type=click.Choice(["tvae", "ctgan"]), default="tvae",
               show_default=True)
+@click.option("--route", type=click.Choice(["dpsgd", "marginals"]), default="dpsgd",
+              show_default=True, help="Private training route (DP-SGD or DP marginals).")
 @click.option("--epsilon", type=float, default=1.0, show_default=True,
               help="Privacy budget of the whole model.")
 @click.option("--no-dp", is_flag=True, help="Train without differential privacy.")
@@ -21,12 +23,12 @@ from ._app import cli, handle_errors
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
-def demo_command(output_dir: str, dataset: str, model_type: str, epsilon: float, no_dp: bool,
-                 epochs: int, seed: int, quiet: bool) -> None:
+def demo_command(output_dir: str, dataset: str, model_type: str, route: str, epsilon: float,
+                 no_dp: bool, epochs: int, seed: int, quiet: bool) -> None:
     """Fit a DP model on a bundled table, oversample its rare class, evaluate, write a report."""
     from tabsynth.demo import run_demo
 
-    res = run_demo(output_dir, dataset=dataset, model=model_type,
+    res = run_demo(output_dir, dataset=dataset, model=model_type, route=route,
                    epsilon=None if no_dp else epsilon, epochs=epochs, random_state=seed,
                    verbose=not quiet)
     dp = ("no differential privacy" if res.epsilon_spent is None
