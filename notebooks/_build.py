@@ -78,7 +78,7 @@ differentially private model (epsilon = 1), oversample the fraud class with exac
 generation, and compare a downstream classifier trained on (a) the real rows, (b) real + SMOTE-NC,
 (c) real + tabsynth oversampling, on a real holdout. Finally we write the sign-off report."""),
     code(SETUP),
-    code("""import numpy as np, pandas as pd
+    code("""import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import train_test_split
