@@ -1,4 +1,4 @@
-"""Metadata written by SDV itself imports into tabsynth (interop environment: SDV pins pandas < 3)."""
+"""Metadata written by SDV itself imports into tabsynth (interop env: SDV pins pandas < 3)."""
 
 from __future__ import annotations
 
