@@ -14,9 +14,7 @@ How (a fixed correction, estimated once per model from an unconditional pilot sa
 2. **Categorical columns: a log-linear tilt.** Iterative proportional fitting (raking) on the
    pilot finds per-column factors ``f_j(c)`` such that the pilot, weighted by
    ``w(row) = prod_j f_j(row_j)``, has each column's DP frequencies (missing values as their
-   own level, at the DP missing rate; numerical and datetime columns take part through their
-   missingness, ``[present, missing]`` at the DP missing rate). Factors are clipped to
-   ``[1/MAX_FACTOR, MAX_FACTOR]``.
+   own level, at the DP missing rate). Factors are clipped to ``[1/MAX_FACTOR, MAX_FACTOR]``.
    At sampling time every chunk is resampled (systematic resampling) with these row weights:
    rows are never edited, only re-weighted, so each row stays a coherent model sample and the
    joint structure is kept (it samples the tilted model ``p(x) w(x) / Z``). A condition on a
@@ -26,7 +24,9 @@ How (a fixed correction, estimated once per model from an unconditional pilot sa
    (weighted, mid-rank) CDF of the tilted pilot, ``Q_dp`` the DP quantile function
    (interpolated between the 101 DP quantiles). Rank-preserving, so rank correlations are
    unchanged; atoms stay atoms. Integer columns are rounded, float columns rounded to the
-   stats' ``decimals``; missing values are left alone.
+   stats' ``decimals``. Their missing rate is moved to the DP missing rate value by value
+   (a share of the NaNs is filled with draws from the DP quantile function, or a share of the
+   values is blanked): re-weighting whole rows for it distorted the categorical columns.
    The map is fixed (not re-ranked per chunk), so a conditional sample gets the same map as
    an unconditional one, and ``sample_to`` gives the same rows chunk by chunk as ``sample``.
 
@@ -65,6 +65,8 @@ class MarginalCorrection:
     tilts: dict[str, tuple[list | None, np.ndarray]] = field(default_factory=dict)
     # column -> (model knots (increasing), DP values at those knots, is_integer, decimals)
     maps: dict[str, tuple[np.ndarray, np.ndarray, bool, int | None]] = field(default_factory=dict)
+    # column -> (model missing rate, DP missing rate, DP quantiles)
+    missing: dict[str, tuple[float, float, np.ndarray]] = field(default_factory=dict)
 
 
 def _codes(values: pd.Series, categories: list) -> np.ndarray:
@@ -105,15 +107,6 @@ def build_correction(model: Any, pilot: pd.DataFrame | None = None) -> MarginalC
         codes[c] = _codes(pilot[c], cats)
         targets[c] = _targets(st)
         factors[c] = np.ones(len(cats) + 1)
-    # numerical / datetime missingness: a [present, missing] level at the DP missing rate
-    miss_cols = [c for c, st in stats.columns.items()
-                 if not isinstance(st, CategoricalStats) and c in pilot.columns]
-    for c in miss_cols:
-        rate = min(max(float(stats[c].missing_rate), 0.0), 1.0)
-        codes[c] = pilot[c].isna().to_numpy().astype(np.int64)
-        targets[c] = np.array([1.0 - rate, rate])
-        factors[c] = np.ones(2)
-    cat_cols = cat_cols + miss_cols
     for _ in range(RAKE_ITERATIONS if cat_cols else 0):
         worst = 0.0
         for c in cat_cols:
@@ -130,10 +123,7 @@ def build_correction(model: Any, pilot: pd.DataFrame | None = None) -> MarginalC
     for c in cat_cols:
         fac = factors[c] / np.exp(np.mean(np.log(factors[c])))
         st = stats[c]
-        cats = list(st.categories) if isinstance(st, CategoricalStats) else None
-        if cats is None and np.allclose(fac, 1.0):
-            continue  # missingness already at the DP rate
-        corr.tilts[c] = (cats, fac)
+        corr.tilts[c] = (list(st.categories), fac)
     w = w / w.sum()
     # --- numerical quantile maps on the tilted pilot
     for c, st in stats.columns.items():
@@ -154,6 +144,11 @@ def build_correction(model: Any, pilot: pd.DataFrame | None = None) -> MarginalC
         grid = np.linspace(0.0, 1.0, len(q))
         dp_vals = np.interp(mid, grid, np.maximum.accumulate(q))
         corr.maps[c] = (uniq, dp_vals, bool(st.is_integer), st.decimals)
+        # missingness: the rate in the (tilted) pilot vs the DP missing rate
+        p_model = float(w[~ok].sum())
+        target = min(max(float(st.missing_rate), 0.0), 1.0)
+        if abs(p_model - target) > 1e-3:
+            corr.missing[c] = (p_model, target, np.maximum.accumulate(q))
     return corr
 
 
@@ -207,10 +202,22 @@ def apply_correction(df: pd.DataFrame, corr: MarginalCorrection,
         s = df[c]
         v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(v)
-        if not ok.any():
+        if not ok.any() and c not in corr.missing:
             continue
         out = v.copy()
         out[ok] = np.interp(v[ok], knots, vals)
+        if c in corr.missing:  # move the missing rate to the DP rate, value by value
+            p_model, target, q = corr.missing[c]
+            u = rng.random(len(out))
+            if p_model > target:  # fill a share of the NaNs with draws from the DP quantiles
+                fill = ~ok & (u < (p_model - target) / p_model)
+                out[fill] = np.interp(rng.random(int(fill.sum())),
+                                      np.linspace(0.0, 1.0, len(q)), q)
+                ok = ok | fill
+            else:  # blank a share of the values
+                blank = ok & (u < (target - p_model) / max(1.0 - p_model, 1e-12))
+                out[blank] = np.nan
+                ok = ok & ~blank
         if is_int:
             out[ok] = np.round(out[ok])
         elif decimals is not None:
