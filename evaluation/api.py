@@ -15,45 +15,16 @@ from ._threads import limited_threads
 from ._types import MetricResult
 from .fidelity import fidelity_metrics
 from .policy import Policy, load_policy, verdict
+from .privacy_risk import privacy_risk_metrics
 from .report import Report, environment, summarize_ledger
 from .utility import utility_metrics
 
-PRIVACY_METRICS = (
-    "exact_copy_rate",
-    "exact_copy_rate_holdout",
-    "dcr_closer_to_train_share",
-    "nndr_median",
-    "dcr_median",
-    "membership_inference_auc",
-    "singling_out_risk",
-    "linkability_risk",
-    "attribute_inference_risk",
-)
 DEFAULT_MAX_ROWS = 100_000
 PRIVACY_MAX_ROWS = 20_000
 
 _STEPS = ("load and check tables", "fidelity: column shapes", "fidelity: column pair trends",
           "fidelity: detection", "fidelity: rarest class", "utility", "privacy risk", "plots",
           "policy")
-
-
-def _privacy_entry():
-    """The privacy-risk entry point, or None while that module is not part of the build."""
-    try:
-        from .privacy_risk import privacy_risk_metrics
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.endswith("privacy_risk"):
-            return None
-        raise
-    return privacy_risk_metrics
-
-
-def _not_run_privacy(reason: str) -> list[MetricResult]:
-    return [
-        MetricResult(name=n, group="privacy", value=float("nan"), title=n.replace("_", " "),
-                     description="", higher_is_better=None, reason=reason)
-        for n in PRIVACY_METRICS
-    ]
 
 
 def _dp_metric(summary: dict[str, Any] | None) -> MetricResult:
@@ -195,17 +166,9 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, pol, random_st
     metrics += utility_metrics(r, s, h, kinds, target=target, random_state=seed_util)
 
     step(_STEPS[6])
-    entry = _privacy_entry()
-    if entry is None:
-        metrics += _not_run_privacy("the privacy-risk metrics (tabsynth.evaluation.privacy_risk) "
-                                    "are not available in this installation")
-    else:
-        got = entry(r, s, h, kinds=dict(kinds), target=target, random_state=seed_priv,
-                    max_rows=PRIVACY_MAX_ROWS, progress=None)
-        names = {m.name for m in got}
-        metrics += list(got)
-        metrics += [m for m in _not_run_privacy("the privacy-risk module did not report it")
-                    if m.name not in names]
+    metrics += privacy_risk_metrics(r, s, h, kinds=dict(kinds), target=target,
+                                    random_state=seed_priv, max_rows=PRIVACY_MAX_ROWS,
+                                    progress=None)
     ledger_summary = summarize_ledger(ledger)
     metrics.append(_dp_metric(ledger_summary))
 

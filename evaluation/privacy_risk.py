@@ -130,6 +130,20 @@ def _auc(scores_pos: np.ndarray, scores_neg: np.ndarray) -> float:
     return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+#: The metrics :func:`privacy_risk_metrics` returns, in report order.
+METRIC_NAMES = (
+    "exact_copy_rate",
+    "exact_copy_rate_holdout",
+    "dcr_closer_to_train_share",
+    "dcr_median",
+    "nndr_median",
+    "membership_inference_auc",
+    "singling_out_risk",
+    "linkability_risk",
+    "attribute_inference_risk",
+)
+
+
 def privacy_risk_metrics(
     train: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -371,18 +385,7 @@ def privacy_risk_metrics(
                 details={**base, **res.to_details(), **control_note},
             )
         )
-    order = [
-        "exact_copy_rate",
-        "exact_copy_rate_holdout",
-        "dcr_closer_to_train_share",
-        "dcr_median",
-        "nndr_median",
-        "membership_inference_auc",
-        "singling_out_risk",
-        "linkability_risk",
-        "attribute_inference_risk",
-    ]
-    return sorted(out, key=lambda m: order.index(m.name))
+    return sorted(out, key=lambda m: METRIC_NAMES.index(m.name))
 
 
 def _membership_inference(

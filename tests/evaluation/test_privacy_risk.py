@@ -10,19 +10,9 @@ import pytest
 from privacy_tables import KINDS, people_tables
 
 from tabsynth.evaluation import EvaluationDataError
-from tabsynth.evaluation.privacy_risk import privacy_risk_metrics
+from tabsynth.evaluation.privacy_risk import METRIC_NAMES, privacy_risk_metrics
 
-NAMES = [
-    "exact_copy_rate",
-    "exact_copy_rate_holdout",
-    "dcr_closer_to_train_share",
-    "dcr_median",
-    "nndr_median",
-    "membership_inference_auc",
-    "singling_out_risk",
-    "linkability_risk",
-    "attribute_inference_risk",
-]
+NAMES = list(METRIC_NAMES)
 
 
 @pytest.fixture(scope="module")
