@@ -104,8 +104,6 @@ def test_canary_category_never_appears_and_conditions_are_exact():
 
 
 def test_save_load_round_trip(tmp_path):
-    if "route" not in CTGAN._get_param_names():
-        pytest.skip("the 'route' parameter (BaseSynthesizer dispatch) has not landed yet")
     df = _table(1500)
     model = CTGAN(epsilon=2.0, route="marginals", embedding_dim=32, generator_dim=(64, 64),
                   device="cpu", random_state=0, verbose=False).fit(df)
@@ -118,8 +116,6 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_bin_count_is_stored_in_the_model_file(tmp_path, monkeypatch):
-    if "route" not in CTGAN._get_param_names():
-        pytest.skip("the 'route' parameter (BaseSynthesizer dispatch) has not landed yet")
     df = _table(1500)
     monkeypatch.setattr(mf, "N_BINS", 6)
     model = CTGAN(epsilon=2.0, route="marginals", embedding_dim=32, generator_dim=(64, 64),
