@@ -117,6 +117,7 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
     history = model.loss_history_
     training = {
         "epochs": model.training_summary_.get("epochs"),
+        "batch_size": model.training_summary_.get("batch_size"),
         "seconds": model.training_summary_.get("seconds"),
         "loss_history": {c: _jsonable(history[c].tolist()) for c in history.columns},
         "columns": list(model.columns_),

@@ -43,7 +43,7 @@ def info_command(model_path: str, as_json: bool) -> None:
     if summary:
         click.echo("Training:")
         for key, value in summary.items():
-            if key != "loss_history":
+            if key != "loss_history" and value is not None:
                 click.echo(f"  {key:<24} {value}")
     ledger = manifest.get("ledger")
     if ledger is None:

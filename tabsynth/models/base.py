@@ -236,8 +236,12 @@ class BaseSynthesizer:
             self.__dict__.pop("_dp_plan", None)
         seconds = time.perf_counter() - start
         self.loss_history_ = pd.DataFrame(history)
-        epochs = getattr(self, "dp_schedule_", {}).get("epochs", self.epochs)  # DP: resolved
-        self.training_summary_ = {"epochs": int(epochs), "seconds": round(seconds, 3)}
+        schedule = getattr(self, "dp_schedule_", {})  # DP: the resolved schedule
+        self.training_summary_ = {
+            "epochs": int(schedule.get("epochs", self.epochs)),
+            "batch_size": int(schedule.get("batch_size", self.batch_size)),
+            "seconds": round(seconds, 3),
+        }
         return self
 
     def _fit_marginals(self, df: pd.DataFrame, md: Any, device: Any,
@@ -533,6 +537,7 @@ class BaseSynthesizer:
         self.loss_history_ = pd.DataFrame(training.get("loss_history", {}))
         self.training_summary_ = {
             "epochs": training.get("epochs"),
+            "batch_size": training.get("batch_size"),
             "seconds": training.get("seconds"),
         }
         if training.get("n_bins") is not None:  # marginal route: bins of the numeric columns
