@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -173,6 +173,12 @@ class CTGAN(BaseSynthesizer):
     using Conditional GAN". NeurIPS 2019. arXiv:1907.00503.
     """
 
+    #: Score the last critic step's fakes in the generator step (DCGAN-style, ~16% faster per
+    #: epoch) instead of generating fresh conditions and noise as the CTGAN reference does.
+    #: Off: on adult at 50 epochs the fresh fakes scored shapes 0.909 / trends 0.809 against
+    #: 0.899 / 0.798 with reuse (one seed).
+    _reuse_generator_fakes: ClassVar[bool] = False
+
     _tuple_params = ("generator_dim", "discriminator_dim")
     _cpu_pass_rows = 2048
     #: Sample in bfloat16 on CPUs that multiply it natively (see ``_generate``).
@@ -319,7 +325,8 @@ class CTGAN(BaseSynthesizer):
                 for _ in range(steps):
                     for k in range(self.discriminator_steps):
                         real, real_cond, fake_cond = self._real_batch(rng)
-                        self._reuse_fakes = k == self.discriminator_steps - 1
+                        self._reuse_fakes = (self._reuse_generator_fakes
+                                             and k == self.discriminator_steps - 1)
                         d_total += self._discriminator_step(real, real_cond, fake_cond, generator)
                     g_total += self._generator_step(rng, generator)
                 losses = {
