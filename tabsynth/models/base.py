@@ -22,6 +22,7 @@ Subclasses implement the network-specific hooks:
 
 from __future__ import annotations
 
+import abc
 import gzip
 import inspect
 import math
@@ -65,7 +66,7 @@ def _table_format(path: Path) -> str | None:
     return None
 
 
-class BaseSynthesizer:
+class BaseSynthesizer(abc.ABC):
     """Base class of tabsynth's synthesizers (:class:`~tabsynth.CTGAN`, :class:`~tabsynth.TVAE`).
 
     Holds the estimator contract (parameters, ``fit``, ``sample``, ``sample_to``, ``save``,
@@ -170,8 +171,9 @@ class BaseSynthesizer:
             self._check("route", False, "'dpsgd' when epsilon is None ('marginals' is a "
                         "private route: give epsilon)")
 
-    def _check_model_params(self) -> None:  # pragma: no cover - overridden
-        pass
+    @abc.abstractmethod
+    def _check_model_params(self) -> None:
+        """Model-specific parameter checks (``check_param``)."""
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data: Any, metadata: Any = None) -> BaseSynthesizer:
@@ -562,19 +564,23 @@ class BaseSynthesizer:
             net.eval()
 
     # ------------------------------------------------------------------ hooks
-    def _build_networks(self, init_generator: Any) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _build_networks(self, init_generator: Any) -> None:
+        """Create the networks for ``self.transformer_`` on ``self.device_``."""
 
+    @abc.abstractmethod
     def _train(
         self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator, generator: Any
-    ) -> list[dict[str, float]]:  # pragma: no cover
-        raise NotImplementedError
+    ) -> list[dict[str, float]]:
+        """Train on the transformed rows; one dict of mean losses per epoch."""
 
+    @abc.abstractmethod
     def _generate(
         self, n: int, *, exact: Condition | None, rng: np.random.Generator, generator: Any
-    ) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    ) -> np.ndarray:
+        """``n`` rows in the transformer's output space."""
 
-    def _sampling_networks(self) -> dict[str, Any]:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _sampling_networks(self) -> dict[str, Any]:
+        """The networks a model file holds (what sampling needs)."""
 
