@@ -28,13 +28,14 @@ from typing import Any
 
 from .errors import ModelFileError, ParameterError, TabsynthError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load", "read_manifest", "save_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "load", "read_manifest", "save_model", "verify_model_file"]
 
 FORMAT = "tabsynth-model"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 _MAX_MANIFEST_BYTES = 64 * 2**20
+_KNOWN_CLASSES = ("CTGAN", "TVAE")  # the keys of _registry(), checkable without torch
 
 
 def _registry() -> dict[str, Callable[[], type]]:
@@ -50,7 +51,9 @@ def _registry() -> dict[str, Callable[[], type]]:
 
         return TVAE
 
-    return {"CTGAN": ctgan, "TVAE": tvae}
+    classes = {"CTGAN": ctgan, "TVAE": tvae}
+    assert tuple(classes) == _KNOWN_CLASSES
+    return classes
 
 
 def _canonical(obj: Any) -> bytes:
@@ -199,17 +202,66 @@ def _read_member(zf: zipfile.ZipFile, name: str, path: Path, limit: int | None =
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
-    """The checked manifest of a model file (format, version and its own checksum).
+    """The manifest of a model file, fully verified (same checks as :func:`load`).
+
+    Kept for backward compatibility; identical to :func:`verify_model_file`.
+    """
+    return verify_model_file(path)
+
+
+def verify_model_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Verify a model file exactly as :func:`load` does, without importing torch or the models.
+
+    Checks: the file exists and is a zip (not a pickle/torch file), it holds exactly
+    ``manifest.json`` and ``weights.safetensors`` (once each), the manifest is valid JSON of
+    the ``tabsynth-model`` format at a version this tabsynth reads, the manifest matches its
+    own sha256, the weights match the manifest's sha256 and the class is one tabsynth knows.
+
+    Checksums catch corruption and careless edits, not a deliberate forger who recomputes
+    them: use :mod:`tabsynth.signing` for that.
+
+    Returns
+    -------
+    dict
+        The manifest.
 
     Raises
     ------
     ModelFileError
-        Missing file, pickle/torch file, not a zip, no/bad manifest, foreign format, newer
-        format version, manifest checksum mismatch.
+        With a message naming the file and what is wrong with it.
     """
-    p = Path(path)
+    manifest, _ = _verified(Path(path))
+    return manifest
+
+
+def _verified(p: Path) -> tuple[dict[str, Any], bytes]:
+    """The one verification path of :func:`load` and :func:`verify_model_file`."""
     with _open(p) as zf:
-        return _check_manifest(_read_member(zf, MANIFEST, p, _MAX_MANIFEST_BYTES), p)
+        names = zf.namelist()
+        if len(names) != len(set(names)) or set(names) != {MANIFEST, WEIGHTS}:
+            missing = sorted({MANIFEST, WEIGHTS} - set(names))
+            if missing:
+                raise ModelFileError(
+                    f"{str(p)!r} is not a tabsynth model file (no {missing[0]} inside)."
+                )
+            raise ModelFileError(
+                f"{str(p)!r} holds unexpected members {sorted(set(names))} (a model file holds "
+                f"exactly {MANIFEST} and {WEIGHTS}): the file was tampered with or is corrupt."
+            )
+        manifest = _check_manifest(_read_member(zf, MANIFEST, p, _MAX_MANIFEST_BYTES), p)
+        weights = _read_member(zf, WEIGHTS, p)
+    if hashlib.sha256(weights).hexdigest() != manifest.get("weights_sha256"):
+        raise ModelFileError(
+            f"The weights in {str(p)!r} do not match the manifest's sha256: the file was "
+            "tampered with or is corrupt."
+        )
+    name = manifest.get("class")
+    if name not in _KNOWN_CLASSES:
+        raise ModelFileError(
+            f"{str(p)!r} holds a model of class {name!r}, which this tabsynth does not know "
+            f"(known: {sorted(_KNOWN_CLASSES)})."
+        )
+    return manifest, weights
 
 
 def _check_manifest(raw: bytes, path: Path) -> dict[str, Any]:
@@ -270,22 +322,9 @@ def load(path: str | os.PathLike, *, device: Any = "auto") -> Any:
     from .stats import TableStats
 
     target_device = resolve_device(device, owner="load")  # ParameterError: the caller's fault
-    p = Path(path)
-    with _open(p) as zf:
-        manifest = _check_manifest(_read_member(zf, MANIFEST, p, _MAX_MANIFEST_BYTES), p)
-        weights = _read_member(zf, WEIGHTS, p)
-    if hashlib.sha256(weights).hexdigest() != manifest.get("weights_sha256"):
-        raise ModelFileError(
-            f"The weights in {str(path)!r} do not match the manifest's sha256: the file was "
-            "tampered with or is corrupt."
-        )
-    name = manifest.get("class")
+    manifest, weights = _verified(Path(path))
     registry = _registry()
-    if name not in registry:
-        raise ModelFileError(
-            f"{str(path)!r} holds a model of class {name!r}, which this tabsynth does not know "
-            f"(known: {sorted(registry)})."
-        )
+    name = manifest["class"]
     cls = registry[name]()
     try:
         params = dict(manifest["params"])

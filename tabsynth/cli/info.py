@@ -14,15 +14,22 @@ from ._app import cli, handle_errors
 @click.option("--json", "as_json", is_flag=True, help="Print the model's manifest as JSON.")
 @handle_errors
 def info_command(model_path: str, as_json: bool) -> None:
-    """Describe a saved model: what it is, what it learned from, what privacy it spent."""
-    from tabsynth.artifact import read_manifest
+    """Describe a saved model: what it is, what it learned from, what privacy it spent.
 
-    manifest = read_manifest(model_path)
+    The file is verified first (manifest and weights checksums, format, class), as
+    ``tabsynth.load`` does; a tampered or corrupt file fails with exit code 1.
+    """
+    from tabsynth.artifact import verify_model_file
+
+    manifest = verify_model_file(model_path)  # ModelFileError (exit 1) when tampered/corrupt
     if as_json:
+        click.echo("checksums verified", err=True)
         click.echo(json.dumps(manifest, indent=2, sort_keys=True, default=str))
         return
     version = manifest.get("format_version")
     click.echo(f"Model:    {manifest.get('class')} (format version {version})")
+    click.echo("Checks:   checksums verified (manifest and weights sha256); this proves the file "
+               "is intact, not who made it (see 'tabsynth verify' for signatures)")
     versions = manifest.get("versions", {})
     if versions:
         click.echo("Built by: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))

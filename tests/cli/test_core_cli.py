@@ -164,3 +164,22 @@ def test_fit_constant_column_is_fine(run, tmp_path):
     synth = tmp_path / "s.csv"
     assert run("sample", out, "-n", "50", "-o", synth, "--seed", "0").exit_code == 0
     assert (pd.read_csv(synth)["const"] == 7).all()
+
+
+def test_info_verifies_checksums(run, model_file, tmp_path):
+    res = run("info", model_file)
+    assert res.exit_code == 0 and "checksums verified" in res.output
+    import zipfile
+
+    with zipfile.ZipFile(model_file) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        weights = zf.read("weights.safetensors")
+    manifest["ledger"] = {"entries": []}  # a copied ledger, stale checksum
+    bad = tmp_path / "tampered.tsmodel"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("weights.safetensors", weights)
+    res = run("info", bad)
+    assert res.exit_code == 1
+    assert "tampered" in res.output and "Traceback" not in res.output
+    assert "Privacy" not in res.output

@@ -148,3 +148,59 @@ def test_loaded_model_samples_like_original(saved, model):
     pd.testing.assert_frame_equal(loaded.sample(64, random_state=0),
                                   model.sample(64, random_state=0))
     assert loaded.privacy_spent_ is None and loaded.ledger_ is None
+
+
+# --- verify_model_file: the torch-free verification load() uses -------------------------------
+
+def _bad_files(saved, tmp_path, model):
+    """(name, path, message) for each kind of damage verify_model_file must refuse."""
+    from safetensors.torch import save
+
+    m = read_manifest(saved)
+    out = []
+    other = {f"decoder.{k}": torch.zeros_like(v) for k, v in model._decoder.state_dict().items()}
+    out.append(("weights", _rewrite(saved, tmp_path / "w.tsmodel", weights=save(other)),
+                "do not match the manifest's sha256"))
+    edited = dict(m, created="1999-01-01T00:00:00+00:00")
+    out.append(("manifest", _rewrite(saved, tmp_path / "m.tsmodel", manifest=json.dumps(edited)),
+                "does not match its checksum"))
+    cls = dict(m, **{"class": "Evil"})
+    cls["manifest_sha256"] = _manifest_digest(cls)
+    out.append(("class", _rewrite(saved, tmp_path / "c.tsmodel", manifest=json.dumps(cls)),
+                "class 'Evil'"))
+    extra = tmp_path / "x.tsmodel"
+    _rewrite(saved, extra)
+    with zipfile.ZipFile(extra, "a") as zf:
+        zf.writestr("payload.pkl", b"x")
+    out.append(("extra-member", extra, "unexpected members"))
+    return out
+
+
+def test_verify_model_file_returns_manifest(saved):
+    from tabsynth.artifact import verify_model_file
+
+    m = verify_model_file(saved)
+    assert m["class"] == "TVAE" and m == read_manifest(saved)
+
+
+def test_verify_and_load_refuse_the_same_files(saved, tmp_path, model):
+    from tabsynth.artifact import verify_model_file
+
+    for name, path, words in _bad_files(saved, tmp_path, model):
+        with pytest.raises(ModelFileError, match=words):
+            verify_model_file(path)
+        with pytest.raises(ModelFileError, match=words):
+            load(path)
+
+
+def test_verify_model_file_does_not_import_torch(saved):
+    import subprocess
+    import sys
+
+    code = ("import sys; from tabsynth.artifact import verify_model_file; "
+            f"verify_model_file({str(saved)!r}); "
+            "bad = [m for m in sys.modules if m.split('.')[0] == 'torch' "
+            "or m.startswith('tabsynth.models')]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
