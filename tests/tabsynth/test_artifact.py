@@ -186,7 +186,7 @@ def test_verify_model_file_returns_manifest(saved):
 def test_verify_and_load_refuse_the_same_files(saved, tmp_path, model):
     from tabsynth.artifact import verify_model_file
 
-    for name, path, words in _bad_files(saved, tmp_path, model):
+    for _name, path, words in _bad_files(saved, tmp_path, model):
         with pytest.raises(ModelFileError, match=words):
             verify_model_file(path)
         with pytest.raises(ModelFileError, match=words):
