@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,6 +138,64 @@ def normalise_metadata(metadata: Any) -> dict[str, Any] | None:
     return dict(metadata)
 
 
+_ID_NAME = re.compile(r"(^id$)|(_id$)|([a-z0-9]Id$)|(^uuid$)|(^guid$)|(_key$)|(^key$)", re.I)
+_NOT_MODELLED = ("id", "text", "pii")
+
+
+def _unmodelled_in_metadata(metadata: Mapping[str, Any] | None) -> tuple[set[str], set[str]]:
+    """(columns the metadata marks id/text/pii or primary key, columns it lists at all)."""
+    if not metadata:
+        return set(), set()
+    cols = metadata.get("columns")
+    if cols is None and isinstance(metadata.get("tables"), Mapping) and metadata["tables"]:
+        inner = next(iter(metadata["tables"].values()))
+        cols, pk = inner.get("columns"), inner.get("primary_key")
+    else:
+        pk = metadata.get("primary_key")
+    if not isinstance(cols, Mapping):
+        return set(), set()
+    marked = {str(c) for c, spec in cols.items()
+              if isinstance(spec, Mapping) and spec.get("sdtype") in _NOT_MODELLED}
+    keys = pk if isinstance(pk, list) else [pk]
+    marked |= {str(k) for k in keys if isinstance(k, str)}
+    return marked, {str(c) for c in cols}
+
+
+def drop_key_columns(real: Table, synthetic: Table, holdout: Table | None,
+                     metadata: Mapping[str, Any] | None) -> list[str]:
+    """Drop from real/holdout the key columns the generator did not model; return the notes.
+
+    A column of the real table that the synthetic table lacks is dropped (not refused) when
+    the metadata marks it ``id``/``text``/``pii`` or as the primary key, when metadata is given
+    and does not list it (the generator never saw it), or, without metadata, when its name
+    reads as a key (``id``, ``*_id``, ``uuid``...) and its values are unique. The fingerprints
+    stay those of the tables as given.
+    """
+    marked, listed = _unmodelled_in_metadata(metadata)
+    syn_cols = set(map(str, synthetic.frame.columns))
+    dropped: list[str] = []
+    why: dict[str, str] = {}
+    for c in map(str, real.frame.columns):
+        if c in syn_cols:
+            continue
+        if c in marked:
+            why[c] = "the metadata marks it as an id/key/text column"
+        elif metadata and listed and c not in listed:
+            why[c] = "the metadata does not list it (the generator never modelled it)"
+        elif not metadata and _ID_NAME.search(c) and real.frame[c].is_unique:
+            why[c] = "its name reads as a key and its values are unique"
+        else:
+            continue
+        dropped.append(c)
+    if not dropped:
+        return []
+    for t in (real, holdout):
+        if t is not None:
+            t.frame = t.frame.drop(columns=[c for c in dropped if c in t.frame.columns])
+    return [f"Column '{c}' of the real table is not in the synthetic table and was left out of "
+            f"the comparison: {why[c]}." for c in dropped]
+
+
 def prepare(
     real: Table,
     synthetic: Table,
@@ -150,7 +209,7 @@ def prepare(
     Raises one :class:`EvaluationDataError` listing every problem found.
     """
     problems: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = drop_key_columns(real, synthetic, holdout, metadata)
     tables = [t for t in (real, synthetic, holdout) if t is not None]
     for t in tables:
         if len(t.frame) == 0:
@@ -163,7 +222,11 @@ def prepare(
         missing = [c for c in real_cols if c not in cols]
         extra = [c for c in map(str, t.frame.columns) if c not in set(real_cols)]
         if missing:
-            problems.append(f"the {t.role} table lacks column(s) {missing} of the real table")
+            hint = (" (if they are ID/key columns the generator did not model, mark them "
+                    "sdtype 'id' in the metadata, or pass the model with --model)"
+                    if t.role == "synthetic" else "")
+            problems.append(f"the {t.role} table lacks column(s) {missing} of the real "
+                            f"table{hint}")
         if extra:
             problems.append(f"the {t.role} table has column(s) {extra} not in the real table")
     try:

@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._audit import audit_metric, audit_veto, validate_audit
 from ._tables import load_table, normalise_metadata, prepare, subsample
 from ._threads import limited_threads
 from ._types import MetricResult
+from .errors import check_param
 from .fidelity import fidelity_metrics
 from .policy import Policy, load_policy, verdict
 from .privacy_risk import privacy_risk_metrics
@@ -27,22 +29,29 @@ _STEPS = ("load and check tables", "fidelity: column shapes", "fidelity: column 
           "policy")
 
 
-def _dp_metric(summary: dict[str, Any] | None) -> MetricResult:
+def _dp_metric(summary: dict[str, Any] | None, audit: dict[str, Any] | None) -> MetricResult:
     title = "Differential privacy ε"
     desc = ("The (ε, δ) differential-privacy guarantee recorded in the generator's privacy "
             "ledger; it bounds what any attacker can learn about one row.")
+    nan = float("nan")
     if summary is None:
-        return MetricResult(name="dp_epsilon", group="privacy", value=float("nan"), title=title,
+        return MetricResult(name="dp_epsilon", group="privacy", value=nan, title=title,
                             description=desc, higher_is_better=False,
                             reason="no privacy ledger was supplied (no DP guarantee)")
     eps = summary.get("epsilon")
+    void = (None if summary.get("dp") is not False
+            else f"not a DP release: {summary.get('dp_reason')}")
     if eps is None:
-        return MetricResult(name="dp_epsilon", group="privacy", value=float("nan"), title=title,
+        return MetricResult(name="dp_epsilon", group="privacy", value=nan, title=title,
                             description=desc, higher_is_better=False,
-                            reason="the ledger records no epsilon (the generator is not DP)")
+                            reason=void or "the ledger records no epsilon (the generator is "
+                            "not DP)")
+    veto = void or audit_veto(audit, float(eps))
+    details: dict[str, Any] = {"delta": summary.get("delta"), "from": summary.get("source")}
+    if veto:
+        details["veto"] = veto
     return MetricResult(name="dp_epsilon", group="privacy", value=float(eps), title=title,
-                        description=desc, higher_is_better=False,
-                        details={"delta": summary.get("delta"), "from": summary.get("source")})
+                        description=desc, higher_is_better=False, details=details)
 
 
 class _Progress:
@@ -78,6 +87,7 @@ def evaluate(
     metadata: Mapping[str, Any] | Any | None = None,
     target: str | None = None,
     ledger: Mapping[str, Any] | Any | None = None,
+    audit: Mapping[str, Any] | None = None,
     policy: str | Mapping[str, Any] | Policy | None = None,
     random_state: int | None = None,
     progress: bool = True,
@@ -98,7 +108,17 @@ def evaluate(
         Column to predict for utility and the rarest-class fidelity.
     ledger
         The generator's privacy ledger as JSON (``Ledger.to_dict()``) or an object with
-        ``to_dict``; reported and checked against ``dp_epsilon``.
+        ``to_dict``; reported and checked against ``dp_epsilon``. A privacy summary with a
+        DP flag is accepted too (``Oversampler.privacy_report_``, the ``attrs["tabsynth"]``
+        block of an oversampled frame, or any ``{"dp": false, "reason": ...}``): a release
+        flagged not DP, or one holding real rows, FAILs ``dp_epsilon`` with that reason.
+    audit
+        An empirical privacy audit as JSON (keys in :data:`tabsynth.evaluation._audit.
+        AUDIT_KEYS`: ``method``, ``epsilon_lower``, ``confidence``, ``claimed_epsilon``,
+        ``delta``, ``n_canaries``, ``n_guesses``, ``n_correct``,
+        ``positive_control_epsilon_lower``, ``passed``). Reported as the
+        ``audit_epsilon_lower`` figure; an audit that failed, or whose lower bound exceeds
+        the claimed ε, FAILs ``dp_epsilon``.
     policy
         YAML/JSON path, dict or :class:`Policy`; the built-in default when None.
     random_state
@@ -113,32 +133,36 @@ def evaluate(
     ------
     EvaluationDataError
         The tables cannot be compared (every problem listed at once).
+    EvaluationParameterError
+        A bad argument (``max_rows``, ``audit``).
     PolicyError
         The policy is malformed.
     """
-    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 100:
-        raise ValueError(f"The 'max_rows' parameter of evaluate must be an int >= 100. "
-                         f"Got {max_rows!r} instead.")
+    check_param("evaluate", "max_rows", max_rows,
+                isinstance(max_rows, int) and not isinstance(max_rows, bool) and max_rows >= 100,
+                "an int >= 100")
+    audit_d = validate_audit(audit)
     pol = load_policy(policy)  # fail fast on a bad policy, before any work
     bar = _Progress(progress)
     try:
         with limited_threads():
-            return _evaluate(real, synthetic, holdout, metadata, target, ledger, pol,
+            return _evaluate(real, synthetic, holdout, metadata, target, ledger, audit_d, pol,
                              random_state, max_rows, bar)
     finally:
         bar.close()
 
 
-def _evaluate(real, synthetic, holdout, metadata, target, ledger, pol, random_state, max_rows,
-              step) -> Report:
+def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, random_state,
+              max_rows, step) -> Report:
     step(_STEPS[0])
     meta = normalise_metadata(metadata)
     t_real = load_table(real, "real")
     t_syn = load_table(synthetic, "synthetic")
     t_hold = None if holdout is None else load_table(holdout, "holdout")
+    given_cols = [str(c) for c in t_real.frame.columns]
     kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
     cols = list(kinds)
-    excluded = [str(c) for c in t_real.frame.columns if c not in kinds]
+    excluded = [c for c in given_cols if c not in kinds]
 
     seeds = np.random.SeedSequence(random_state).spawn(4)
     rng_sub = np.random.default_rng(seeds[0])
@@ -170,7 +194,8 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, pol, random_st
                                     random_state=seed_priv, max_rows=PRIVACY_MAX_ROWS,
                                     progress=None)
     ledger_summary = summarize_ledger(ledger)
-    metrics.append(_dp_metric(ledger_summary))
+    metrics.append(_dp_metric(ledger_summary, audit))
+    metrics.append(audit_metric(audit))
 
     step(_STEPS[7])
     from .plots import marginal_plots, pair_heatmap
@@ -214,6 +239,7 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, pol, random_st
         warnings=notes,
         policy=pol.to_dict(),
         plots=plots,
+        audit=audit,
     )
 
 

@@ -3,8 +3,9 @@
 ::
 
     EvaluationError
-    ├── EvaluationDataError(ValueError)   tables missing, empty, mismatched columns/dtypes
-    └── PolicyError(ValueError)           a policy file is malformed or names unknown checks
+    ├── EvaluationDataError(ValueError)       tables missing, empty, mismatched columns/dtypes
+    ├── EvaluationParameterError(ValueError)  a bad argument (max_rows, form, audit, outputs)
+    └── PolicyError(ValueError)               a policy file is malformed or names unknown checks
 
     EvaluationWarning(UserWarning)        a figure is less meaningful (holdout overlaps training...)
 """
@@ -18,6 +19,18 @@ class EvaluationError(Exception):
 
 class EvaluationDataError(EvaluationError, ValueError):
     """The tables given to the evaluator cannot be compared."""
+
+
+class EvaluationParameterError(EvaluationError, ValueError):
+    """A bad argument to the evaluator: "The 'max_rows' parameter of evaluate must be ..."."""
+
+
+def check_param(owner: str, name: str, value: object, ok: bool, expected: str) -> None:
+    """Raise :class:`EvaluationParameterError` worded like tabsynth's parameter errors."""
+    if not ok:
+        raise EvaluationParameterError(
+            f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+        )
 
 
 class PolicyError(EvaluationError, ValueError):

@@ -11,45 +11,14 @@ from __future__ import annotations
 import html as _html
 from typing import TYPE_CHECKING, Any
 
+from ._audit import audit_sentence
+from ._release import NOTICE
+from ._style import CSS as _CSS
+
 if TYPE_CHECKING:  # pragma: no cover
     from .report import Report
 
-_CSS = """
-:root{--ink:#1d2430;--muted:#5b6472;--line:#dde2ea;--pass:#1a7f37;--fail:#c62828;--nr:#8a6d00;
---bg:#f6f8fb}
-*{box-sizing:border-box}
-body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);
-margin:0;background:var(--bg);line-height:1.45;font-size:15px}
-main{max-width:1120px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh}
-h1{font-size:22px;margin:0 0 4px}
-h2{font-size:18px;margin:36px 0 10px;padding-bottom:6px;border-bottom:2px solid var(--line)}
-h3{font-size:15px;margin:20px 0 8px}
-p.lead{color:var(--muted);margin:0 0 18px}
-.banner{border-radius:10px;padding:18px 22px;margin:10px 0 22px;color:#fff;display:flex;
-align-items:center;gap:18px}
-.banner.pass{background:var(--pass)}.banner.fail{background:var(--fail)}
-.banner .big{font-size:30px;font-weight:700;letter-spacing:.5px}
-.banner .txt{font-size:15px;opacity:.95}
-table{border-collapse:collapse;width:100%;margin:6px 0 14px;font-size:14px}
-th,td{text-align:left;padding:7px 9px;border-bottom:1px solid var(--line);vertical-align:top}
-tr.grp td{font-weight:700;font-size:12px;text-transform:uppercase;letter-spacing:.6px;
-color:var(--muted);padding-top:14px;background:#fafbfd}
-th{background:#eef2f7;font-weight:600;font-size:13px;color:#333}
-td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
-.badge{display:inline-block;min-width:64px;white-space:nowrap;text-align:center;
-border-radius:12px;padding:2px 9px;font-size:12px;font-weight:700;color:#fff}
-.badge.PASS{background:var(--pass)}.badge.FAIL{background:var(--fail)}
-.badge.NOTRUN{background:#e9e3c8;color:#5c4a00}
-.muted{color:var(--muted);font-size:13px}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:10px}
-.grid img{width:100%;border:1px solid var(--line);border-radius:6px;background:#fff}
-img.wide{max-width:720px;width:100%;border:1px solid var(--line);border-radius:6px}
-.note{background:#fff8e1;border-left:4px solid #f0b400;padding:8px 12px;margin:8px 0;font-size:14px}
-.dp{background:#eef6ff;border-left:4px solid #1f6feb;padding:10px 14px;margin:8px 0}
-code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
-.signoff td{height:38px}.signoff td.blank{border-bottom:1px solid #999;width:70%}
-footer{margin-top:30px;color:var(--muted);font-size:12px}
-"""
+
 
 
 def _e(x: Any) -> str:
@@ -150,11 +119,31 @@ def _worst_pairs(trends, k: int = 10) -> str:
             "<th>Measure</th><th>Score</th></tr>" + body + "</table>")
 
 
-def _dp_section(privacy: dict[str, Any] | None) -> str:
+def _audit_block(audit: dict[str, Any] | None, veto: str | None) -> str:
+    if not audit:
+        return ("<p class='muted'>No empirical privacy audit was supplied (tabsynth evaluate "
+                "--audit audit.json).</p>")
+    status = _badge("FAIL" if veto and "audit" in veto else "PASS" if audit.get("passed")
+                    else "FAIL")
+    return (f"<h3>Empirical privacy audit</h3><p>{status} {_e(audit_sentence(audit))}.</p>"
+            "<p class='muted'>An audit gives a lower bound: it can show a guarantee is broken, "
+            "never prove it holds.</p>")
+
+
+def _dp_section(privacy: dict[str, Any] | None, audit: dict[str, Any] | None = None,
+                veto: str | None = None) -> str:
+    audit_html = _audit_block(audit, veto)
     if not privacy:
         return ("<p class='note'>No DP guarantee was supplied. The release is judged only by the "
                 "empirical privacy-risk figures above, which measure particular attacks and are "
-                "not a formal guarantee.</p>")
+                "not a formal guarantee.</p>" + audit_html)
+    void = ""
+    if privacy.get("dp") is False:
+        void = ("<div class='dp void'><b>Not a differentially private release.</b> "
+                f"{_e(privacy.get('dp_reason'))}. Any ε below applies to the generator only, "
+                "not to this release.</div>")
+    elif veto:
+        void = f"<div class='dp void'><b>The DP claim is contradicted:</b> {_e(veto)}.</div>"
     eps, delta = privacy.get("epsilon"), privacy.get("delta")
     if eps is None:
         text = ("The privacy ledger records no ε: the generator was trained without "
@@ -168,7 +157,7 @@ def _dp_section(privacy: dict[str, Any] | None) -> str:
                 f"of any output of the generator changes by at most a factor of "
                 f"e<sup>ε</sup> ≈ {_fmt(2.718281828 ** float(eps), 2)}"
                 + (f", except with probability δ={_fmt(delta, 3)}" if delta else "") + ".")
-    parts = [f"<div class='dp'>{text}</div>"]
+    parts = [void, f"<div class='dp'>{text}</div>", audit_html]
     if privacy.get("accountant"):
         parts.append(f"<p>Accountant: {_e(privacy['accountant'])}</p>")
     budget = privacy.get("budget")
@@ -208,35 +197,26 @@ def _kv_table(d: dict[str, Any], head: tuple[str, str] = ("Item", "Value")) -> s
     return f"<table><tr><th>{_e(head[0])}</th><th>{_e(head[1])}</th></tr>{body}</table>"
 
 
-def render(report: Report, *, fragment: bool = False) -> str:
-    """The report as HTML (a full page, or a ``<div>`` for notebooks when ``fragment``)."""
-    checks_by_name = {c["name"]: c for c in report.checks}
-    groups = {g: [m for m in report.metrics if m.group == g]
-              for g in ("fidelity", "utility", "privacy")}
-    by_name = {m.name: m for m in report.metrics}
-    ok = report.passed
-    n_fail = sum(c["status"] == "FAIL" for c in report.checks)
-    n_nr = sum(c["status"] == "NOT RUN" for c in report.checks)
-    n_pass = sum(c["status"] == "PASS" for c in report.checks)
-    summary_line = (f"{n_pass} passed, {n_fail} failed, {n_nr} not run — against the policy "
-                    f"'{report.parameters.get('policy_source', 'default')}'.")
-    headline = ("This synthetic release meets the policy." if ok
-                 else "This synthetic release does not meet the policy.")
-    out = [f"<div class='banner {'pass' if ok else 'fail'}'><div class='big'>"
-           f"{'PASS' if ok else 'FAIL'}</div><div class='txt'><b>{_e(headline)}</b><br>"
-           f"{_e(summary_line)}</div></div>"]
-    if report.warnings:
-        out += [f"<div class='note'><b>Warning:</b> {_e(w)}</div>" for w in report.warnings]
-    out.append("<h2>Summary of checks</h2>" + _checks_table(report.checks))
+def _form_banner(report: Report) -> str:
+    form = report.form if report.form in NOTICE else "internal"
+    return f"<div class='form {_e(form)}'><b>{_e(NOTICE[form])}</b></div>"
 
+
+def _verdict_banner(report: Report) -> str:
+    ok = report.passed
+    n = {s: sum(c["status"] == s for c in report.checks) for s in ("PASS", "FAIL", "NOT RUN")}
+    summary_line = (f"{n['PASS']} passed, {n['FAIL']} failed, {n['NOT RUN']} not run — against "
+                    f"the policy '{report.parameters.get('policy_source', 'default')}'.")
+    headline = ("This synthetic release meets the policy." if ok
+                else "This synthetic release does not meet the policy.")
+    return (f"<div class='banner {'pass' if ok else 'fail'}'><div class='big'>"
+            f"{'PASS' if ok else 'FAIL'}</div><div class='txt'><b>{_e(headline)}</b><br>"
+            f"{_e(summary_line)}</div></div>")
+
+
+def _plots(report: Report) -> str:
     plots = report.plots or {}
-    out.append("<h2>Fidelity: does the synthetic data look like the real data?</h2>")
-    out.append("<p class='lead'>Column shapes compare each column's distribution; pair trends "
-               "compare relationships between two columns; detection asks whether a classifier "
-               "can tell the tables apart.</p>")
-    out.append(_metrics_table(groups["fidelity"], checks_by_name))
-    out.append(_column_table(by_name.get("column_shapes")))
-    out.append(_worst_pairs(by_name.get("column_pair_trends")))
+    out = []
     if plots.get("pair_heatmap"):
         out.append("<h3>Pair trends heatmap</h3>"
                    + _img(plots["pair_heatmap"], "heatmap of column pair differences", "wide"))
@@ -246,68 +226,122 @@ def render(report: Report, *, fragment: bool = False) -> str:
                    "categories are pooled, so no individual record is shown.</p><div class='grid'>"
                    + "".join(_img(b, f"distribution of {c}") for c, b in
                              plots["marginals"].items()) + "</div>")
-    elif not fragment:
+    elif report.form == "release":
+        out.append("<p class='muted'>The release form leaves out the real-vs-synthetic "
+                   "distribution plots (their axes and labels are read off the real data).</p>")
+    return "".join(out)
+
+
+def _fidelity(report: Report, checks_by_name: dict[str, dict], fragment: bool) -> str:
+    by_name = {m.name: m for m in report.metrics}
+    out = ["<h2>Fidelity: does the synthetic data look like the real data?</h2>",
+           "<p class='lead'>Column shapes compare each column's distribution; pair trends "
+           "compare relationships between two columns; detection asks whether a classifier "
+           "can tell the tables apart.</p>",
+           _metrics_table([m for m in report.metrics if m.group == "fidelity"], checks_by_name),
+           _column_table(by_name.get("column_shapes")),
+           _worst_pairs(by_name.get("column_pair_trends"))]
+    if fragment:
+        if report.plots:
+            out.append("<p class='muted'>Plots: run <code>report.show_plots()</code> in a cell, "
+                       "or write the full page with <code>report.to_html('report.html')</code>."
+                       "</p>")
+    elif report.plots:
+        out.append(_plots(report))
+    else:
         out.append("<p class='muted'>Plots are not stored in the JSON report.</p>")
+    return "".join(out)
 
-    out.append("<h2>Utility: is the synthetic data useful for machine learning?</h2>")
-    out.append("<p class='lead'>A model trained on synthetic rows and a model trained on real "
+
+def _datasets(report: Report) -> str:
+    rows = []
+    for role, d in report.datasets.items():
+        if d is None:
+            rows.append(f"<tr><td>{_e(role)}</td><td colspan='4' class='muted'>not given"
+                        "</td></tr>")
+            continue
+        if "sha256" not in d:
+            rows.append(f"<tr><td>{_e(role)}</td><td class='muted'>—</td>"
+                        f"<td class='num'>{_e(d.get('columns'))}</td><td colspan='2' "
+                        "class='muted'>row count and fingerprint left out of the release form"
+                        "</td></tr>")
+            continue
+        n_rows = f"{d.get('rows') or 0:,}"
+        rows.append(
+            f"<tr><td>{_e(role)}</td><td class='num'>{_e(n_rows)}</td>"
+            f"<td class='num'>{_e(d.get('columns'))}</td><td>{_e(d.get('source') or '')}"
+            f"</td><td><code>{_e(d.get('sha256'))}</code><br><span class='muted'>sha256 of "
+            f"{'the file bytes' if d.get('fingerprint') == 'file' else 'canonical CSV'}"
+            "</span></td></tr>")
+    return ("<h2>Datasets</h2><table><tr><th>Table</th><th>Rows</th><th>Columns</th>"
+            "<th>File</th><th>Fingerprint</th></tr>" + "".join(rows) + "</table>")
+
+
+def _appendix(report: Report) -> str:
+    params = dict(report.parameters)
+    cols = params.pop("columns", {})
+    subs = params.pop("subsampling", [])
+    params["columns evaluated"] = ", ".join(f"{c} ({k})" for c, k in cols.items())
+    params["subsampling"] = "; ".join(subs)
+    so = report.signoff or {}
+    return (
+        "<h2>Parameters</h2>" + _kv_table(params, ("Parameter", "Value"))
+        + "<h2>Environment</h2>" + _kv_table(report.environment, ("Package", "Version"))
+        + f"<p class='muted'>Report created {_e(report.created)}.</p>"
+        + "<h2>Sign-off</h2><p>To be completed by the person accountable for this release.</p>"
+        "<table class='signoff'>"
+        + "".join(f"<tr><th style='width:30%'>{_e(label)}</th><td class='blank'>"
+                  f"{_e(so.get(key) or '')}</td></tr>"
+                  for key, label in (("name", "Name"), ("role", "Role"), ("date", "Date"),
+                                     ("decision", "Decision (approve / reject)")))
+        + "<tr><th>Signature</th><td class='blank'></td></tr></table>"
+    )
+
+
+def render(report: Report, *, fragment: bool = False) -> str:
+    """The report as HTML: a full page, or (``fragment``) a scoped ``<div>`` for notebooks.
+
+    The fragment holds no images (plots on demand through ``report.show_plots()``), so it stays
+    small; both forms scope every style rule to ``.tabsynth-report``.
+    """
+    checks_by_name = {c["name"]: c for c in report.checks}
+    privacy_metrics = [m for m in report.metrics if m.group == "privacy"]
+    dp = next((m for m in privacy_metrics if m.name == "dp_epsilon"), None)
+    out = [_form_banner(report), _verdict_banner(report)]
+    out += [f"<div class='note'><b>Warning:</b> {_e(w)}</div>" for w in report.warnings]
+    out.append("<h2>Summary of checks</h2>" + _checks_table(report.checks))
+    out.append(_fidelity(report, checks_by_name, fragment))
+    out.append("<h2>Utility: is the synthetic data useful for machine learning?</h2>"
+               "<p class='lead'>A model trained on synthetic rows and a model trained on real "
                "rows are both tested on real rows that neither saw.</p>")
-    out.append(_metrics_table([m for m in groups["utility"]
-                               if m.ran or m.name in checks_by_name], checks_by_name))
-
-    out.append("<h2>Privacy risk: could the synthetic data reveal real people?</h2>")
-    out.append("<p class='lead'>Empirical attacks and distances between synthetic and real "
+    out.append(_metrics_table([m for m in report.metrics if m.group == "utility"
+                               and (m.ran or m.name in checks_by_name)], checks_by_name))
+    out.append("<h2>Privacy risk: could the synthetic data reveal real people?</h2>"
+               "<p class='lead'>Empirical attacks and distances between synthetic and real "
                "rows. They measure specific risks; they are not a formal guarantee.</p>")
-    out.append(_metrics_table([m for m in groups["privacy"] if m.name != "dp_epsilon"],
+    out.append(_metrics_table([m for m in privacy_metrics if m.name != "dp_epsilon"],
                               checks_by_name))
-
-    out.append("<h2>Differential privacy</h2>" + _dp_section(report.privacy))
-
+    veto = None if dp is None else dp.details.get("veto")
+    out.append("<h2>Differential privacy</h2>" + _dp_section(report.privacy, report.audit, veto))
     if not fragment:
-        ds_rows = []
-        for role, d in report.datasets.items():
-            if d is None:
-                ds_rows.append(f"<tr><td>{_e(role)}</td><td colspan='4' class='muted'>not given"
-                               "</td></tr>")
-                continue
-            n_rows = f"{d.get('rows') or 0:,}"
-            ds_rows.append(
-                f"<tr><td>{_e(role)}</td><td class='num'>{_e(n_rows)}</td>"
-                f"<td class='num'>{_e(d.get('columns'))}</td><td>{_e(d.get('source') or '')}"
-                f"</td><td><code>{_e(d.get('sha256'))}</code><br><span class='muted'>sha256 of "
-                f"{'the file bytes' if d.get('fingerprint') == 'file' else 'canonical CSV'}"
-                "</span></td></tr>")
-        out.append("<h2>Datasets</h2><table><tr><th>Table</th><th>Rows</th><th>Columns</th>"
-                   "<th>File</th><th>Fingerprint</th></tr>" + "".join(ds_rows) + "</table>")
-        params = dict(report.parameters)
-        cols = params.pop("columns", {})
-        subs = params.pop("subsampling", [])
-        params["columns evaluated"] = ", ".join(f"{c} ({k})" for c, k in cols.items())
-        params["subsampling"] = "; ".join(subs)
-        out.append("<h2>Parameters</h2>" + _kv_table(params, ("Parameter", "Value")))
-        out.append("<h2>Environment</h2>" + _kv_table(report.environment, ("Package", "Version"))
-                   + f"<p class='muted'>Report created {_e(report.created)}.</p>")
-        so = report.signoff or {}
-        out.append(
-            "<h2>Sign-off</h2><p>To be completed by the person accountable for this release.</p>"
-            "<table class='signoff'>"
-            + "".join(f"<tr><th style='width:30%'>{_e(label)}</th><td class='blank'>"
-                      f"{_e(so.get(key) or '')}</td></tr>"
-                      for key, label in (("name", "Name"), ("role", "Role"), ("date", "Date"),
-                                         ("decision", "Decision (approve / reject)")))
-            + "<tr><th>Signature</th><td class='blank'></td></tr></table>"
-        )
+        out += [_datasets(report), _appendix(report)]
     body = "".join(out)
     if fragment:
-        return (f"<div><style>{_CSS}</style><main style='min-height:0;padding:8px 0'>{body}"
-                "</main></div>")
+        return f"<div class='tabsynth-report'><style>{_CSS}</style>{body}</div>"
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>Synthetic data evaluation — {_e(report.verdict)}</title><style>{_CSS}</style>"
-        "</head><body><main><h1>Synthetic data evaluation report</h1>"
+        "</head><body style='margin:0;background:#f6f8fb'><main class='tabsynth-report page'>"
+        "<h1>Synthetic data evaluation report</h1>"
         f"<p class='lead'>tabsynth {_e(report.environment.get('tabsynth') or '')} · "
         f"{_e(report.created)}</p>{body}<footer>Generated by tabsynth.evaluation. This page "
         "contains aggregate figures and fingerprints only, never real records.</footer>"
         "</main></body></html>\n"
     )
+
+
+def render_plots(report: Report) -> str:
+    """The plots alone, as a scoped ``<div>`` (for ``report.show_plots()`` in a notebook)."""
+    body = _plots(report) or "<p class='muted'>This report has no plots.</p>"
+    return f"<div class='tabsynth-report'><style>{_CSS}</style>{body}</div>"

@@ -13,7 +13,9 @@ A policy is YAML or JSON::
 Each check names a metric (see :data:`CHECKS`) and exactly one of ``min``, ``max``,
 ``between``. ``or_at_most: METRIC`` also passes a check whose figure is no larger than that
 metric's figure (e.g. copying training rows no more often than fresh real rows are copied).
-``required: true`` makes the check FAIL when it cannot run.
+``required: true`` makes the check FAIL when it cannot run. A figure whose claim is void
+(``details["veto"]``: e.g. a DP ε for a release that contains real rows, or an audit that
+contradicts it) FAILs its check whatever the threshold, with that reason.
 
 How NOT RUN counts: a check whose figure could not be computed (no holdout, no target, no
 ledger, privacy metrics unavailable) is NOT RUN and does **not** fail the policy unless it is
@@ -81,6 +83,8 @@ CHECKS: dict[str, str] = {
     "(0 = none).",
     "dp_epsilon": "The formal differential-privacy budget spent to train the generator "
     "(smaller = stronger guarantee).",
+    "audit_epsilon_lower": "An empirical privacy audit's lower bound on ε (it must stay below "
+    "the claimed ε; larger = the guarantee is weaker than claimed).",
 }
 
 _KEYS = {"min", "max", "between", "or_at_most", "required"}
@@ -147,6 +151,9 @@ class Policy:
                 reason = (m.reason if m is not None else None) or "the figure was not computed"
                 if c.required:
                     reason = f"required check could not run: {reason}"
+            elif m is not None and m.details.get("veto"):
+                status = FAIL  # the figure stands, but the claim behind it does not hold
+                reason = str(m.details["veto"])
             else:
                 ok = (c.min is None or value >= c.min) and (c.max is None or value <= c.max)
                 if not ok and c.or_at_most:

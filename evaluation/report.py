@@ -1,5 +1,10 @@
 """The evaluation :class:`Report`: figures, checks, verdict, fingerprints; JSON and HTML.
 
+Two forms (see :mod:`._release`): ``"internal"`` (the default; the full record with the real
+tables' fingerprints and sizes, marked internal) and ``"release"`` (aggregate figures only, to
+publish beside the synthetic table). Choose with ``form=`` in :meth:`Report.to_dict`,
+:meth:`Report.to_json`, :meth:`Report.to_html` and :meth:`Report.save`.
+
 JSON (``schema: "tabsynth-evaluation-report"``, ``schema_version: 1``) is deterministic for a
 fixed input and seed apart from ``created``; keys keep a fixed order. Plots are not stored in
 the JSON (they are rendered into the HTML only), so ``Report.from_json(p).to_html(q)`` gives a
@@ -10,10 +15,8 @@ rename): on error no partial file is left.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,10 @@ from typing import Any
 
 import pandas as pd
 
+from ._ledger import jsonable as _jsonable
+from ._ledger import summarize_ledger  # noqa: F401  (re-exported for callers)
+from ._outputs import check_outputs, write_all
+from ._release import NOTICE, check_form, release_copy
 from ._types import MetricResult
 
 SCHEMA = "tabsynth-evaluation-report"
@@ -49,121 +56,9 @@ def environment() -> dict[str, str | None]:
     return out
 
 
-def _jsonable(x: Any) -> Any:
-    """Plain JSON types; non-finite floats become None."""
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, bool) or x is None or isinstance(x, str):
-        return x
-    if isinstance(x, int):
-        return int(x)
-    if isinstance(x, float) or hasattr(x, "__float__"):
-        try:
-            f = float(x)
-        except (TypeError, ValueError):
-            return str(x)
-        return f if math.isfinite(f) else None
-    return str(x)
-
-
-def summarize_ledger(ledger: Any) -> dict[str, Any] | None:
-    """A robust summary of a privacy ledger given as opaque JSON (or an object with to_dict).
-
-    Reads what is there: ``budget`` / ``spent`` (mappings with ``epsilon``/``delta`` or bare
-    numbers), ``entries`` (one per mechanism), ``declared_public``. Unknown layouts still keep
-    the raw ledger in the report.
-    """
-    if ledger is None:
-        return None
-    if hasattr(ledger, "to_dict"):
-        ledger = ledger.to_dict()
-    if not isinstance(ledger, Mapping):
-        return {"epsilon": None, "delta": None, "source": None, "budget": None, "spent": None,
-                "mechanisms": [], "declared_public": None, "ledger": _jsonable(ledger)}
-
-    def pair(v: Any) -> dict[str, float | None] | None:
-        if isinstance(v, Mapping):
-            return {"epsilon": _num(v.get("epsilon", v.get("eps"))),
-                    "delta": _num(v.get("delta"))}
-        if _num(v) is not None:
-            return {"epsilon": _num(v), "delta": None}
-        return None
-
-    budget = pair(ledger.get("budget"))
-    spent = pair(ledger.get("spent", ledger.get("privacy_spent")))
-    if spent is None and _num(ledger.get("epsilon")) is not None:
-        spent = {"epsilon": _num(ledger.get("epsilon")), "delta": _num(ledger.get("delta"))}
-    eps, delta, source = None, None, None
-    if spent is not None and spent["epsilon"] is not None:
-        eps, delta, source = spent["epsilon"], spent["delta"], "spent"
-    elif budget is not None and budget["epsilon"] is not None:
-        eps, delta, source = budget["epsilon"], budget["delta"], "budget"
-    entries = ledger.get("entries", ledger.get("mechanisms", []))
-    mechanisms = []
-    if isinstance(entries, list):
-        for e in entries:
-            if not isinstance(e, Mapping):
-                mechanisms.append({"mechanism": str(e), "epsilon": None, "delta": None,
-                                   "description": None})
-                continue
-            name = e.get("mechanism", e.get("name", e.get("kind", e.get("type"))))
-            desc = e.get("description", e.get("purpose", e.get("column", e.get("target"))))
-            mechanisms.append({
-                "mechanism": None if name is None else str(name),
-                "epsilon": _num(e.get("epsilon", e.get("eps"))),
-                "delta": _num(e.get("delta")),
-                "noise_multiplier": _num(e.get("noise_multiplier", e.get("sigma"))),
-                "description": None if desc is None else str(desc),
-            })
-    public = ledger.get("declared_public", ledger.get("public"))
-    return {
-        "epsilon": eps,
-        "delta": delta,
-        "source": source,
-        "budget": budget,
-        "spent": spent,
-        "accountant": _str_or_none(ledger.get("accountant")),
-        "unit": _str_or_none(ledger.get("unit", ledger.get("privacy_unit"))),
-        "mechanisms": mechanisms,
-        "declared_public": _jsonable(public),
-        "ledger": _jsonable(ledger),
-    }
-
-
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _str_or_none(v: Any) -> str | None:
-    return None if v is None else str(v)
-
-
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    return write_all({path: text})[0]
 
 
 @dataclass
@@ -189,6 +84,8 @@ class Report:
         default_factory=lambda: {"name": None, "role": None, "date": None, "decision": None}
     )
     plots: dict[str, Any] = field(default_factory=dict, repr=False)
+    audit: dict[str, Any] | None = None
+    form: str = "internal"
 
     # ------------------------------------------------------------------ access
 
@@ -220,30 +117,66 @@ class Report:
 
     # ------------------------------------------------------------------ JSON
 
-    def to_dict(self) -> dict[str, Any]:
+    def release(self) -> Report:
+        """This report in the release form (no real-table hashes, sizes or exact counts)."""
+        return release_copy(self)
+
+    def _in_form(self, form: str, owner: str) -> Report:
+        return self.release() if check_form(form, owner) == "release" else self
+
+    def to_dict(self, form: str = "internal") -> dict[str, Any]:
+        """The report as plain JSON types; ``form="release"`` for the form to publish."""
+        rep = self._in_form(form, "Report.to_dict")
         return _jsonable({
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,
-            "verdict": self.verdict,
-            "passed": self.passed,
-            "checks": self.checks,
-            "metrics": [m.to_dict() for m in self.metrics],
-            "datasets": self.datasets,
-            "privacy": self.privacy,
-            "parameters": self.parameters,
-            "policy": self.policy,
-            "environment": self.environment,
-            "created": self.created,
-            "warnings": self.warnings,
-            "signoff": self.signoff,
+            "form": rep.form,
+            "notice": NOTICE[rep.form],
+            "verdict": rep.verdict,
+            "passed": rep.passed,
+            "checks": rep.checks,
+            "metrics": [m.to_dict() for m in rep.metrics],
+            "datasets": rep.datasets,
+            "privacy": rep.privacy,
+            "audit": rep.audit,
+            "parameters": rep.parameters,
+            "policy": rep.policy,
+            "environment": rep.environment,
+            "created": rep.created,
+            "warnings": rep.warnings,
+            "signoff": rep.signoff,
         })
 
-    def to_json(self, path: str | os.PathLike | None = None) -> str:
+    def to_json(self, path: str | os.PathLike | None = None, *, form: str = "internal") -> str:
         """The JSON text; also written atomically to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        text = json.dumps(self.to_dict(form), indent=2, ensure_ascii=False,
+                          allow_nan=False) + "\n"
         if path is not None:
             atomic_write_text(path, text)
         return text
+
+    def save(self, html: str | os.PathLike | None = None, json: str | os.PathLike | None = None,
+             *, form: str = "internal") -> list[Path]:
+        """Write the HTML and/or JSON report together: both land, or neither changes.
+
+        Raises
+        ------
+        EvaluationParameterError
+            No path given, a bad ``form``, or a path that cannot be written (checked first).
+        """
+        check_form(form, "Report.save")
+        paths = {k: v for k, v in (("html", html), ("json", json)) if v is not None}
+        if not paths:
+            from .errors import EvaluationParameterError
+
+            raise EvaluationParameterError("Report.save needs an 'html' or a 'json' path.")
+        check_outputs(list(paths.values()))
+        texts: dict[str | os.PathLike, str] = {}
+        if "json" in paths:
+            texts[paths["json"]] = self.to_json(form=form)
+        if "html" in paths:
+            texts[paths["html"]] = self.to_html(form=form)
+        return write_all(texts)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Report:
@@ -275,6 +208,8 @@ class Report:
             warnings=list(d.get("warnings", [])),
             policy=d.get("policy"),
             signoff=dict(d.get("signoff") or {}),
+            audit=d.get("audit"),
+            form=str(d.get("form", "internal")),
         )
 
     @classmethod
@@ -284,19 +219,36 @@ class Report:
 
     # ------------------------------------------------------------------ HTML
 
-    def to_html(self, path: str | os.PathLike | None = None) -> str:
+    def to_html(self, path: str | os.PathLike | None = None, *, form: str = "internal") -> str:
         """One self-contained HTML page; also written atomically to ``path`` when given."""
         from .html import render
 
-        text = render(self)
+        text = render(self._in_form(form, "Report.to_html"))
         if path is not None:
             atomic_write_text(path, text)
         return text
 
     def _repr_html_(self) -> str:
+        """The notebook form: styles scoped to the report's container, no images (< 60 KB)."""
         from .html import render
 
         return render(self, fragment=True)
 
+    def show_plots(self) -> PlotsView:
+        """The plots on demand in a notebook (``report.show_plots()``)."""
+        return PlotsView(self)
+
     def __repr__(self) -> str:
         return f"<Report {self.verdict}: {len(self.checks)} checks, {len(self.metrics)} metrics>"
+
+
+class PlotsView:
+    """The plots of a report for a notebook cell (scoped styles, images inline)."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def _repr_html_(self) -> str:
+        from .html import render_plots
+
+        return render_plots(self.report)
