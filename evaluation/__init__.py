@@ -12,13 +12,22 @@ Imports neither torch nor tabsynth's models, so it can score releases from any t
 from . import errors
 from ._types import MetricResult
 from .api import evaluate
-from .errors import EvaluationDataError, EvaluationError, EvaluationWarning, PolicyError
+from .errors import (
+    EvaluationDataError,
+    EvaluationError,
+    EvaluationOutputError,
+    EvaluationParameterError,
+    EvaluationWarning,
+    PolicyError,
+)
 from .policy import Policy, load_policy
 from .report import Report
 
 __all__ = [
     "EvaluationDataError",
     "EvaluationError",
+    "EvaluationOutputError",
+    "EvaluationParameterError",
     "EvaluationWarning",
     "MetricResult",
     "Policy",

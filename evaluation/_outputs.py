@@ -14,14 +14,14 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import EvaluationParameterError
+from .errors import EvaluationOutputError
 
 
 def _probe(folder: Path, target: Path) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
     except OSError as exc:
-        raise EvaluationParameterError(
+        raise EvaluationOutputError(
             f"Cannot write {str(target)!r}: the folder {str(folder)!r} does not take new files "
             f"({exc.strerror or exc})."
         ) from None
@@ -34,7 +34,7 @@ def check_outputs(paths: list[str | os.PathLike]) -> list[Path]:
 
     Raises
     ------
-    EvaluationParameterError
+    EvaluationOutputError
         A folder is missing or read-only, a path is a folder, or two outputs share a path.
     """
     out: list[Path] = []
@@ -57,11 +57,11 @@ def check_outputs(paths: list[str | os.PathLike]) -> list[Path]:
         else:
             try:
                 _probe(folder, p)
-            except EvaluationParameterError as exc:
+            except EvaluationOutputError as exc:
                 problems.append(str(exc).rstrip("."))
         out.append(p)
     if problems:
-        raise EvaluationParameterError("Cannot write the report: " + "; ".join(problems) + ".")
+        raise EvaluationOutputError("Cannot write the report: " + "; ".join(problems) + ".")
     return out
 
 

@@ -4,7 +4,8 @@
 
     EvaluationError
     ├── EvaluationDataError(ValueError)       tables missing, empty, mismatched columns/dtypes
-    ├── EvaluationParameterError(ValueError)  a bad argument (max_rows, form, audit, outputs)
+    ├── EvaluationParameterError(ValueError)  a bad argument (max_rows, form, audit)
+    ├── EvaluationOutputError(OSError)        an output path cannot be written (checked first)
     └── PolicyError(ValueError)               a policy file is malformed or names unknown checks
 
     EvaluationWarning(UserWarning)        a figure is less meaningful (holdout overlaps training...)
@@ -23,6 +24,10 @@ class EvaluationDataError(EvaluationError, ValueError):
 
 class EvaluationParameterError(EvaluationError, ValueError):
     """A bad argument to the evaluator: "The 'max_rows' parameter of evaluate must be ..."."""
+
+
+class EvaluationOutputError(EvaluationError, OSError):
+    """An output of the report cannot be written (folder missing or read-only, a folder given)."""
 
 
 def check_param(owner: str, name: str, value: object, ok: bool, expected: str) -> None:

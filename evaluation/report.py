@@ -162,7 +162,9 @@ class Report:
         Raises
         ------
         EvaluationParameterError
-            No path given, a bad ``form``, or a path that cannot be written (checked first).
+            No path given, or a bad ``form``.
+        EvaluationOutputError
+            A path cannot be written (checked before anything is rendered); nothing is written.
         """
         check_form(form, "Report.save")
         paths = {k: v for k, v in (("html", html), ("json", json)) if v is not None}

@@ -1,15 +1,20 @@
 """``tabsynth evaluate``: score a synthetic release and write the sign-off report.
 
-Exit codes: 0 the policy passes, 1 it fails (or another error), 2 usage, 3 bad data.
-Reads the privacy ledger of a tabsynth model file with ``zipfile`` + ``json`` only, so this
-command never imports torch.
+Exit codes: 0 the policy passes, 1 it fails; usage, bad data, an invalid model file and an
+unwritable output get the codes of the CLI's table (see ``tabsynth --help``).
+A model file given with ``--model`` is verified exactly as ``tabsynth.load`` does
+(:func:`tabsynth.artifact.verify_model_file`: members, manifest and weights checksums,
+format, class) without importing torch; a tampered file is refused. Its ledger goes into the
+report and its metadata (unless ``--metadata`` is given) tells which columns were modelled, so
+an ID column the model dropped is left out of the comparison instead of refused.
+Every output is checked writable before any work, and the HTML and JSON land together or not
+at all.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +23,32 @@ import click
 from ._app import EXIT_OTHER, cli, handle_errors
 
 
-def read_model_ledger(path: str | Path) -> dict[str, Any] | None:
-    """The ``ledger`` entry of a model file's ``manifest.json`` (None when it has none)."""
+def read_model_file(path: str | Path) -> dict[str, Any]:
+    """The verified manifest of a model file (raises ModelFileError naming the problem)."""
     from tabsynth.errors import ModelFileError
 
     try:
-        with zipfile.ZipFile(path) as zf:
-            manifest = json.loads(zf.read("manifest.json").decode("utf-8"))
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{path} is not a tabsynth model file (a zip with manifest.json): {exc}"
-        ) from None
-    if not isinstance(manifest, dict):
+        from tabsynth.artifact import verify_model_file
+    except ImportError:  # pragma: no cover - an older tabsynth.artifact
+        from tabsynth.artifact import read_manifest as verify_model_file
+
+    manifest = verify_model_file(path)
+    if not isinstance(manifest, dict):  # pragma: no cover - verify_model_file checks it
         raise ModelFileError(f"{path}: manifest.json is not a JSON object.")
-    return manifest.get("ledger")
+    return manifest
+
+
+def read_model_ledger(path: str | Path) -> dict[str, Any] | None:
+    """The ``ledger`` entry of a verified model file's manifest (None when it has none)."""
+    return read_model_file(path).get("ledger")
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise click.BadParameter(f"{path} is not a readable JSON file: {exc}",
+                                 param_hint=what) from None
 
 
 @cli.command("evaluate")
@@ -41,50 +58,88 @@ def read_model_ledger(path: str | Path) -> dict[str, Any] | None:
               help="Real rows the generator never saw (enables utility and privacy figures).")
 @click.option("--target", help="Column to predict (utility, rarest-class fidelity).")
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False),
-              help="Metadata JSON (tabsynth or SDV single-table).")
+              help="Metadata JSON (tabsynth or SDV single-table); default: the model's.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False),
-              help="tabsynth model file whose privacy ledger goes into the report.")
+              help="tabsynth model file (verified): its ledger and metadata go into the report.")
+@click.option("--privacy", "privacy_json", type=click.Path(exists=True, dir_okay=False),
+              help="A release's privacy summary or ledger JSON (e.g. an Oversampler's "
+                   "privacy_report_, with \"dp\" and \"reason\"); overrides --model's ledger.")
+@click.option("--audit", "audit_json", type=click.Path(exists=True, dir_okay=False),
+              help="Empirical privacy audit JSON (method, epsilon_lower, confidence, ...).")
 @click.option("--policy", type=click.Path(exists=True, dir_okay=False),
               help="Policy YAML/JSON with the thresholds (default: the built-in policy).")
 @click.option("-o", "--output", "html_out", type=click.Path(dir_okay=False),
               default="report.html", show_default=True, help="HTML report to write.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False),
               help="Also write the JSON report here.")
+@click.option("--form", type=click.Choice(["internal", "release"]), default="internal",
+              show_default=True,
+              help="internal: with the real tables' sha256 and sizes (for sign-off); release: "
+                   "aggregate figures only, to publish with the synthetic table.")
+@click.option("--release-form", is_flag=True, help="Same as --form release.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--max-rows", type=click.IntRange(min=100), default=100_000, show_default=True,
               help="Subsample larger tables to this many rows.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @handle_errors
 def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | None,
-                 metadata: str | None, model: str | None, policy: str | None, html_out: str,
-                 json_out: str | None, seed: int, max_rows: int, no_progress: bool) -> None:
+                 metadata: str | None, model: str | None, privacy_json: str | None,
+                 audit_json: str | None, policy: str | None, html_out: str,
+                 json_out: str | None, form: str, release_form: bool, seed: int, max_rows: int,
+                 no_progress: bool) -> None:
     """Score SYNTHETIC against REAL (the training table) and write a sign-off report.
 
     \b
     tabsynth evaluate train.csv synth.csv --holdout test.csv --target income \\
         --model adult.tsmodel -o report.html --json report.json
+    tabsynth evaluate train.csv synth.csv --model adult.tsmodel --form release \\
+        -o public.html --json public.json
     """
-    from ..evaluation import evaluate, load_policy
+    from ..evaluation.errors import EvaluationParameterError
 
-    pol = load_policy(policy)  # bad policy -> exit 2 before any work
-    ledger = read_model_ledger(model) if model else None
-    for out in (html_out, json_out):
-        if out and not Path(out).resolve().parent.is_dir():
-            raise click.UsageError(f"the folder of {out} does not exist")
-    report = evaluate(real, synthetic, holdout=holdout, metadata=metadata, target=target,
-                      ledger=ledger, policy=pol, random_state=seed,
+    try:
+        _run(real, synthetic, holdout, target, metadata, model, privacy_json, audit_json,
+             policy, html_out, json_out, "release" if release_form else form, seed, max_rows,
+             no_progress)
+    except EvaluationParameterError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
+         metadata: str | None, model: str | None, privacy_json: str | None,
+         audit_json: str | None, policy: str | None, html_out: str, json_out: str | None,
+         form: str, seed: int, max_rows: int, no_progress: bool) -> None:
+    from ..evaluation import evaluate, load_policy
+    from ..evaluation._audit import validate_audit
+    from ..evaluation._outputs import check_outputs
+
+    pol = load_policy(policy)  # bad policy -> usage error before any work
+    outputs = [p for p in (html_out, json_out) if p]
+    check_outputs(outputs)  # every output writable, before any work
+    audit = validate_audit(_read_json(audit_json, "--audit")) if audit_json else None
+    ledger: Any = None
+    meta: Any = metadata
+    if model:
+        manifest = read_model_file(model)
+        ledger = manifest.get("ledger")
+        if meta is None and isinstance(manifest.get("metadata"), dict):
+            meta = manifest["metadata"]
+    if privacy_json:
+        ledger = _read_json(privacy_json, "--privacy")
+    report = evaluate(real, synthetic, holdout=holdout, metadata=meta, target=target,
+                      ledger=ledger, audit=audit, policy=pol, random_state=seed,
                       progress=not no_progress, max_rows=max_rows)
-    if json_out:
-        report.to_json(json_out)
-    report.to_html(html_out)
+    report.save(html=html_out, json=json_out, form=form)
     for c in report.checks:
         if c["status"] != "PASS":
             value = "—" if c["value"] is None else f"{c['value']:.4g}"
             click.echo(f"  {c['status']:<7} {c['name']}: {value} (threshold {c['threshold']})"
                        + (f" — {c['reason']}" if c.get("reason") else ""))
+    for note in report.warnings:
+        click.echo(f"  Note: {note}")
     click.echo(f"Verdict: {report.verdict}")
-    click.echo(f"HTML report: {html_out}")
+    click.echo(f"HTML report ({form} form): {html_out}")
     if json_out:
-        click.echo(f"JSON report: {json_out}")
+        click.echo(f"JSON report ({form} form): {json_out}")
     if not report.passed:
         sys.exit(EXIT_OTHER)
