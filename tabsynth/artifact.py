@@ -95,8 +95,18 @@ def _versions() -> dict[str, str]:
     }
 
 
-def save_model(model: Any, path: str | os.PathLike) -> Path:
+def save_model(model: Any, path: str | os.PathLike, *,
+               csv_format: Mapping[str, Any] | None = None) -> Path:
     """Write a fitted synthesizer to ``path`` atomically (temp file renamed at the end).
+
+    If the final rename fails, the finished file is kept next to the target and the
+    :class:`~tabsynth.errors.OutputError` says where (training is never lost to a rename).
+
+    Parameters
+    ----------
+    csv_format : mapping, optional
+        How the training CSV was written (``na_rep``: the token it used for missing values),
+        so releases can write missing values the same way. Stored in the manifest.
 
     Returns
     -------
@@ -106,7 +116,7 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
     import torch
     from safetensors.torch import save as save_tensors
 
-    from .io import atomic_path
+    from ._atomic import atomic_path
 
     model._check_is_fitted()
     name = type(model).__name__
@@ -145,9 +155,11 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
+    if csv_format:
+        manifest["csv_format"] = _jsonable(dict(csv_format))
     manifest["manifest_sha256"] = _manifest_digest(manifest)
     target = Path(path)
-    with atomic_path(target) as tmp:
+    with atomic_path(target, keep_on_rename_error=True) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr(MANIFEST, json.dumps(manifest, indent=2, allow_nan=True))
             zf.writestr(WEIGHTS, weights)
@@ -314,6 +326,11 @@ def load(path: str | os.PathLike, *, device: Any = "auto") -> Any:
         The file is missing, a pickle/torch file, not a tabsynth model, of a newer format,
         tampered with or corrupt, or names a class tabsynth does not know.
     """
+    return load_with_manifest(path, device=device)[0]
+
+
+def load_with_manifest(path: str | os.PathLike, *, device: Any = "auto") -> tuple[Any, dict]:
+    """:func:`load`, also returning the verified manifest (one read, one verification)."""
     from safetensors import SafetensorError
     from safetensors.torch import load as load_tensors
 
@@ -347,4 +364,4 @@ def load(path: str | os.PathLike, *, device: Any = "auto") -> Any:
         if isinstance(exc, ModelFileError):
             raise
         raise ModelFileError(f"The model file {str(path)!r} is invalid: {exc}") from None
-    return model
+    return model, manifest

@@ -10,7 +10,11 @@ The leaves also derive from the builtin a user would naturally catch::
     ├── ConditionError(ValueError)      a sampling condition names an unknown column/value
     │                                   or cannot be met
     ├── NotFittedError(AttributeError)  a model is used before ``fit``
-    └── ModelFileError(ValueError)      a model file is missing, tampered, foreign or too new
+    ├── ModelFileError(ValueError)      a model file is missing, tampered, foreign or too new
+    ├── SignatureError(ValueError)      a signature or key is missing, malformed or does not
+    │                                   match the file (tabsynth.signing)
+    └── OutputError(OSError)            an output cannot be written (folder missing or
+                                        read-only, disk full, final rename failed)
 
     TabsynthWarning(UserWarning)
     └── DataWarning                     columns excluded, values clipped, ...
@@ -48,6 +52,28 @@ class NotFittedError(TabsynthError, AttributeError):
 
 class ModelFileError(TabsynthError, ValueError):
     """A model file is missing, corrupt, tampered with, foreign or of a newer format."""
+
+
+class SignatureError(TabsynthError, ValueError):
+    """A signature or key is missing or malformed, or the signature does not match the file."""
+
+
+class OutputError(TabsynthError, OSError):
+    """An output file cannot be written; the message says what was (not) written or kept.
+
+    ``filename`` is the target path (as for other ``OSError``\ s).
+    """
+
+    def __init__(self, message: str, filename: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):  # noqa: ANN204 - picklable across processes (multiprocessing)
+        return (type(self), (self.message, self.filename))
 
 
 class TabsynthWarning(UserWarning):

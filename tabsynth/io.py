@@ -1,73 +1,110 @@
-"""Reading and writing tables (CSV / Parquet), with clear errors and atomic writes."""
+"""Reading and writing tables (CSV / Parquet), with clear errors and atomic writes.
+
+CSV is read by the rules of :mod:`tabsynth._csvread` (sniffed delimiter and decimal mark,
+only the empty field as missing unless NA tokens are named, one rule for text in a numeric
+column); :func:`write_table` writes missing values back with the token the input used.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import gzip
-import io
 import os
-import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from ._atomic import atomic_outputs, atomic_path, check_output_path
 from .errors import DataError
 
-__all__ = ["atomic_path", "read_table", "write_table"]
+__all__ = ["atomic_outputs", "atomic_path", "check_output_path", "read_table", "write_table"]
 
-_CSV_SUFFIXES = (".csv", ".csv.gz")
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+_WRITE_SUFFIXES = (".csv", ".csv.gz") + _PARQUET_SUFFIXES
 
 
-def _format_of(path: Path) -> str:
+def _format_of(path: Path, suffixes: tuple[str, ...] = _CSV_SUFFIXES + _PARQUET_SUFFIXES) -> str:
     name = path.name.lower()
-    if name.endswith(_CSV_SUFFIXES):
+    if name.endswith(suffixes) and name.endswith(_CSV_SUFFIXES):
         return "csv"
-    if name.endswith(_PARQUET_SUFFIXES):
+    if name.endswith(suffixes) and name.endswith(_PARQUET_SUFFIXES):
         return "parquet"
     raise DataError(
         f"Cannot tell the format of {str(path)!r} from its extension. "
-        f"Use one of: {', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}."
+        f"Use one of: {', '.join(suffixes)}."
     )
 
 
-def _csv_header(path: Path) -> list[str] | None:
-    """Column names from the first line of a CSV file (None when the file is empty)."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-        first = fh.readline()
-    if not first.strip():
-        return None
-    return next(csv.reader(io.StringIO(first)))
+def _check_flat(df: pd.DataFrame, where: str) -> None:
+    """Refuse list/dict/array cells (Parquet list or struct columns): tabsynth models scalars."""
+    nested = []
+    for col in df.columns:
+        s = df[col]
+        if s.dtype != object:
+            continue
+        kinds = {type(v).__name__ for v in s.dropna().head(1000)
+                 if isinstance(v, (list, tuple, dict, set)) or hasattr(v, "__array__")}
+        if kinds:
+            nested.append(f"{col!r} ({'/'.join(sorted(kinds))})")
+    if nested:
+        raise DataError(
+            f"{where} has column(s) whose cells are lists or records, which tabsynth cannot "
+            f"model: {', '.join(nested)}. Flatten them (one value per cell) or drop them."
+        )
 
 
-def read_table(src: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
-    """Read a table from a DataFrame (copied) or a ``.csv``/``.csv.gz``/``.parquet``/``.pq`` file.
+def read_table(
+    src: pd.DataFrame | str | os.PathLike,
+    *,
+    sep: str | None = None,
+    decimal: str | None = None,
+    na_values: Sequence[str] | None = None,
+    text_columns: Collection[str] = (),
+) -> pd.DataFrame:
+    """Read a table from a DataFrame (copied) or a CSV (``.csv``, ``.csv.gz``, ``.tsv``,
+    ``.txt``) or Parquet (``.parquet``, ``.pq``) file.
 
     Parameters
     ----------
     src : DataFrame or path
+    sep, decimal : str, optional
+        CSV field separator and decimal mark; sniffed when omitted.
+    na_values : sequence of str, optional
+        CSV cells that mean "missing" besides the empty field. By default only the empty
+        field is missing: ``None``, ``NA``, ``null``... are ordinary values.
+    text_columns : collection of str
+        CSV columns kept as text whatever they hold (declared categorical/id/text), exempt
+        from the rule on numbers mixed with text.
 
     Returns
     -------
     pandas.DataFrame
+        For CSV, ``df.attrs["na_rep"]`` is the token the input used for missing values and
+        ``df.attrs["csv"]`` the separator, decimal mark and NA tokens used.
 
     Raises
     ------
     DataError
-        Missing, empty, header-only or undecodable file; duplicate column names; unknown
-        extension.
+        Missing, empty, header-only, undecodable or malformed file; duplicate column names;
+        one column left by a wrong separator; numbers mixed with text in a column; list or
+        record cells; unknown extension.
     """
     if isinstance(src, pd.DataFrame):
         dups = [c for c, k in Counter(map(str, src.columns)).items() if k > 1]
         if dups:
             raise DataError(f"The table has duplicate column names: {sorted(dups)}.")
+        if src.shape[1] == 0:
+            raise DataError("The table has no columns.")
+        if len(src) == 0:
+            raise DataError(f"The table has columns {list(src.columns)[:5]} but no rows.")
+        _check_flat(src, "The table")
         return src.copy()
     if not isinstance(src, (str, os.PathLike)):
         raise DataError(f"Expected a DataFrame or a file path, got {type(src).__name__}.")
+    for name, value in (("sep", sep), ("decimal", decimal)):
+        if value is not None and (not isinstance(value, str) or len(value) != 1):
+            raise DataError(f"The {name} must be one character, got {value!r}.")
     path = Path(src)
     fmt = _format_of(path)
     if not path.exists():
@@ -78,15 +115,15 @@ def read_table(src: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"The file {str(path)!r} is empty.")
     try:
         if fmt == "csv":
-            header = _csv_header(path)
-            if header is None:
-                raise DataError(f"The file {str(path)!r} is empty (no header line).")
-            dups = sorted(c for c, k in Counter(header).items() if k > 1)
-            if dups:
-                raise DataError(f"The file {str(path)!r} has duplicate column names: {dups}.")
-            df = pd.read_csv(path, encoding="utf-8")
+            from ._csvread import read_csv
+
+            if sep is None and path.name.lower().endswith(".tsv"):
+                sep = "\t"
+            df = read_csv(path, sep=sep, decimal=decimal, na_values=na_values,
+                          text_columns=text_columns)
         else:
             df = pd.read_parquet(path)
+            df.attrs["na_rep"] = ""
     except UnicodeDecodeError as exc:
         raise DataError(
             f"The file {str(path)!r} is not valid UTF-8 text (byte {exc.start}: {exc.reason}). "
@@ -105,42 +142,18 @@ def read_table(src: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"The file {str(path)!r} has duplicate column names: {dups}.")
     if len(df) == 0:
         raise DataError(f"The file {str(path)!r} has a header but no rows.")
+    _check_flat(df, f"The file {str(path)!r}")
     return df
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
-
-    The temporary file (``.{name}.tmp-XXXX`` in the same folder) is removed if the block
-    raises, so nothing is left behind.
-
-    Raises
-    ------
-    OSError
-        The folder does not exist or is not writable (message and ``filename`` name it).
-    """
-    target = Path(path)
-    folder = target.parent
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=folder)
-    except OSError as exc:
-        raise type(exc)(
-            exc.errno, f"Cannot write {str(target)!r}: {exc.strerror}", str(target)
-        ) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+def write_table(df: pd.DataFrame, path: str | os.PathLike, *, na_rep: str | None = None) -> Path:
     """Write ``df`` as CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``), atomically.
+
+    Parameters
+    ----------
+    na_rep : str, optional
+        CSV token for missing values; default ``df.attrs["na_rep"]`` (the token the input
+        used, set by :func:`read_table`), else the empty field.
 
     Returns
     -------
@@ -148,11 +161,16 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
         The written path.
     """
     target = Path(path)
-    fmt = _format_of(target)
+    fmt = _format_of(target, _WRITE_SUFFIXES)
+    if na_rep is None:
+        na_rep = str(df.attrs.get("na_rep", "") or "")
     with atomic_path(target) as tmp:
         if fmt == "csv":
             compression = "gzip" if target.name.lower().endswith(".gz") else None
-            df.to_csv(tmp, index=False, compression=compression)
+            df.to_csv(tmp, index=False, compression=compression, na_rep=na_rep)
         else:
             df.to_parquet(tmp, index=False)
     return target
+
+
+_ = check_output_path, atomic_outputs  # re-exported

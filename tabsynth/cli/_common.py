@@ -1,4 +1,4 @@
-"""Helpers shared by CLI commands: output-path checks and condition parsing."""
+"""Helpers shared by CLI commands: output-path checks, metadata files, condition parsing."""
 
 from __future__ import annotations
 
@@ -7,14 +7,42 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tabsynth.errors import ConditionError, ParameterError
+from tabsynth.errors import ConditionError, MetadataError, ParameterError
 
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 _OP_RE = re.compile(r"^\s*(?P<col>.+?)\s*(?P<op>>=|<=|==|=|>|<)\s*(?P<val>.*?)\s*$")
 
 
+def _sep_value(ctx: Any, param: Any, value: str | None) -> str | None:
+    names = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
+    return names.get(value.lower(), value) if value is not None else None
+
+
+def csv_options(func: Any) -> Any:
+    """``--sep``, ``--decimal`` and ``--na-values`` (how to read a CSV input)."""
+    import click
+
+    func = click.option(
+        "--na-values", "na_values", multiple=True, metavar="TOKEN",
+        help="A CSV cell meaning 'missing' besides the empty field (repeatable). By default "
+             "'None', 'NA', 'null'... are ordinary values.")(func)
+    func = click.option("--decimal", default=None, metavar="CHAR",
+                        help="CSV decimal mark (default: sniffed, '.' or ',').")(func)
+    func = click.option("--sep", default=None, metavar="CHAR", callback=_sep_value,
+                        help="CSV field separator (default: sniffed among , ; tab |); "
+                             "write tab as --sep $'\\t' or --sep tab.")(func)
+    return func
+
+
 def check_writable(path: str | os.PathLike[str], *, table: bool = False) -> Path:
-    """Fail early (before any long work) if ``path`` cannot be written."""
+    """Fail early (before any long work) if ``path`` cannot be written.
+
+    Raises ParameterError (exit 2) for a table name whose format cannot be told, and
+    OutputError (exit 5) for a directory, a missing folder or one where no file can be
+    created (read-only file system, ``/proc``...).
+    """
+    from tabsynth._atomic import check_output_path
+
     p = Path(path)
     if table and not p.name.lower().endswith(_TABLE_SUFFIXES):
         raise ParameterError(
@@ -22,22 +50,66 @@ def check_writable(path: str | os.PathLike[str], *, table: bool = False) -> Path
             + ", ".join(_TABLE_SUFFIXES)
             + "."
         )
-    parent = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise ParameterError(f"The output path {str(p)!r} is a directory.")
-    if not parent.is_dir():
-        raise ParameterError(
-            f"Cannot write {str(p)!r}: the folder {str(parent)!r} does not exist."
-        )
-    if not os.access(parent, os.W_OK):
-        raise ParameterError(
-            f"Cannot write {str(p)!r}: the folder {str(parent)!r} is not writable."
-        )
-    return p
+    return check_output_path(p)
+
+
+def check_distinct(inputs: dict[str, str | None], outputs: dict[str, str | None]) -> None:
+    """Refuse an output that would overwrite one of the command's inputs."""
+    seen = {os.path.realpath(v): k for k, v in inputs.items() if v}
+    for name, value in outputs.items():
+        if value and os.path.realpath(value) in seen:
+            raise ParameterError(
+                f"The output {name} {value!r} is also the input {seen[os.path.realpath(value)]};"
+                " choose another output path."
+            )
+
+
+def load_metadata_file(path: str) -> Any:
+    """A tabsynth or SDV metadata JSON file as a Metadata (MetadataError, exit 3, otherwise)."""
+    import json
+
+    from tabsynth.metadata import Metadata
+
+    p = Path(path)
+    if not p.is_file():
+        raise MetadataError(f"The metadata file {path!r} does not exist.")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MetadataError(
+            f"The metadata file {path!r} is not UTF-8 text (byte {exc.start}: {exc.reason}). "
+            "Re-save it as UTF-8."
+        ) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"The metadata file {path!r} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise MetadataError(f"The metadata file {path!r} must hold a JSON object.")
+    return Metadata.from_dict(doc) if "schema_version" in doc else Metadata.from_sdv(doc)
+
+
+def _number(raw: str) -> int | float | None:
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        return float(raw)
+    except ValueError:
+        return None
 
 
 def _cast_like(raw: str, categories: list[Any] | None) -> Any:
-    """Turn a CLI string into the value of the same type as the model's categories."""
+    """Turn a CLI string into the value of the same type as the model's categories.
+
+    A column the model has no categories for (numeric, datetime) gets a number when the
+    string is one (``avg_glucose_level=100``), else the string.
+    """
+    if categories is None:
+        number = _number(raw)
+        return raw if number is None else number
     if categories:
         for cat in categories:
             if cat is not None and str(cat) == raw:

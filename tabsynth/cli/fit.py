@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
 from ._app import cli, handle_errors
-from ._common import check_writable
+from ._common import check_distinct, check_writable, csv_options, load_metadata_file
 
 
 @cli.command("fit")
@@ -38,6 +39,9 @@ from ._common import check_writable
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
               show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@csv_options
+@click.option("--sign-key", default=None, type=click.Path(dir_okay=False), metavar="KEY.pem",
+              help="Also sign the model with this Ed25519 private key (writes MODEL.sig).")
 @handle_errors
 def fit_command(
     data: str,
@@ -55,20 +59,33 @@ def fit_command(
     seed: int | None,
     device: str,
     quiet: bool,
+    sep: str | None,
+    decimal: str | None,
+    na_values: tuple[str, ...],
+    sign_key: str | None,
 ) -> None:
-    """Train a CTGAN or TVAE on DATA (CSV/Parquet) and save it to OUTPUT."""
-    from tabsynth.io import read_table
-    from tabsynth.metadata import Metadata
+    """Train a CTGAN or TVAE on DATA (CSV/Parquet) and save it to OUTPUT.
 
+    CSV: the delimiter and decimal mark are sniffed (--sep, --decimal override); only the
+    empty field is missing unless --na-values names tokens. OUTPUT is written at the end
+    under a temporary name, so an existing model file survives a failed or killed fit.
+    """
+    from tabsynth.io import read_table
+
+    check_distinct({"DATA": data, "--metadata": metadata_path, "--sign-key": sign_key},
+                   {"-o": output, "signature": output + ".sig" if sign_key else None})
     check_writable(output)
-    df = read_table(data)
-    metadata = None
-    if metadata_path is not None:
-        metadata = (
-            Metadata.load(metadata_path)
-            if _is_tabsynth_metadata(metadata_path)
-            else Metadata.from_sdv(metadata_path)
-        )
+    private_key = None
+    if sign_key is not None:
+        from tabsynth.signing import load_private_key
+
+        check_writable(output + ".sig")
+        private_key = load_private_key(sign_key)  # a bad key fails before training
+    metadata = load_metadata_file(metadata_path) if metadata_path is not None else None
+    text_columns = ([n for n, c in metadata.to_dict()["columns"].items()
+                     if c.get("sdtype") != "numerical"] if metadata is not None else [])
+    df = read_table(data, sep=sep, decimal=decimal, na_values=list(na_values) or None,
+                    text_columns=text_columns)
     params: dict[str, object] = {"device": device, "random_state": seed, "verbose": not quiet}
     if epochs is not None:
         params["epochs"] = epochs
@@ -88,7 +105,9 @@ def fit_command(
     start = time.perf_counter()
     model = cls(**params).fit(df, metadata=metadata)
     seconds = time.perf_counter() - start
-    model.save(output)
+    csv_format = {"na_rep": df.attrs.get("na_rep", ""),
+                  "na_values": (df.attrs.get("csv") or {}).get("na_values", [""])}
+    _save(model, output, csv_format, private_key)
     click.echo(
         f"Trained {cls.__name__} on {len(df):,} rows x {len(model.columns_)} columns "
         f"in {seconds:.1f} s on {model.device_}."
@@ -101,17 +120,19 @@ def fit_command(
     click.echo(f"Wrote {output}")
 
 
-def _is_tabsynth_metadata(path: str) -> bool:
-    import json
+def _save(model: object, output: str, csv_format: dict, private_key: object) -> None:
+    from tabsynth.artifact import save_model
 
-    with open(path, encoding="utf-8") as fh:
-        try:
-            doc = json.load(fh)
-        except json.JSONDecodeError as exc:
-            from tabsynth.errors import MetadataError
+    if private_key is None:
+        save_model(model, output, csv_format=csv_format)
+        return
+    from tabsynth._atomic import atomic_outputs
+    from tabsynth.signing import sign_file
 
-            raise MetadataError(f"{path!r} is not valid JSON: {exc}") from None
-    return isinstance(doc, dict) and "schema_version" in doc
+    with atomic_outputs(output, output + ".sig") as (model_tmp, sig_tmp):
+        save_model(model, model_tmp, csv_format=csv_format)
+        sign_file(model_tmp, private_key, sig_tmp, name=Path(output).name)
+    click.echo(f"Signed: {output}.sig")
 
 
 def _format_spent(spent: object) -> str:

@@ -17,7 +17,7 @@ import time
 import click
 
 from ._app import cli, handle_errors
-from ._common import check_writable, parse_conditions
+from ._common import check_distinct, check_writable, csv_options, parse_conditions
 
 _EPILOG = """\b
 Examples:
@@ -67,6 +67,7 @@ def _parse_rare(spec: str) -> tuple[str, float | None]:
               help="Rows generated and written per chunk (bounds memory).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu",
               show_default=True)
+@csv_options
 @handle_errors
 def sample_command(
     model_path: str,
@@ -81,13 +82,19 @@ def sample_command(
     seed: int | None,
     chunk_size: int,
     device: str,
+    sep: str | None,
+    decimal: str | None,
+    na_values: tuple[str, ...],
 ) -> None:
     """Generate N synthetic rows from MODEL and write them to OUTPUT.
 
     Sampling costs no privacy budget: it is post-processing of the model (its ledger applies).
     With --oversample the output also holds the real rows of --data (not a DP release).
+    Missing values are written with the token the training CSV used (--na-values at fit).
+    OUTPUT is written under a temporary name and renamed at the end; Ctrl-C or SIGTERM
+    leaves nothing behind.
     """
-    from tabsynth.artifact import load
+    from tabsynth.artifact import load_with_manifest
     from tabsynth.errors import ParameterError
 
     if oversample is not None:
@@ -99,8 +106,11 @@ def sample_command(
         raise ParameterError("--ratio and --data go with --oversample COL=VALUE.")
     elif n is None:
         raise ParameterError("Missing option '-n' / '--num-rows' (the number of rows).")
+    check_distinct({"MODEL": model_path, "--data": data}, {"-o": output})
     check_writable(output, table=True)
-    model = load(model_path, device=device)
+    model, manifest = load_with_manifest(model_path, device=device)
+    csv_format = manifest.get("csv_format") or {}
+    na_rep = str(csv_format.get("na_rep", "") or "")
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
     start = time.perf_counter()
     if oversample is not None:
@@ -111,10 +121,12 @@ def sample_command(
         (column, value), = parsed_os.items()
         if isinstance(value, tuple):
             raise ParameterError(f"--oversample takes COL=VALUE (one class), got {oversample!r}.")
-        real = read_table(data)
+        real = read_table(data, sep=sep, decimal=decimal,
+                          na_values=list(na_values) or csv_format.get("na_values"),
+                          text_columns=_text_columns(model))
         table = oversample_table(model, real, column=column, value=value, ratio=ratio,
                                  random_state=seed)
-        write_table(table, output)
+        write_table(table, output, na_rep=real.attrs.get("na_rep", na_rep))
         seconds = time.perf_counter() - start
         added = len(table) - len(real)
         click.echo(f"Wrote {len(table):,} rows ({added:,} synthetic rows of {column}={value}) "
@@ -131,11 +143,34 @@ def sample_command(
         kwargs = ({"rare_threshold": q} if discrete else {"quantile": q, "tail": tail})
         table = sample_rare(model, n, column=column, conditions=parsed, random_state=seed,
                             **{k: v for k, v in kwargs.items() if v is not None or k == "tail"})
-        write_table(table, output)
+        write_table(table, output, na_rep=na_rep)
     else:
-        model.sample_to(output, n, conditions=parsed, random_state=seed, chunk_size=chunk_size)
+        extra = {"na_rep": na_rep} if na_rep and _accepts(model.sample_to, "na_rep") else {}
+        if na_rep and not extra:
+            import warnings
+
+            from tabsynth.errors import DataWarning
+
+            warnings.warn(f"Missing values are written as empty fields (the training CSV used "
+                          f"{na_rep!r}).", DataWarning, stacklevel=1)
+        model.sample_to(output, n, conditions=parsed, random_state=seed, chunk_size=chunk_size,
+                        **extra)
     seconds = time.perf_counter() - start
     click.echo(f"Wrote {n:,} rows to {output} in {seconds:.1f} s.")
+
+
+def _accepts(func: object, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(func).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _text_columns(model: object) -> list[str]:
+    columns = model.metadata_.to_dict()["columns"]  # type: ignore[attr-defined]
+    return [n for n, c in columns.items() if c.get("sdtype") != "numerical"]
 
 
 def _echo_privacy(model: object) -> None:

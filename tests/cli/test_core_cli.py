@@ -87,7 +87,7 @@ def test_fit_unknown_model_type(run, small_csv, tmp_path):
 
 def test_fit_unwritable_output_fails_before_training(run, small_csv, tmp_path):
     res = run("fit", small_csv, "-o", tmp_path / "missing-dir" / "m.tsmodel")
-    assert res.exit_code == 2
+    assert res.exit_code == 5
     assert "missing-dir" in res.output
 
 
@@ -112,7 +112,7 @@ def test_sample_from_foreign_file(run, tmp_path):
     bogus = tmp_path / "model.tsmodel"
     bogus.write_bytes(b"\x80\x04\x95 pickle-looking bytes")
     res = run("sample", bogus, "-n", "5", "-o", tmp_path / "o.csv")
-    assert res.exit_code == 1
+    assert res.exit_code == 4
     assert "pickle" in res.output.lower()
     assert no_files_like(tmp_path, "o.csv")
 
@@ -180,6 +180,6 @@ def test_info_verifies_checksums(run, model_file, tmp_path):
         zf.writestr("manifest.json", json.dumps(manifest))
         zf.writestr("weights.safetensors", weights)
     res = run("info", bad)
-    assert res.exit_code == 1
+    assert res.exit_code == 4
     assert "tampered" in res.output and "Traceback" not in res.output
     assert "Privacy" not in res.output
