@@ -104,7 +104,9 @@ def read_table(
         raise DataError(f"Expected a DataFrame or a file path, got {type(src).__name__}.")
     for name, value in (("sep", sep), ("decimal", decimal)):
         if value is not None and (not isinstance(value, str) or len(value) != 1):
-            raise DataError(f"The {name} must be one character, got {value!r}.")
+            from .errors import ParameterError
+
+            raise ParameterError(f"The {name} must be one character, got {value!r}.")
     path = Path(src)
     fmt = _format_of(path)
     if not path.exists():

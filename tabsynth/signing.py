@@ -112,7 +112,9 @@ def generate_key(private_path: str | os.PathLike,
     pub = Path(public_path) if public_path is not None else priv.with_name(priv.stem + ".pub.pem")
     for p in (priv, pub):
         if p.exists():
-            raise SignatureError(f"{str(p)!r} already exists; tabsynth never overwrites a key.")
+            from .errors import ParameterError
+
+            raise ParameterError(f"{str(p)!r} already exists; tabsynth never overwrites a key.")
     key = ed25519.Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(serialization.Encoding.PEM,
                                     serialization.PrivateFormat.PKCS8,

@@ -10,7 +10,8 @@ Exit codes (the README's table; every command uses :func:`handle_errors`):
 4    a model file or signature is invalid (missing, corrupt, tampered, foreign, too new,
      signature does not match)
 5    an output cannot be written (folder missing or read-only, disk full, rename failed)
-130  interrupted (Ctrl-C); 143 terminated (SIGTERM). No output is left half-written.
+130  interrupted (Ctrl-C); no output is left half-written
+143  terminated (SIGTERM); no output is left half-written
 ===  =====================================================================================
 
 Each command lives in its own module and registers itself on :data:`cli`.
