@@ -46,7 +46,8 @@ def report(tables) -> Report:
 def test_public_api() -> None:
     assert set(ev.__all__) == {"evaluate", "Report", "Policy", "load_policy", "MetricResult",
                                "errors", "EvaluationError", "EvaluationDataError",
-                               "EvaluationWarning", "PolicyError"}
+                               "EvaluationWarning", "PolicyError", "EvaluationParameterError",
+                               "EvaluationOutputError"}
     assert ev.errors.EvaluationDataError is ev.EvaluationDataError
 
 
