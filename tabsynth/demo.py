@@ -4,8 +4,9 @@
 
 1. a fixed stratified 80/20 split into training rows and a holdout the model never sees;
 2. a differentially private synthesizer trained on the training rows (epsilon = 1 by default;
-   the published codebook of the table's categorical columns is declared public, numeric
-   bounds and every frequency are measured with DP);
+   the values and bounds that the table's published documentation lists are declared public
+   (:mod:`tabsynth.datasets.codebooks`), everything else and every frequency is measured
+   with DP);
 3. a synthetic release of the same size as the training table, plus an augmented training
    table with the rare class oversampled through exact conditional generation (post-processing
    of the DP model: it costs no extra privacy);
@@ -110,7 +111,7 @@ def run_demo(
         from .models.tvae import TVAE as cls
     else:
         from .models.ctgan import CTGAN as cls
-    metadata = _public_codebook(df, train)
+    metadata = _public_codebook(dataset, train)
     params: dict[str, Any] = {"epochs": epochs, "batch_size": batch_size,
                               "random_state": random_state, "verbose": verbose, "device": "auto"}
     if epsilon is not None:
@@ -147,22 +148,21 @@ def run_demo(
                       time.perf_counter() - start)
 
 
-def _public_codebook(df: pd.DataFrame, train: pd.DataFrame) -> Any:
+def _public_codebook(dataset: str, train: pd.DataFrame) -> Any:
     """Metadata with the published codebook of a bundled table declared public.
 
-    The bundled tables are public datasets whose documentation lists every value of their
-    categorical columns (e.g. the label's {0, 1}); declaring those domains public costs no
-    privacy budget, keeps small classes (the rare label) from being folded into "other" by
-    DP category discovery, and is recorded as public in the ledger and the report. Numeric
-    bounds are *not* declared: they are measured with DP.
+    The domains and bounds are constants typed from each data set's documentation
+    (:mod:`tabsynth.datasets.codebooks`: ``adult.names`` for adult, the Kaggle data cards
+    for fraud and stroke), never read from the rows. Declaring them costs no privacy budget,
+    keeps small documented classes (the rare label) from being folded into "other" by DP
+    category discovery, and is recorded as public in the ledger and the report. Columns
+    whose documentation lists nothing are measured with DP. Column *types* come from
+    :meth:`Metadata.detect` on the training rows.
     """
+    from .datasets.codebooks import declare_public
     from .metadata import Metadata
 
-    meta = Metadata.detect(train, warn=False)
-    for name in meta.modelled_columns:
-        if meta[name].sdtype in ("categorical", "boolean") and df[name].nunique() <= 50:
-            meta.update_column(name, public_domain=sorted(df[name].dropna().unique().tolist()))
-    return meta
+    return declare_public(Metadata.detect(train, warn=False), dataset)
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
