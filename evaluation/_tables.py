@@ -196,6 +196,27 @@ def drop_key_columns(real: Table, synthetic: Table, holdout: Table | None,
             f"the comparison: {why[c]}." for c in dropped]
 
 
+def _dtype_problems(real: Table, others: list[Table], real_cols: list[str]) -> list[str]:
+    """One problem per column whose type family differs between the real and another table."""
+    problems: list[str] = []
+    for col in real_cols:
+        fam = _family(real.frame[col])
+        for t in others:
+            if col not in t.frame.columns or len(t.frame) == 0 or len(real.frame) == 0:
+                continue
+            other = _family(t.frame[col])
+            if other != fam and not (
+                {fam, other} <= {"numeric", "boolean"}
+                or t.frame[col].isna().all()
+                or real.frame[col].isna().all()
+            ):
+                problems.append(
+                    f"column '{col}' is {fam} ({real.frame[col].dtype}) in the real table but "
+                    f"{other} ({t.frame[col].dtype}) in the {t.role} table"
+                )
+    return problems
+
+
 def prepare(
     real: Table,
     synthetic: Table,
@@ -235,21 +256,7 @@ def prepare(
         raise EvaluationDataError(f"The metadata cannot be read: {exc}") from None
     for t in tables:
         _coerce_datetimes(t.frame, kinds)
-    for col in real_cols:
-        fam = _family(real.frame[col])
-        for t in tables[1:]:
-            if col not in t.frame.columns or len(t.frame) == 0 or len(real.frame) == 0:
-                continue
-            other = _family(t.frame[col])
-            if other != fam and not (
-                {fam, other} <= {"numeric", "boolean"}
-                or t.frame[col].isna().all()
-                or real.frame[col].isna().all()
-            ):
-                problems.append(
-                    f"column '{col}' is {fam} ({real.frame[col].dtype}) in the real table but "
-                    f"{other} ({t.frame[col].dtype}) in the {t.role} table"
-                )
+    problems += _dtype_problems(real, tables[1:], real_cols)
     for t in tables:
         if len(t.frame) == 0:
             continue

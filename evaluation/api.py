@@ -152,6 +152,23 @@ def evaluate(
         bar.close()
 
 
+def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
+    """The evaluated columns of each table, subsampled (seeded) to ``max_rows``; the notes."""
+    subsampling = []
+    frames: dict[str, pd.DataFrame | None] = {}
+    for t in (t_real, t_syn, t_hold):
+        if t is None:
+            frames["holdout"] = None
+            continue
+        df = t.frame[cols]
+        if len(df) > max_rows:
+            subsampling.append(f"{t.role}: {len(df):,} rows subsampled uniformly to "
+                               f"{max_rows:,} (seeded)")
+            df = subsample(df, max_rows, rng_sub)
+        frames[t.role] = df
+    return frames, subsampling
+
+
 def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, random_state,
               max_rows, step) -> Report:
     step(_STEPS[0])
@@ -168,18 +185,7 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     rng_sub = np.random.default_rng(seeds[0])
     seed_det, seed_util, seed_priv = (int(s.generate_state(1)[0]) for s in seeds[1:])
 
-    subsampling = []
-    frames: dict[str, pd.DataFrame | None] = {}
-    for t in (t_real, t_syn, t_hold):
-        if t is None:
-            frames["holdout"] = None
-            continue
-        df = t.frame[cols]
-        if len(df) > max_rows:
-            subsampling.append(f"{t.role}: {len(df):,} rows subsampled uniformly to "
-                               f"{max_rows:,} (seeded)")
-            df = subsample(df, max_rows, rng_sub)
-        frames[t.role] = df
+    frames, subsampling = _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub)
     r, s, h = frames["real"], frames["synthetic"], frames["holdout"]
 
     step(_STEPS[1])

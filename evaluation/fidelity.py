@@ -37,43 +37,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._encoding import CONTINUOUS, as_float, category_codes, ordinal_matrix
 from ._schema import Kind
 from ._threads import limited_threads
 from ._types import MetricResult
 
-CONTINUOUS = ("numerical", "datetime")
 N_BINS = 10
 DETECTION_ROWS = 10_000
 
 
 # ---------------------------------------------------------------- encoding helpers
-
-
-def as_float(s: pd.Series) -> np.ndarray:
-    """A numeric/datetime/boolean column as float64 (missing -> nan; datetimes as int64 ns)."""
-    if pd.api.types.is_datetime64_any_dtype(s):
-        out = s.astype("datetime64[ns]").to_numpy().astype("int64").astype("float64")
-        out[s.isna().to_numpy()] = np.nan
-        return out
-    return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
-
-
-def category_codes(real: pd.Series, *others: pd.Series) -> tuple[list[np.ndarray], int]:
-    """Integer codes over the union of categories (missing -> the last code); and the count.
-
-    Categories are ordered by first appearance in ``real`` then the others, so codes are
-    deterministic for fixed inputs.
-    """
-    series = [real, *others]
-    values = pd.concat([s.astype("object") for s in series], ignore_index=True)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    k = len(uniques)
-    codes = np.where(codes < 0, k, codes)
-    out, start = [], 0
-    for s in series:
-        out.append(codes[start : start + len(s)])
-        start += len(s)
-    return out, k + 1
+# (as_float, category_codes, ordinal_matrix live in ._encoding; re-exported here)
 
 
 def _bin_codes(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -277,29 +251,6 @@ def column_pair_trends(
                  + ("real table's range" if pair_binning == "real" else "table's own range")},
         reason=None if np.isfinite(value) else "no column pair could be scored",
     )
-
-
-def ordinal_matrix(
-    frames: Sequence[pd.DataFrame], kinds: Mapping[str, Kind], columns: Sequence[str],
-    max_categories: int = 250,
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Float matrices (one per frame) with categorical columns as shared ordinal codes.
-
-    Returns the matrices and a boolean mask of the columns to treat as categorical
-    (categories beyond ``max_categories`` are kept as plain ordinal numbers).
-    """
-    mats = [np.empty((len(f), len(columns)), dtype=np.float64) for f in frames]
-    is_cat = np.zeros(len(columns), dtype=bool)
-    for j, col in enumerate(columns):
-        if kinds[col] in CONTINUOUS:
-            for m, f in zip(mats, frames, strict=True):
-                m[:, j] = as_float(f[col])
-        else:
-            codes, k = category_codes(*[f[col] for f in frames])
-            for m, c in zip(mats, codes, strict=True):
-                m[:, j] = np.where(c == k - 1, np.nan, c)
-            is_cat[j] = k - 1 <= max_categories
-    return mats, is_cat
 
 
 def detection(

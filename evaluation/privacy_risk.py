@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._membership import _membership_inference
 from ._types import MetricResult
 from .anonymeter import AttackResults, inference_risk, linkability_risk, singling_out_risk
 from .distances import GowerEncoder, canonical_rows, nearest_neighbors
-from .errors import EvaluationDataError
+from .errors import EvaluationDataError, check_param
 
 __all__ = ["privacy_risk_metrics"]
 
@@ -121,15 +123,6 @@ def _subsample(
     return df.iloc[idx].reset_index(drop=True), {"from": int(len(df)), "to": int(max_rows)}
 
 
-def _auc(scores_pos: np.ndarray, scores_neg: np.ndarray) -> float:
-    """ROC AUC by the Mann-Whitney statistic (ties count one half)."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(np.concatenate([scores_pos, scores_neg]))
-    n1, n0 = len(scores_pos), len(scores_neg)
-    return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 #: The metrics :func:`privacy_risk_metrics` returns, in report order.
 METRIC_NAMES = (
     "exact_copy_rate",
@@ -142,6 +135,22 @@ METRIC_NAMES = (
     "linkability_risk",
     "attribute_inference_risk",
 )
+
+
+@dataclass
+class _Ctx:
+    """What every figure reads: the (subsampled) tables, their Gower encodings, seeds."""
+
+    tr: pd.DataFrame
+    sy: pd.DataFrame
+    ho: pd.DataFrame | None
+    kinds: dict[str, str]
+    base: dict[str, Any]
+    rngs: list[np.random.Generator]
+    say: Callable[[str], None]
+    e_tr: Any = None
+    e_sy: Any = None
+    e_ho: Any = None
 
 
 def privacy_risk_metrics(
@@ -164,9 +173,8 @@ def privacy_risk_metrics(
     ``random_state`` seeds every sampling step. Tables larger than ``max_rows`` are subsampled.
     """
     _check(train, synthetic, holdout, kinds, target)
-    if max_rows < 2:
-        raise ValueError(f"The 'max_rows' parameter must be an int >= 2. Got {max_rows} instead.")
-    say = progress or (lambda _msg: None)
+    check_param("privacy_risk_metrics", "max_rows", max_rows,
+                isinstance(max_rows, int) and max_rows >= 2, "an int >= 2")
     cols = list(kinds)
     seeds = np.random.SeedSequence(random_state).spawn(8)
     rngs = [np.random.default_rng(s) for s in seeds]
@@ -176,147 +184,133 @@ def privacy_risk_metrics(
     ho, sub_ho = (None, False) if holdout is None else _subsample(holdout[cols], max_rows, rngs[0])
     subsampled = {"train": sub_tr, "synthetic": sub_sy, "holdout": sub_ho}
     sizes = {"train": len(tr), "synthetic": len(sy), "holdout": 0 if ho is None else len(ho)}
-    base = {"subsampled": subsampled, "rows": sizes}
+    ctx = _Ctx(tr, sy, ho, kinds, {"subsampled": subsampled, "rows": sizes}, rngs,
+               progress or (lambda _msg: None))
+    out = _exact_copies(ctx)
+    out += _distances(ctx)
+    out.append(_dcr_share(ctx))
+    out.append(_membership(ctx))
+    out += _anonymeter(ctx, target)
+    return sorted(out, key=lambda m: METRIC_NAMES.index(m.name))
 
-    out: list[MetricResult] = []
 
-    # ---------------------------------------------------------------- exact copies
-    say("privacy: exact copies")
-    train_keys = canonical_rows(tr, kinds)
-    syn_copy = np.isin(canonical_rows(sy, kinds), train_keys)
-    out.append(
-        _metric(
-            "exact_copy_rate",
-            syn_copy.mean(),
-            "Exact copies of training records",
-            "Share of synthetic rows that are identical to some real training row.",
-            details={**base, "n_copies": int(syn_copy.sum())},
-        )
-    )
+def _exact_copies(c: _Ctx) -> list[MetricResult]:
+    c.say("privacy: exact copies")
+    train_keys = canonical_rows(c.tr, c.kinds)
+    syn_copy = np.isin(canonical_rows(c.sy, c.kinds), train_keys)
+    out = [_metric("exact_copy_rate", syn_copy.mean(), "Exact copies of training records",
+                   "Share of synthetic rows that are identical to some real training row.",
+                   details={**c.base, "n_copies": int(syn_copy.sum())})]
     copy_t, copy_d = (
         "Exact copies between holdout and training (baseline)",
         "Share of real holdout rows identical to some training row: how often "
         "identical rows occur naturally.",
     )
-    if ho is None:
-        out.append(_not_run("exact_copy_rate_holdout", copy_t, copy_d, _NEEDS_HOLDOUT, None, base))
+    if c.ho is None:
+        out.append(_not_run("exact_copy_rate_holdout", copy_t, copy_d, _NEEDS_HOLDOUT, None,
+                            c.base))
     else:
-        ho_copy = np.isin(canonical_rows(ho, kinds), train_keys)
-        out.append(
-            _metric(
-                "exact_copy_rate_holdout",
-                ho_copy.mean(),
-                copy_t,
-                copy_d,
-                higher_is_better=None,
-                details={**base, "n_copies": int(ho_copy.sum())},
-            )
-        )
+        ho_copy = np.isin(canonical_rows(c.ho, c.kinds), train_keys)
+        out.append(_metric("exact_copy_rate_holdout", ho_copy.mean(), copy_t, copy_d,
+                           higher_is_better=None,
+                           details={**c.base, "n_copies": int(ho_copy.sum())}))
+    return out
 
-    # ---------------------------------------------------------------- distances to train
-    say("privacy: distances to closest records")
-    frames = [sy] + ([] if ho is None else [ho])
-    enc = GowerEncoder(kinds).fit(tr, *frames)
-    e_tr, e_sy = enc.transform(tr), enc.transform(sy)
-    e_ho = None if ho is None else enc.transform(ho)
-    d_sy, _ = nearest_neighbors(e_sy, e_tr, k=2)
-    d_ho = None if e_ho is None else nearest_neighbors(e_ho, e_tr, k=2)[0]
+
+def _nndr(d: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = d[:, 0] / d[:, 1]
+    return np.where(d[:, 1] > 0, r, 1.0) if d.shape[1] > 1 else np.ones(len(d))
+
+
+def _distances(c: _Ctx) -> list[MetricResult]:
+    """dcr_median and nndr_median; also fills the Gower encodings of ``c``."""
+    c.say("privacy: distances to closest records")
+    frames = [c.sy] + ([] if c.ho is None else [c.ho])
+    enc = GowerEncoder(c.kinds).fit(c.tr, *frames)
+    c.e_tr, c.e_sy = enc.transform(c.tr), enc.transform(c.sy)
+    c.e_ho = None if c.ho is None else enc.transform(c.ho)
+    d_sy, _ = nearest_neighbors(c.e_sy, c.e_tr, k=2)
+    d_ho = None if c.e_ho is None else nearest_neighbors(c.e_ho, c.e_tr, k=2)[0]
 
     dcr = d_sy[:, 0]
     det: dict[str, Any] = {
-        **base,
+        **c.base,
         "distance": "Gower (numeric range from training; categorical mismatch)",
         "p05": float(np.quantile(dcr, 0.05)),
         "share_zero": float((dcr == 0).mean()),
         "holdout_to_train_median": None if d_ho is None else float(np.median(d_ho[:, 0])),
         "holdout_to_train_p05": None if d_ho is None else float(np.quantile(d_ho[:, 0], 0.05)),
     }
-    out.append(
+    return [
         _metric(
-            "dcr_median",
-            np.median(dcr),
-            "Typical distance to the closest real record",
+            "dcr_median", np.median(dcr), "Typical distance to the closest real record",
             "Median distance from a synthetic row to its most similar training row "
             "(0 = identical, 1 = different in every column); compare with the holdout's figure.",
-            higher_is_better=True,
-            details=det,
-        )
-    )
-
-    def nndr(d: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = d[:, 0] / d[:, 1]
-        return np.where(d[:, 1] > 0, r, 1.0) if d.shape[1] > 1 else np.ones(len(d))
-
-    r_sy = nndr(d_sy)
-    out.append(
+            higher_is_better=True, details=det,
+        ),
         _metric(
-            "nndr_median",
-            np.median(r_sy),
-            "Nearest-neighbour distance ratio",
+            "nndr_median", np.median(_nndr(d_sy)), "Nearest-neighbour distance ratio",
             "Median ratio of a synthetic row's distance to its closest and second-closest training "
             "rows; values near 0 mean synthetic rows sit on top of one particular real person.",
             higher_is_better=True,
             details={
-                **base,
-                "holdout_median": None if d_ho is None else float(np.median(nndr(d_ho))),
+                **c.base,
+                "holdout_median": None if d_ho is None else float(np.median(_nndr(d_ho))),
                 "note": "ratio is 1 where both distances are 0",
             },
-        )
-    )
+        ),
+    ]
 
-    # ---------------------------------------------------------------- DCR share
+
+def _dcr_share(c: _Ctx) -> MetricResult:
     dcr_t = "Synthetic rows closer to training than to holdout"
     dcr_d = (
         "Share of synthetic rows whose closest training row is closer than their closest "
         "holdout row, with equal-size tables; about 0.5 means no memorisation."
     )
-    if ho is None:
-        out.append(_not_run("dcr_closer_to_train_share", dcr_t, dcr_d, _NEEDS_HOLDOUT, False, base))
-    else:
-        say("privacy: distance to closest record, train vs holdout")
-        n_eq = min(len(tr), len(ho))
-        it = np.sort(rngs[1].choice(len(tr), size=n_eq, replace=False))
-        ih = np.sort(rngs[1].choice(len(ho), size=n_eq, replace=False))
-        dt = nearest_neighbors(e_sy, e_tr.take(it), k=1)[0][:, 0]
-        dh = nearest_neighbors(e_sy, e_ho.take(ih), k=1)[0][:, 0]
-        score = np.where(dt < dh, 1.0, np.where(dt == dh, 0.5, 0.0))
-        share = float(score.mean())
-        half = 1.96 * float(score.std(ddof=1)) / math.sqrt(len(score)) if len(score) > 1 else 0.0
-        out.append(
-            _metric(
-                "dcr_closer_to_train_share",
-                share,
-                dcr_t,
-                dcr_d,
-                ci=(share - half, share + half),
-                details={
-                    **base,
-                    "reference_rows_each": int(n_eq),
-                    "ties": float((dt == dh).mean()),
-                    "note": "the larger of train/holdout is subsampled to the smaller's size; "
-                    "ties count one half; ci is a normal interval over synthetic rows",
-                },
-            )
-        )
+    if c.ho is None:
+        return _not_run("dcr_closer_to_train_share", dcr_t, dcr_d, _NEEDS_HOLDOUT, False, c.base)
+    c.say("privacy: distance to closest record, train vs holdout")
+    n_eq = min(len(c.tr), len(c.ho))
+    it = np.sort(c.rngs[1].choice(len(c.tr), size=n_eq, replace=False))
+    ih = np.sort(c.rngs[1].choice(len(c.ho), size=n_eq, replace=False))
+    dt = nearest_neighbors(c.e_sy, c.e_tr.take(it), k=1)[0][:, 0]
+    dh = nearest_neighbors(c.e_sy, c.e_ho.take(ih), k=1)[0][:, 0]
+    score = np.where(dt < dh, 1.0, np.where(dt == dh, 0.5, 0.0))
+    share = float(score.mean())
+    half = 1.96 * float(score.std(ddof=1)) / math.sqrt(len(score)) if len(score) > 1 else 0.0
+    return _metric(
+        "dcr_closer_to_train_share", share, dcr_t, dcr_d, ci=(share - half, share + half),
+        details={
+            **c.base,
+            "reference_rows_each": int(n_eq),
+            "ties": float((dt == dh).mean()),
+            "note": "the larger of train/holdout is subsampled to the smaller's size; "
+            "ties count one half; ci is a normal interval over synthetic rows",
+        },
+    )
 
-    # ---------------------------------------------------------------- membership inference
+
+def _membership(c: _Ctx) -> MetricResult:
     mia_t = "Membership-inference attack (ROC AUC)"
     mia_d = (
         "How well an attacker can tell training records from other real records using the "
         "synthetic data (0.5 = no better than a coin flip, 1 = always)."
     )
-    if ho is None or len(ho) < 4:
-        why = _NEEDS_HOLDOUT if ho is None else "The holdout has fewer than 4 rows."
-        out.append(_not_run("membership_inference_auc", mia_t, mia_d, why, False, base))
-    else:
-        say("privacy: membership inference")
-        auc, ci, mdet = _membership_inference(e_tr, e_sy, e_ho, rngs[2])
-        out.append(
-            _metric("membership_inference_auc", auc, mia_t, mia_d, ci=ci, details={**base, **mdet})
-        )
+    if c.ho is None or len(c.ho) < 4:
+        why = _NEEDS_HOLDOUT if c.ho is None else "The holdout has fewer than 4 rows."
+        return _not_run("membership_inference_auc", mia_t, mia_d, why, False, c.base)
+    c.say("privacy: membership inference")
+    auc, ci, mdet = _membership_inference(c.e_tr, c.e_sy, c.e_ho, c.rngs[2])
+    return _metric("membership_inference_auc", auc, mia_t, mia_d, ci=ci,
+                   details={**c.base, **mdet})
 
-    # ---------------------------------------------------------------- anonymeter
+
+def _anonymeter(c: _Ctx, target: str | None) -> list[MetricResult]:
+    tr, sy, ho, kinds, rngs, base = c.tr, c.sy, c.ho, c.kinds, c.rngs, c.base
+    cols = list(kinds)
+    out: list[MetricResult] = []
     control_note = (
         {}
         if ho is not None
@@ -341,7 +335,7 @@ def privacy_risk_metrics(
     secret = (
         target
         if target is not None
-        else next((c for c in reversed(cols) if kinds[c] == "categorical"), None)
+        else next((col for col in reversed(cols) if kinds[col] == "categorical"), None)
     )
     inf_t = "Attribute-inference risk"
     inf_d = (
@@ -349,16 +343,11 @@ def privacy_risk_metrics(
         f"use the synthetic data to guess their '{secret}' (anonymeter; 0 = none)."
     )
     if secret is not None and len(cols) > 1:
-        specs.append(
-            (
-                "attribute_inference_risk",
-                inf_t,
-                inf_d,
-                lambda: inference_risk(
-                    tr, sy, ho, kinds=kinds, secret=secret, n_attacks=500, random_state=rngs[5]
-                ),
-            )
-        )
+        specs.append((
+            "attribute_inference_risk", inf_t, inf_d,
+            lambda: inference_risk(tr, sy, ho, kinds=kinds, secret=secret, n_attacks=500,
+                                   random_state=rngs[5]),
+        ))
     else:
         why = (
             "No secret column: no target was given and there is no categorical column."
@@ -367,7 +356,7 @@ def privacy_risk_metrics(
         )
         out.append(_not_run("attribute_inference_risk", inf_t, inf_d, why, False, base))
     for name, title, desc, run in specs:
-        say(f"privacy: {title.lower()}")
+        c.say(f"privacy: {title.lower()}")
         try:
             res: AttackResults = run()
         except ValueError as exc:
@@ -375,74 +364,6 @@ def privacy_risk_metrics(
                 _not_run(name, title, desc, f"The attack could not run: {exc}.", False, base)
             )
             continue
-        out.append(
-            _metric(
-                name,
-                res.risk,
-                title,
-                desc,
-                ci=res.ci,
-                details={**base, **res.to_details(), **control_note},
-            )
-        )
-    return sorted(out, key=lambda m: METRIC_NAMES.index(m.name))
-
-
-def _membership_inference(
-    e_tr,
-    e_sy,
-    e_ho,
-    rng: np.random.Generator,
-    *,
-    k: int = 1,
-    n_boot: int = 200,
-    max_targets: int = 5_000,
-) -> tuple[float, tuple[float, float], dict[str, Any]]:
-    """DOMIAS-style attack (van Breugel et al., AISTATS 2023) with k-NN density estimates.
-
-    A record's score is the synthetic density near it over the reference (population) density
-    near it, estimated by k-th nearest-neighbour distances: ``log(d_ref + eps) - log(d_syn +
-    eps)``. Members are training records, non-members holdout records; the holdout is split in
-    two halves that take turns as reference data and as non-members (2-fold cross-fitting), and
-    as many members as non-members are drawn from the training table. At most ``max_targets``
-    members and as many non-members are attacked (the reference halves stay whole).
-    """
-    n_ho = len(e_ho)
-    perm = rng.permutation(n_ho)
-    halves = [np.sort(perm[: n_ho // 2]), np.sort(perm[n_ho // 2 :])]
-    per_fold = min(n_ho // 2, len(e_tr) // 2, max_targets // 2)
-    members = rng.choice(len(e_tr), size=2 * per_fold, replace=False)
-    mem_halves = [np.sort(members[:per_fold]), np.sort(members[per_fold:])]
-    targets = [np.sort(rng.choice(h, size=per_fold, replace=False)) for h in halves]
-    eps = 1e-6
-    pos, neg = [], []
-    for fold in (0, 1):
-        ref = e_ho.take(halves[1 - fold])
-        for idx, bucket, table in ((mem_halves[fold], pos, e_tr), (targets[fold], neg, e_ho)):
-            q = table.take(idx)
-            kk = min(k, len(ref), len(e_sy))
-            d_syn = nearest_neighbors(q, e_sy, k=kk)[0][:, -1]
-            d_ref = nearest_neighbors(q, ref, k=kk)[0][:, -1]
-            bucket.append(np.log(d_ref + eps) - np.log(d_syn + eps))
-    s_pos, s_neg = np.concatenate(pos), np.concatenate(neg)
-    auc = _auc(s_pos, s_neg)
-    boots = [
-        _auc(
-            s_pos[rng.integers(len(s_pos), size=len(s_pos))],
-            s_neg[rng.integers(len(s_neg), size=len(s_neg))],
-        )
-        for _ in range(n_boot)
-    ]
-    lo, hi = np.quantile(boots, [0.025, 0.975])
-    return (
-        auc,
-        (float(lo), float(hi)),
-        {
-            "n_members": int(len(s_pos)),
-            "n_non_members": int(len(s_neg)),
-            "k": k,
-            "method": "DOMIAS-style density ratio with k-NN Gower distances; holdout halves "
-            "cross-fitted as reference and non-members",
-            "ci": f"percentile bootstrap, {n_boot} resamples",
-        },
-    )
+        out.append(_metric(name, res.risk, title, desc, ci=res.ci,
+                           details={**base, **res.to_details(), **control_note}))
+    return out
