@@ -6,7 +6,8 @@ Imports neither torch nor tabsynth's models, so it can score releases from any t
     report = evaluate(real_df, synthetic_df, holdout=holdout_df, target="income",
                       ledger=model_ledger_json, random_state=0)
     report.verdict            # "PASS (2 checks not run)"
-    report.to_html("report.html"); report.to_json("report.json")
+    report.save(html="report.html", json="report.json")          # internal form, for sign-off
+    report.save(html="public.html", json="public.json", form="release")  # to publish
 """
 
 from . import errors

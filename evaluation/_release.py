@@ -74,7 +74,8 @@ def _metric(m: MetricResult) -> MetricResult:
         if k not in _SAFE_DETAILS:
             continue
         details[k] = _rows(v) if k in ("columns", "pairs") else v
-    return dataclasses.replace(m, details=details)
+    reason = _redact(m.reason) if isinstance(m.reason, str) else m.reason
+    return dataclasses.replace(m, details=details, reason=reason)
 
 
 def _datasets(datasets: dict[str, Any]) -> dict[str, Any]:
