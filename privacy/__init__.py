@@ -9,12 +9,20 @@ from typing import Any
 
 from .accounting import ACCOUNTANTS, compose, compose_epsilon, gaussian_epsilon, normalize_history
 from .audit import AuditResult, clopper_pearson, epsilon_lower_bound
-from .budget import PrivacyBudget, check_delta, default_delta
+from .budget import (
+    PrivacyBudget,
+    ResolvedBudget,
+    check_delta,
+    check_delta_noisy,
+    default_delta,
+    resolve_budget,
+)
 from .calibration import calibrate_dpsgd, max_steps_for, preprocessing_noise
 from .errors import (
     BudgetError,
     BudgetExceededError,
     IncompatibleModuleError,
+    PreprocessingOverBudget,
     PrivacyError,
     PrivacyParameterError,
     PrivacyWarning,
@@ -37,6 +45,7 @@ from .mechanisms import (
     quantiles_from_histogram,
     threshold_for,
 )
+from .noise import SecureRandom, noise_rng
 
 _LAZY_DPSGD = ("check_module", "make_private", "poisson_batches")
 
@@ -47,6 +56,7 @@ __all__ = [
     "IncompatibleModuleError",
     "PrivacyError",
     "PrivacyParameterError",
+    "PreprocessingOverBudget",
     "PrivacyWarning",
     "SecureModeUnavailableError",
     # budget and ledger
@@ -54,8 +64,14 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "PrivacyBudget",
+    "ResolvedBudget",
     "check_delta",
+    "check_delta_noisy",
     "default_delta",
+    "resolve_budget",
+    # privacy noise (OS entropy, never random_state)
+    "SecureRandom",
+    "noise_rng",
     # accounting and calibration
     "ACCOUNTANTS",
     "calibrate_dpsgd",

@@ -11,7 +11,8 @@ from numbers import Real
 
 from .errors import BudgetError, check_param
 
-__all__ = ["PrivacyBudget", "check_delta", "default_delta"]
+__all__ = ["COUNT_NOISE", "PrivacyBudget", "ResolvedBudget", "check_delta", "check_delta_noisy",
+           "default_delta", "resolve_budget"]
 
 
 def _is_real(value: object) -> bool:
@@ -111,4 +112,61 @@ def check_delta(delta: float, n_rows: int) -> None:
             f"delta={delta:g} is not below 1/n = {1.0 / n:g} for {n} rows: such a delta allows "
             f"publishing a whole row. Use delta <= {default_delta(n):.3g} "
             "(the default, see default_delta)."
+        )
+
+
+#: Noise std of the row count behind the default delta is ``COUNT_NOISE / epsilon``.
+COUNT_NOISE = 50.0
+
+
+@dataclass(frozen=True)
+class ResolvedBudget:
+    """A run's budget and what was measured to choose it.
+
+    ``n_noisy`` is a charged Gaussian count of the rows (``None`` when ``delta`` was given, so
+    no count was needed); ``entry`` is its ledger entry (to charge first)."""
+
+    budget: PrivacyBudget
+    n_noisy: float | None = None
+    sigma: float | None = None
+    entry: object | None = None
+
+
+def resolve_budget(epsilon: float, delta: float | None, n_rows: int, rng: object) -> ResolvedBudget:
+    """The budget of a DP fit, without using the exact row count ``n_rows`` outside a mechanism.
+
+    * ``delta`` given: used as is (a bound the user chose; compare it later with a noisy count,
+      e.g. :func:`check_delta_noisy`);
+    * ``delta=None``: a Gaussian count of the rows (sensitivity 1, std ``COUNT_NOISE /
+      epsilon``, charged to the ledger through the returned entry) gives a high estimate
+      ``n_hi = noisy + 3 std``, and ``delta = default_delta(n_hi)``. The exact ``n`` never
+      decides ``delta``.
+
+    ``rng`` is the privacy noise source (:func:`.noise.noise_rng`).
+    """
+    from .ledger import LedgerEntry  # the ledger module imports this one
+
+    if delta is not None:
+        return ResolvedBudget(PrivacyBudget(epsilon, delta))
+    check_param("resolve_budget", "epsilon", epsilon,
+                _is_real(epsilon) and math.isfinite(epsilon) and epsilon > 0,
+                "a float > 0 and finite", BudgetError)
+    _check_rows(n_rows, "resolve_budget")
+    sigma = COUNT_NOISE / float(epsilon)
+    noisy = float(n_rows) + float(rng.normal(0.0, sigma))
+    entry = LedgerEntry.gaussian("gaussian_count", "number of rows", sigma=sigma,
+                                 note="row count behind the default delta (delta=None)")
+    n_hi = max(int(math.ceil(noisy + 3.0 * sigma)), 3)
+    return ResolvedBudget(PrivacyBudget(epsilon, default_delta(n_hi)), noisy, sigma, entry)
+
+
+def check_delta_noisy(delta: float, n_noisy: float) -> None:
+    """:func:`check_delta` against a noisy row count (post-processing: the exact ``n`` is never
+    compared, so whether this raises does not depend on one row beyond the noise)."""
+    n = max(int(round(float(n_noisy))), 1)
+    if delta >= 1.0 / n:
+        raise BudgetError(
+            f"delta={delta:g} is not below 1/n for a table of about {n} rows (a noisy count): "
+            f"such a delta allows publishing a whole row. Use delta <= {default_delta(n):.3g} "
+            "or leave delta=None (the default rule, see default_delta)."
         )

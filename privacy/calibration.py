@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from .accounting import _compose_epsilon, compose_epsilon, normalize_history
 from .budget import PrivacyBudget
-from .errors import BudgetError, PrivacyParameterError
+from .errors import BudgetError, PreprocessingOverBudget, PrivacyParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .ledger import Ledger
@@ -248,7 +248,7 @@ def calibrate_dpsgd(
 
     pre_eps = compose_epsilon(history, delta_acc, accountant=accountant)
     if pre_eps >= eps:
-        raise BudgetError(
+        raise PreprocessingOverBudget(
             f"The preprocessing alone spends epsilon={pre_eps:.4g} >= the budget "
             f"epsilon={eps:g}: lower its share or declare more bounds/domains public."
         )

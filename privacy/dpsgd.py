@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from .errors import IncompatibleModuleError, PrivacyParameterError, SecureModeUnavailableError
+from .noise import SecureRandom, is_noise_rng, os_seed
 
-__all__ = ["GRAD_SAMPLE_MODES", "check_module", "make_private", "poisson_batches",
-           "secure_gaussian", "secure_generator"]
+__all__ = ["GRAD_SAMPLE_MODES", "check_module", "make_private", "noise_generator",
+           "poisson_batches", "secure_gaussian", "secure_generator"]
 
 GRAD_SAMPLE_MODES = ("hooks", "functorch", "ew", "ghost")
 
@@ -42,15 +43,16 @@ def poisson_batches(n: int, sample_rate: float, steps: int,
     if not (isinstance(steps, int) and steps >= 0):
         raise PrivacyParameterError(
             f"The 'steps' parameter of poisson_batches must be an int >= 0. Got {steps!r} instead.")
+    if not (isinstance(generator, torch.Generator) or is_noise_rng(generator)):
+        raise PrivacyParameterError(
+            "The 'generator' parameter of poisson_batches must be a privacy noise source "
+            "(tabsynth.privacy.noise_rng()) or a torch.Generator. "
+            f"Got {generator!r} instead.")
     for _ in range(steps):
         if isinstance(generator, torch.Generator):
             mask = (torch.rand(n, generator=generator) < sample_rate).numpy()
-        elif isinstance(generator, np.random.Generator):
-            mask = generator.random(n) < sample_rate
         else:
-            raise PrivacyParameterError(
-                "The 'generator' parameter of poisson_batches must be a numpy.random.Generator "
-                f"or a torch.Generator. Got {generator!r} instead.")
+            mask = generator.random(n) < sample_rate
         yield np.flatnonzero(mask)
 
 
@@ -69,28 +71,54 @@ def check_module(module: nn.Module) -> None:
 
 
 def secure_generator() -> torch.Generator:
-    """A cryptographically secure torch generator (``torchcsprng`` reading /dev/urandom), as used
-    by Opacus' ``secure_mode``. Raises :class:`SecureModeUnavailableError` if not installed."""
+    """A cryptographically secure torch generator (``torchcsprng`` reading /dev/urandom).
+
+    Not needed by tabsynth any more (``secure_mode=True`` draws DP-SGD noise from
+    :class:`~.noise.SecureRandom`); kept for callers of Opacus' own ``secure_mode``. Raises
+    :class:`SecureModeUnavailableError` if ``torchcsprng`` is not installed."""
     try:
         import torchcsprng  # type: ignore[import-not-found]
     except ImportError as exc:
         raise SecureModeUnavailableError(
-            "secure_mode=True needs the 'torchcsprng' package for cryptographically secure noise "
-            "(https://github.com/pytorch/csprng); install it or use secure_mode=False "
-            "(not suitable for production releases)."
+            "Opacus' secure_mode needs the 'torchcsprng' package "
+            "(https://github.com/pytorch/csprng); tabsynth's secure_mode=True does not."
         ) from exc
     return torchcsprng.create_random_device_generator("/dev/urandom")
 
 
 def secure_gaussian(sigma: float, shape: tuple[int, ...]) -> np.ndarray:
-    """``N(0, sigma^2)`` noise of ``shape`` from :func:`secure_generator`, with Opacus'
-    floating-point mitigation (sum of 4 draws / 2, Holohan & Braghin 2021)."""
-    from opacus.optimizers.optimizer import _generate_noise
+    """``N(0, sigma^2)`` noise of ``shape`` from :class:`~.noise.SecureRandom` (os.urandom,
+    with the Holohan & Braghin 2021 floating-point mitigation)."""
+    return np.asarray(SecureRandom().normal(0.0, float(sigma), size=tuple(shape)), dtype=float)
 
-    reference = torch.zeros(shape, dtype=torch.float64)
-    noise = _generate_noise(float(sigma), reference, generator=secure_generator(),
-                            secure_mode=True)
-    return noise.numpy().astype(float)
+
+def noise_generator(device: object = "cpu") -> torch.Generator:
+    """A torch generator for DP-SGD noise, seeded from OS entropy (never ``random_state``)."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(os_seed())
+    return gen
+
+
+def _secure_add_noise(optimizer: object, rng: SecureRandom) -> None:
+    """Make a DPOptimizer draw its Gaussian noise from ``rng`` (os.urandom) instead of torch.
+
+    The same computation as Opacus' ``add_noise`` (noise of std ``noise_multiplier *
+    max_grad_norm`` added to each parameter's clipped gradient sum); only the source of the
+    noise differs."""
+    from opacus.optimizers.optimizer import _check_processed_flag, _mark_as_processed
+
+    def add_noise() -> None:
+        nm = getattr(optimizer, "_adjusted_noise_multiplier", optimizer.noise_multiplier)
+        std = float(nm) * float(optimizer.max_grad_norm)
+        for p in optimizer.params:
+            _check_processed_flag(p.summed_grad)
+            ref = p.summed_grad
+            draw = rng.normal(0.0, std, size=tuple(ref.shape)) if std > 0 else np.zeros(ref.shape)
+            noise = torch.from_numpy(np.asarray(draw)).to(device=ref.device, dtype=ref.dtype)
+            p.grad = (ref + noise).view_as(p)
+            _mark_as_processed(p.summed_grad)
+
+    optimizer.add_noise = add_noise
 
 
 def make_private(
@@ -121,7 +149,11 @@ def make_private(
         loss must be wrapped in ``opacus.utils.fast_gradient_clipping_utils
         .DPLossFastGradientClipping``.
     secure_mode : bool
-        Draw the noise from :func:`secure_generator` (cryptographically secure).
+        Draw the noise from :class:`~.noise.SecureRandom` (os.urandom, cryptographically
+        secure) instead of a torch generator.
+    generator : torch.Generator, optional
+        The noise generator when not ``secure_mode``; default :func:`noise_generator` (OS
+        entropy). Never pass a generator seeded by ``random_state``.
 
     Returns ``(GradSampleModule, DPOptimizer)``. Call :func:`check_module` first (done here too).
     """
@@ -142,8 +174,8 @@ def make_private(
     from opacus.optimizers import get_optimizer_class
 
     check_module(module)
-    if secure_mode:
-        generator = secure_generator()
+    if generator is None and not secure_mode:
+        generator = noise_generator(next((p.device for p in module.parameters()), "cpu"))
     extra = {}
     if grad_sample_mode == "ghost":
         # Ghost clipping clips inside the module (before the optimizer adds noise): it must
@@ -156,5 +188,7 @@ def make_private(
     dp_optimizer = optim_cls(optimizer, noise_multiplier=float(noise_multiplier),
                              max_grad_norm=float(max_grad_norm),
                              expected_batch_size=expected_batch_size, loss_reduction="mean",
-                             generator=generator, secure_mode=secure_mode)
+                             generator=None if secure_mode else generator, secure_mode=False)
+    if secure_mode:
+        _secure_add_noise(dp_optimizer, SecureRandom())
     return gsm, dp_optimizer

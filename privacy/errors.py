@@ -27,6 +27,11 @@ class BudgetExceededError(BudgetError):
     """Running the requested step would exceed the privacy budget."""
 
 
+class PreprocessingOverBudget(BudgetError):
+    """The preprocessing measurements alone spend the whole budget (nothing is left for
+    training); raised before any training step."""
+
+
 class PrivacyParameterError(PrivacyError, ValueError):
     """A mechanism or accountant parameter is invalid."""
 

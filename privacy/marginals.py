@@ -43,6 +43,7 @@ import numpy as np
 from .accounting import _rdp_epsilon
 from .errors import BudgetError, PrivacyParameterError
 from .ledger import Ledger, LedgerEntry
+from .noise import is_noise_rng
 
 __all__ = [
     "Clique",
@@ -166,10 +167,10 @@ class MarginalMeasurer:
         if codes.size and (not np.issubdtype(codes.dtype, np.integer) or codes.min() < 0
                            or np.any(codes.max(axis=0) >= np.asarray(domain))):
             raise PrivacyParameterError("codes must be integers in [0, domain[j]) per column.")
-        if not exact and not isinstance(rng, np.random.Generator):
+        if not exact and not is_noise_rng(rng):
             raise PrivacyParameterError(
-                f"The 'rng' parameter of MarginalMeasurer must be a numpy.random.Generator. "
-                f"Got {rng!r} instead."
+                "The 'rng' parameter of MarginalMeasurer must be a privacy noise source "
+                f"(tabsynth.privacy.noise_rng()). Got {rng!r} instead."
             )
         self._codes = codes.astype(np.int64, copy=False)
         self.domain = domain

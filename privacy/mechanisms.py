@@ -10,12 +10,12 @@ Every measurement returns ``Release(value, entry)``: the noisy result and the
 Neighbouring tables differ by adding or removing one row; then a histogram over a domain fixed in
 advance changes in one bin by 1 (L2 sensitivity 1).
 
-Randomness: every function takes an explicit ``rng`` (``numpy.random.Generator``). With
-``secure_mode=True`` the noise comes instead from a cryptographically secure generator through
-Opacus' secure sampling (``torchcsprng``, with the Holohan & Braghin 2021 floating-point
-mitigation Opacus uses); numpy's PCG64 is *not* suitable against an adversary who can observe
-many outputs or exploit floating-point artefacts (Mironov 2012). If ``torchcsprng`` is missing,
-:class:`SecureModeUnavailableError` is raised — never a silent downgrade.
+Randomness: every function takes an explicit ``rng``, the privacy noise source of
+:func:`.noise.noise_rng` (OS entropy; never a generator seeded by ``random_state``: the noise
+could then be regenerated from a model file and subtracted). With ``secure_mode=True`` the noise
+comes from :class:`.noise.SecureRandom` (``os.urandom``, with the Holohan & Braghin 2021
+floating-point mitigation); numpy's PCG64 is *not* suitable against an adversary who can observe
+many raw outputs or exploit floating-point artefacts (Mironov 2012).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from scipy import stats
 
 from .errors import PrivacyParameterError
 from .ledger import LedgerEntry
+from .noise import SecureRandom, is_noise_rng
 
 __all__ = [
     "GmmModes",
@@ -78,10 +79,10 @@ def _check_sigma(sigma: object, owner: str) -> float:
 
 
 def _check_rng(rng: object, owner: str, secure_mode: bool) -> None:
-    if not secure_mode and not isinstance(rng, np.random.Generator):
+    if not (secure_mode and rng is None) and not is_noise_rng(rng):
         raise PrivacyParameterError(
-            f"The 'rng' parameter of {owner} must be a numpy.random.Generator "
-            f"(e.g. np.random.default_rng(seed)). Got {rng!r} instead."
+            f"The 'rng' parameter of {owner} must be a privacy noise source "
+            f"(tabsynth.privacy.noise_rng()). Got {rng!r} instead."
         )
 
 
@@ -92,13 +93,9 @@ def _noisy(exact: np.ndarray, sigma: float, rng: np.random.Generator | None,
            secure_mode: bool) -> np.ndarray:
     """``exact + N(0, sigma^2)`` elementwise."""
     exact = np.asarray(exact, dtype=float)
-    if secure_mode:
-        from .dpsgd import secure_gaussian  # torch only when asked for
-
-        noise = secure_gaussian(sigma, exact.shape)
-    else:
-        noise = rng.normal(0.0, sigma, size=exact.shape)
-    return exact + noise
+    if secure_mode and not isinstance(rng, SecureRandom):
+        rng = SecureRandom()
+    return exact + rng.normal(0.0, sigma, size=exact.shape)
 
 
 def _finite(values: Any) -> np.ndarray:

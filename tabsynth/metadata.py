@@ -39,6 +39,7 @@ __all__ = [
     "ColumnMetadata",
     "Metadata",
     "check_data",
+    "check_modelled",
 ]
 
 SCHEMA_VERSION = 1
@@ -304,11 +305,11 @@ class Metadata:
     def detect(cls, df: pd.DataFrame, *, warn: bool = True) -> Metadata:
         """Infer metadata from a table.
 
-        Column types come from the dtypes and values (review them: the metadata is treated as
-        public schema). Integer columns holding only 0/1 (flags, binary labels) get
-        ``public_domain=[0, 1]``: the domain of a flag is schema knowledge, and declaring it
-        public keeps DP category discovery from folding a rare flag value (a 5% label) into
-        the most frequent one. Remove it if that is not public knowledge for your data.
+        Column types come from the dtypes **and values** (integer vs float, id-like by
+        uniqueness, datetime formats): fine without DP, but under DP such metadata is a
+        function of the private rows. A DP fit without metadata uses :meth:`from_dtypes`
+        instead; review detected metadata before declaring it for a DP fit. Detection never
+        declares a public domain or public bounds.
 
         Parameters
         ----------
@@ -343,6 +344,15 @@ class Metadata:
                 stacklevel=2,
             )
         return meta
+
+    @classmethod
+    def from_dtypes(cls, df: pd.DataFrame, *, announce: bool = False) -> Metadata:
+        """Metadata from the pandas dtypes and column names only: nothing computed from the
+        values (the rule for a DP fit without declared metadata). See
+        :func:`tabsynth.dtype_schema.metadata_from_dtypes`."""
+        from .dtype_schema import metadata_from_dtypes
+
+        return metadata_from_dtypes(df, announce=announce)
 
     # ----------------------------------------------------------- dict / JSON
     def to_dict(self) -> dict[str, Any]:
@@ -471,11 +481,13 @@ class Metadata:
         return self
 
     # ------------------------------------------------------------- validation
-    def validate(self, df: pd.DataFrame) -> None:
+    def validate(self, df: pd.DataFrame, *, private: bool = False) -> None:
         """Check that ``df`` matches the metadata; one :class:`MetadataError` lists all problems.
 
         Modelled columns must be present with values of the declared type and inside any
-        declared ``public_domain``; columns absent from the metadata are problems too.
+        declared ``public_domain``; columns absent from the metadata are problems too. With
+        ``private=True`` (a DP fit) the message names columns and problems but quotes no value
+        and no exact count.
         """
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
@@ -485,7 +497,7 @@ class Metadata:
                 if col.modelled:
                     problems.append(f"column {name!r} is missing")
                 continue
-            problems.extend(_column_problems(name, col, df[name]))
+            problems.extend(_column_problems(name, col, df[name], private))
         extra = [str(c) for c in df.columns if c not in self.columns]
         if extra:
             problems.append(f"column(s) {extra} are not in the metadata")
@@ -544,10 +556,6 @@ def _detect_column(name: str, s: pd.Series) -> ColumnMetadata:
         ):
             return ColumnMetadata("id", dtype=dtype)
         if n_unique <= _CATEGORICAL_MAX_INTS:
-            if n > 0 and set(non_null.unique().tolist()) <= {0, 1}:
-                # A 0/1 flag: its domain is schema knowledge, declared public so that DP
-                # category discovery cannot fold a rare flag value (a rare label) away.
-                return ColumnMetadata("categorical", dtype=dtype, public_domain=[0, 1])
             return ColumnMetadata("categorical", dtype=dtype)
         return ColumnMetadata("numerical", representation="int", dtype=dtype)
     if pd.api.types.is_float_dtype(s.dtype):
@@ -597,7 +605,18 @@ def _mixed_types(s: pd.Series) -> list[str]:
     return sorted(kinds) if len(kinds) > 1 else []
 
 
-def _column_problems(name: str, col: ColumnMetadata, s: pd.Series) -> list[str]:
+def _count(k: int, private: bool) -> str:
+    """An exact count, or "some" under DP (errors of a DP fit quote no exact count)."""
+    return "some" if private else str(k)
+
+
+def _example(text: str, private: bool) -> str:
+    """An example of real values, or nothing under DP (errors quote no real value)."""
+    return "" if private else text
+
+
+def _column_problems(name: str, col: ColumnMetadata, s: pd.Series,
+                     private: bool = False) -> list[str]:
     out: list[str] = []
     if not col.modelled:
         return out
@@ -608,8 +627,8 @@ def _column_problems(name: str, col: ColumnMetadata, s: pd.Series) -> list[str]:
             bad = non_null[conv.isna()]
             if len(bad):
                 out.append(
-                    f"column {name!r} is numerical but has {len(bad)} non-numeric value(s) "
-                    f"such as {bad.iloc[0]!r}"
+                    f"column {name!r} is numerical but has {_count(len(bad), private)} "
+                    f"non-numeric value(s){_example(f' such as {bad.iloc[0]!r}', private)}"
                 )
     elif col.sdtype == "datetime":
         if not pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -622,8 +641,8 @@ def _column_problems(name: str, col: ColumnMetadata, s: pd.Series) -> list[str]:
             if len(bad):
                 fmt = f" with format {col.datetime_format!r}" if col.datetime_format else ""
                 out.append(
-                    f"column {name!r} is datetime but {len(bad)} value(s) cannot be parsed"
-                    f"{fmt}, such as {bad.iloc[0]!r}"
+                    f"column {name!r} is datetime but {_count(len(bad), private)} value(s) "
+                    f"cannot be parsed{fmt}{_example(f', such as {bad.iloc[0]!r}', private)}"
                 )
     elif col.sdtype in ("categorical", "boolean") and col.public_domain is not None:
         domain = pd.Index(list(col.public_domain), dtype=object)
@@ -631,18 +650,18 @@ def _column_problems(name: str, col: ColumnMetadata, s: pd.Series) -> list[str]:
         if len(outside):
             examples = list(dict.fromkeys(outside.tolist()))[:5]
             out.append(
-                f"column {name!r} has {len(outside)} value(s) outside its public_domain, "
-                f"such as {examples!r}"
+                f"column {name!r} has {_count(len(outside), private)} value(s) outside its "
+                f"public_domain{_example(f', such as {examples!r}', private)}"
             )
     return out
 
 
-def check_data(df: pd.DataFrame, metadata: Metadata) -> None:
+def check_data(df: pd.DataFrame, metadata: Metadata, *, private: bool = False) -> None:
     """Check the modelled columns of ``df`` are usable; one :class:`DataError` lists all problems.
 
     Problems: fewer than 2 rows, +/-inf in a numeric column, a column that is entirely
     missing, an object column mixing value types (e.g. ints and strings). Constant columns
-    are fine.
+    are fine. ``private=True`` (a DP fit): no exact counts in the message.
     """
     problems: list[str] = []
     if len(df) < 2:
@@ -658,9 +677,26 @@ def check_data(df: pd.DataFrame, metadata: Metadata) -> None:
             vals = s.to_numpy(dtype=float, na_value=np.nan)
             n_inf = int(np.isinf(vals).sum())
             if n_inf:
-                problems.append(f"column {name!r} has {n_inf} infinite value(s)")
+                problems.append(f"column {name!r} has {_count(n_inf, private)} infinite "
+                                "value(s)")
         mixed = _mixed_types(s)
         if mixed:
             problems.append(f"column {name!r} mixes value types {mixed}")
     if problems:
         raise DataError("The data cannot be used: " + "; ".join(problems) + ".")
+
+
+def check_modelled(metadata: Metadata, owner: str) -> None:
+    """Refuse a fit that would model no column (every column excluded), with the reason."""
+    if metadata.modelled_columns:
+        return
+    cols = list(metadata.columns)
+    if not cols:
+        raise DataError(f"{owner}.fit got a table with no columns: there is nothing to model.")
+    desc = ", ".join(f"{n!r} ({metadata.columns[n].sdtype})" for n in cols[:8])
+    more = f" and {len(cols) - 8} more" if len(cols) > 8 else ""
+    raise DataError(
+        f"{owner}.fit would model no column: every column is excluded ({desc}{more}). "
+        "A CSV read with the wrong separator gives one text column: check the delimiter; "
+        "otherwise declare the types with metadata.update_column(name, sdtype=...)."
+    )

@@ -98,6 +98,7 @@ from .privacy import (
     quantiles_from_histogram,
     threshold_for,
 )
+from .privacy.noise import is_noise_rng
 from .stats import (
     _N_QUANTILES,
     CategoricalStats,
@@ -134,12 +135,12 @@ _MISSING = _Missing()
 
 
 # ------------------------------------------------------------------------------------- planning
-def _is_bool_schema(col: ColumnMetadata, s: pd.Series) -> bool:
-    """``{False, True}`` is public by schema: a boolean column with a bool dtype."""
-    if col.sdtype != "boolean":
-        return False
-    dtype = col.dtype or str(s.dtype)
-    return dtype in ("bool", "boolean") or pd.api.types.is_bool_dtype(s.dtype)
+def _is_bool_schema(col: ColumnMetadata, s: pd.Series | None = None) -> bool:
+    """``{False, True}`` is public by schema: a column whose metadata says boolean.
+
+    Decided by the metadata alone (never by the dtype of the values, which one row can
+    change); the values must then be booleans."""
+    return col.sdtype == "boolean"
 
 
 def _plan(df: pd.DataFrame, metadata: Metadata) -> tuple[int, list[str]]:
@@ -150,7 +151,7 @@ def _plan(df: pd.DataFrame, metadata: Metadata) -> tuple[int, list[str]]:
         col = metadata.columns[name]
         if col.sdtype in ("categorical", "boolean"):
             k += 1
-            if col.public_domain is None and not _is_bool_schema(col, df[name]):
+            if col.public_domain is None and not _is_bool_schema(col):
                 discovered.append(name)
         else:
             k += 1 + int(col.public_bounds is None)
@@ -191,9 +192,9 @@ def compute_private_stats(
     share : float in (0, 1), default 0.1
         Fraction of ``budget.epsilon`` the preprocessing measurements spend together.
     accountant : {"prv", "rdp"}, default "prv"
-    rng : numpy.random.Generator
-        Source of the noise (required unless ``secure_mode``). The same seed gives the same
-        statistics and ledger.
+    rng : privacy noise source
+        :func:`tabsynth.privacy.noise_rng` (OS entropy; required unless ``secure_mode``).
+        Never a generator seeded by ``random_state``: the noise could then be replayed.
     max_modes : int, default 10
         Modes per numerical/datetime column (post-processing of its histogram).
     n_bins : int, default 32
@@ -202,7 +203,7 @@ def compute_private_stats(
         Fraction of ``budget.delta`` given to the thresholds of category discovery (see the
         module docstring); the rest is the accountant's delta.
     secure_mode : bool, default False
-        Cryptographically secure noise (needs ``torchcsprng``; see :mod:`tabsynth.privacy`).
+        Cryptographically secure noise (os.urandom; see :mod:`tabsynth.privacy.noise`).
     tighten_bounds : bool, default True
         Without ``public_bounds``, tighten each numeric column's DP bounds to the outermost
         histogram bins whose noisy count clears the threshold (post-processing). ``False``
@@ -232,9 +233,8 @@ def compute_private_stats(
                 and 0 < share < 1, "a float in (0, 1)")
     check_param(owner, "accountant", accountant, accountant in ACCOUNTANTS,
                 f"one of {list(ACCOUNTANTS)}")
-    check_param(owner, "rng", rng,
-                secure_mode or isinstance(rng, np.random.Generator),
-                "a numpy.random.Generator (e.g. np.random.default_rng(seed))")
+    check_param(owner, "rng", rng, (secure_mode and rng is None) or is_noise_rng(rng),
+                "a privacy noise source (tabsynth.privacy.noise_rng())")
     check_param(owner, "max_modes", max_modes,
                 isinstance(max_modes, int) and not isinstance(max_modes, bool) and max_modes >= 1,
                 "an int >= 1")
@@ -274,9 +274,9 @@ def compute_private_stats(
                 ledger.declare_public(f"column {name!r} domain",
                                       f"public_domain of {len(col.public_domain)} values")
                 cols[name] = _domain_stats(ctx, name, list(col.public_domain), s)
-            elif _is_bool_schema(col, s):
+            elif _is_bool_schema(col):
                 ledger.declare_public(f"column {name!r} domain",
-                                      "{False, True}: boolean dtype (schema)")
+                                      "{False, True}: boolean sdtype (schema)")
                 cols[name] = _domain_stats(ctx, name, [False, True], s)
             else:
                 cols[name] = _discovered_stats(ctx, name, col, s)
@@ -350,9 +350,8 @@ def _domain_stats(ctx: _Ctx, name: str, domain: list, s: pd.Series) -> Categoric
     codes = index.get_indexer(values)
     outside = (codes < 0) & ~isna
     if outside.any():
-        raise DataError(
-            f"Column {name!r} has {int(outside.sum())} value(s) outside its public domain."
-        )
+        raise DataError(f"Column {name!r} has value(s) outside its public domain.")
+    _warn_if_domain_looks_observed(name, domain, codes[~isna])
     codes = np.where(isna, len(domain), codes)
     counts = ctx.histogram(codes, len(domain) + 1, f"column {name!r} categories (+missing)", {})
     mass = np.clip(counts, 0.0, None)
@@ -362,10 +361,39 @@ def _domain_stats(ctx: _Ctx, name: str, domain: list, s: pd.Series) -> Categoric
                             source="dp")
 
 
-def _text_like(col: ColumnMetadata, s: pd.Series) -> bool:
-    dtype = col.dtype or str(s.dtype)
-    return (dtype in _STRING_DTYPES or dtype.startswith("string")
-            or isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype))
+#: A declared domain of at least this many values that equals the observed set, with a value
+#: seen in at most ``_LEAK_RARE`` rows, is reported as a probable leak.
+_LEAK_MIN_VALUES = 3
+_LEAK_RARE = 2
+
+
+def _warn_if_domain_looks_observed(name: str, domain: list, codes: np.ndarray) -> None:
+    """Warn (loudly) when a declared public domain is exactly the set of observed values and
+    some of them are rare: the usual sign of a "public" codebook built from the rows.
+
+    A codebook from published documentation usually lists values absent from a given table,
+    or has only common ones; a value seen once or twice that is in the domain *and* every
+    domain value being present is what ``df[col].unique()`` produces. The warning is for the
+    data owner running the fit (it is not saved in the model) and quotes no value or count.
+    """
+    if len(domain) < _LEAK_MIN_VALUES or not len(codes):
+        return
+    counts = np.bincount(codes, minlength=len(domain))
+    if (counts > 0).all() and counts.min() <= _LEAK_RARE:
+        warnings.warn(
+            f"Column {name!r}: the declared public_domain is exactly the set of values present "
+            "in the table, some of them rare. If the domain was read from the data (e.g. "
+            "df[col].unique()), it is NOT public: every rare value it names is released with "
+            "certainty, outside the privacy budget. Take the domain from published "
+            "documentation (a codebook), or leave public_domain unset so DP discovery decides.",
+            PrivacyWarning, stacklevel=4)
+
+
+def _text_like(col: ColumnMetadata, s: pd.Series | None = None) -> bool:
+    """Text-like by the metadata's dtype (no dtype declared: decided by the released
+    categories, which are DP outputs)."""
+    dtype = col.dtype
+    return dtype is None or dtype in _STRING_DTYPES or dtype.startswith("string")
 
 
 def _discovered_stats(ctx: _Ctx, name: str, col: ColumnMetadata,
@@ -391,7 +419,7 @@ def _discovered_stats(ctx: _Ctx, name: str, col: ColumnMetadata,
     cats = sorted(released, key=_sort_key)
     counts = [released[c] for c in cats]
     other: Any
-    if _text_like(col, s) and all(isinstance(c, str) for c in cats):
+    if _text_like(col) and all(isinstance(c, str) for c in cats):
         other = OTHER
         while other in released:
             other += "_"
@@ -439,9 +467,7 @@ def _continuous_stats(ctx: _Ctx, name: str, col: ColumnMetadata,
         is_integer = False
     else:
         vals = _numeric_values(name, s)
-        dtype = col.dtype or str(s.dtype)
-        is_integer = (col.representation == "int" or dtype.lower().startswith(("int", "uint"))
-                      or pd.api.types.is_integer_dtype(s.dtype))
+        is_integer = col.representation == "int"  # the metadata's type, never the dtype
     isna = np.isnan(vals)
     present = vals[~isna]
     if np.isinf(present).any():

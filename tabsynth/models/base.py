@@ -38,6 +38,7 @@ import pandas as pd
 
 from .._device import is_valid_device_spec, resolve_device
 from ..errors import MetadataError, NotFittedError, ParameterError, check_param
+from ..metadata import check_modelled
 from .conditions import Condition, ParsedConditions, RejectionBudget, parse_conditions
 
 __all__ = ["BaseSynthesizer"]
@@ -198,20 +199,28 @@ class BaseSynthesizer(abc.ABC):
         self._validate_params()
         self._reset_fitted()
         df = read_table(data)
-        md = self._resolve_metadata(metadata, df, Metadata)
-        md.validate(df)
-        check_data(df, md)
+        private = self.epsilon is not None
+        md = self._resolve_metadata(metadata, df, Metadata, private=private)
+        md.validate(df, private=private)
+        check_data(df, md, private=private)
+        check_modelled(md, type(self).__name__)
         device = resolve_device(self.device, owner=type(self).__name__)
+        # random_state seeds post-processing only (initialisation, latent noise, sampling);
+        # privacy noise comes from OS entropy (tabsynth.privacy.noise): never replayable.
         rng = np.random.default_rng(self.random_state)
 
         self.ledger_ = None
         self.privacy_spent_ = None
-        if self.epsilon is not None and self.route == "marginals":
-            return self._fit_marginals(df, md, device, rng)
-        if self.epsilon is not None:  # DP-SGD: checks, DP stats, ledger, calibration
+        if private:
+            from ..privacy import noise_rng
+
+            noise = noise_rng(self.secure_mode)
+        if private and self.route == "marginals":
+            return self._fit_marginals(df, md, device, rng, noise)
+        if private:  # DP-SGD: checks, DP stats, ledger, calibration
             from .dp_training import prepare_private_fit
 
-            stats, self.ledger_, self._dp_plan = prepare_private_fit(self, df, md, rng)
+            stats, self.ledger_, self._dp_plan = prepare_private_fit(self, df, md, noise)
         else:
             stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats)
@@ -242,12 +251,13 @@ class BaseSynthesizer(abc.ABC):
         self.training_summary_ = {
             "epochs": int(schedule.get("epochs", self.epochs)),
             "batch_size": int(schedule.get("batch_size", self.batch_size)),
-            "seconds": round(seconds, 3),
         }
+        if not private:  # a DP model file holds no timing (a side channel that grows with n)
+            self.training_summary_["seconds"] = round(seconds, 3)
         return self
 
     def _fit_marginals(self, df: pd.DataFrame, md: Any, device: Any,
-                       rng: np.random.Generator) -> BaseSynthesizer:
+                       rng: np.random.Generator, noise: Any) -> BaseSynthesizer:
         """``route="marginals"``: fit the generator to DP-measured marginals
         (:func:`tabsynth.models.marginal_fit.fit_to_marginals` sets ``stats_``,
         ``transformer_``, the networks, ``ledger_``, ``privacy_spent_``, ``loss_history_``)."""
@@ -263,13 +273,12 @@ class BaseSynthesizer(abc.ABC):
         self.metadata_ = md
         self.device_ = device
         self.n_features_in_ = int(df.shape[1])
-        start = time.perf_counter()
-        fit_to_marginals(self, df, md, rng=rng, generator=self._torch_generator(rng, device))
+        fit_to_marginals(self, df, md, rng=rng, noise=noise,
+                         generator=self._torch_generator(rng, device))
         if not hasattr(self, "columns_"):
             self.columns_ = list(self.transformer_.columns)
         if not hasattr(self, "training_summary_"):
-            self.training_summary_ = {"epochs": int(self.epochs),
-                                      "seconds": round(time.perf_counter() - start, 3)}
+            self.training_summary_ = {"epochs": int(self.epochs)}
         return self
 
     def _compute_stats(self, df: pd.DataFrame, metadata: Any, rng: np.random.Generator) -> Any:
@@ -282,7 +291,11 @@ class BaseSynthesizer(abc.ABC):
         return compute_stats(df, metadata, random_state=int(rng.integers(2**32)))
 
     @staticmethod
-    def _resolve_metadata(metadata: Any, df: pd.DataFrame, Metadata: Any) -> Any:  # noqa: N803
+    def _resolve_metadata(metadata: Any, df: pd.DataFrame, Metadata: Any,  # noqa: N803
+                          private: bool = False) -> Any:
+        if metadata is None and private:
+            # Under DP nothing is inferred from the values: dtypes and names only.
+            return Metadata.from_dtypes(df, announce=True)
         if metadata is None:
             return Metadata.detect(df)
         if isinstance(metadata, Metadata):
@@ -297,8 +310,11 @@ class BaseSynthesizer(abc.ABC):
         )
 
     def _reset_fitted(self) -> None:
+        """Forget everything a previous fit left: fitted attributes (``name_``) and private
+        state and caches (``_name``, e.g. the marginal correction); parameters stay."""
+        params = set(self._get_param_names())
         for name in list(vars(self)):
-            if name.endswith("_") and not name.startswith("_"):
+            if name not in params and (name.endswith("_") or name.startswith("_")):
                 delattr(self, name)
 
     @staticmethod

@@ -129,8 +129,6 @@ __all__ = [
 
 #: ``grad_sample_mode="auto"``: the fastest mode measured for each model (module docstring).
 AUTO_MODE = {"CTGAN": "ghost", "TVAE": "ghost"}
-#: Noise multiplier of the row count behind the default delta, times 1/epsilon.
-COUNT_NOISE = 50.0
 
 #: DP training schedule used when the user left a parameter at its class default (DESIGN.md
 #: rule 7: spend the budget on few epochs with large Poisson batches). See
@@ -198,6 +196,8 @@ class DPPlan:
     expected_batch_size: int
     epochs: int = 0
     lr_scale: Any = None
+    #: the privacy noise source (OS entropy): Poisson masks and DP-SGD noise
+    noise: Any = None
 
 
 # ------------------------------------------------------------------------------ planning
@@ -206,107 +206,66 @@ def _resolve_mode(model: Any) -> str:
     return AUTO_MODE.get(type(model).__name__, "ghost") if mode == "auto" else mode
 
 
-def _sampling_generator(model: Any, rng: np.random.Generator) -> Any:
-    if model.secure_mode:
-        from ..privacy.dpsgd import secure_generator
-
-        return secure_generator()
-    return rng
-
-
-def _noisy_count(model: Any, df: Any, rng: np.random.Generator) -> tuple[float, float, Any]:
-    """(noisy n, sigma, ledger entry) of a Gaussian count of the rows (sensitivity 1)."""
-    from ..privacy import LedgerEntry
-
-    sigma = COUNT_NOISE / float(model.epsilon)
-    if model.secure_mode:
-        from ..privacy.dpsgd import secure_gaussian
-
-        noise = float(secure_gaussian(sigma, (1,))[0])
-    else:
-        noise = float(rng.normal(0.0, sigma))
-    entry = LedgerEntry.gaussian(
-        "gaussian_count", "number of rows", sigma=sigma,
-        note="row count behind the default delta (delta=None)",
-    )
-    return len(df) + noise, sigma, entry
-
-
 def prepare_private_fit(model: Any, df: Any, metadata: Any,
-                        rng: np.random.Generator) -> tuple[Any, Any, DPPlan]:
+                        noise: Any) -> tuple[Any, Any, DPPlan]:
     """Checks, DP statistics, ledger and DP-SGD calibration, before any training.
 
-    Returns ``(stats, ledger, plan)``; the ledger already holds the DP-SGD entry.
+    ``noise`` is the privacy noise source (:func:`tabsynth.privacy.noise_rng`, OS entropy); the
+    exact row count is read only by charged mechanisms (the count behind the default delta,
+    the statistics' histograms), and every n-dependent setting (delta check, sample rate,
+    schedule) uses the noisy count. Returns ``(stats, ledger, plan)``; the ledger already holds
+    the DP-SGD entry.
 
     Raises
     ------
     BudgetError
-        ``delta >= 1/n``; a budget that the requested epochs cannot meet (names the number of
-        epochs that would); preprocessing alone over budget.
+        ``delta`` not below 1 / (noisy n); a budget that the requested epochs cannot meet
+        (names the number of epochs that would); preprocessing alone over budget.
     ParameterError
         The table is too small for ``batch_size``.
-    SecureModeUnavailableError
-        ``secure_mode=True`` without a cryptographically secure generator.
     """
     from ..errors import ParameterError
     from ..privacy import (
         BudgetError,
         LedgerEntry,
-        PrivacyBudget,
         calibrate_dpsgd,
-        check_delta,
-        default_delta,
+        check_delta_noisy,
         max_steps_for,
+        resolve_budget,
     )
-    from ..privacy.calibration import MAX_NOISE_MULTIPLIER
+    from ..privacy.calibration import MAX_NOISE_MULTIPLIER, PreprocessingOverBudget
     from ..private_stats import compute_private_stats
 
     name = type(model).__name__
-    n = len(df)
-    if model.secure_mode:
-        from ..privacy.dpsgd import secure_generator
-
-        secure_generator()  # fail now, not halfway
-    if model.batch_size >= n and not _is_default(model, "batch_size"):
-        raise ParameterError(
-            f"The table has {n} rows: too few for {name}(batch_size={model.batch_size}) under "
-            "differential privacy. Each row is sampled with probability batch_size / n "
-            f"(Poisson sampling), which must be < 1: use batch_size <= {max(n // 10, 1)} "
-            "(a small fraction of the rows) or more rows."
-        )
-    if model.delta is not None:
-        check_delta(model.delta, n)
-        delta, count_entry, n_count = float(model.delta), None, None
-    else:
-        n_count, sigma, count_entry = _noisy_count(model, df, rng)
-        n_hi = max(int(math.ceil(n_count + 3.0 * sigma)), 3)
-        delta = default_delta(n_hi)
-        check_delta(delta, n)
-    budget = PrivacyBudget(float(model.epsilon), delta)
+    resolved = resolve_budget(float(model.epsilon), model.delta, len(df), noise)
+    budget = resolved.budget
     stats, ledger = compute_private_stats(
         df, metadata, budget, share=float(model.preprocessing_share),
-        accountant=model.accountant, rng=rng, secure_mode=model.secure_mode,
+        accountant=model.accountant, rng=noise, secure_mode=model.secure_mode,
     )
-    if count_entry is not None:
-        ledger.entries.insert(0, count_entry)
-    n_noisy = stats.n_rows if stats.n_rows else max(int(round(n_count or n)), 1)
+    if resolved.entry is not None:
+        ledger.entries.insert(0, resolved.entry)
+    n_noisy = stats.n_rows if stats.n_rows else max(int(round(resolved.n_noisy or 1)), 1)
+    if model.delta is not None:
+        check_delta_noisy(budget.delta, n_noisy)
     schedule = resolve_dp_schedule(model, n_noisy)
     batch_size, epochs = schedule["batch_size"], schedule["epochs"]
     q = batch_size / n_noisy
     if q >= 1:
         raise ParameterError(
-            f"The table has too few rows for {name}(batch_size={batch_size}) under "
-            "differential privacy (the Poisson sample rate batch_size / n must be < 1); use a "
-            "smaller batch_size."
+            f"The table has about {n_noisy} rows (a noisy count): too few for "
+            f"{name}(batch_size={batch_size}) under differential privacy. Each row is sampled "
+            "with probability batch_size / n (Poisson sampling): use "
+            f"batch_size <= {max(n_noisy // 10, 1)} (a small fraction of the rows) or more rows."
         )
     steps_per_epoch = math.ceil(1.0 / q)
     steps = int(epochs) * steps_per_epoch
     try:
         nm = calibrate_dpsgd(budget, ledger, sample_rate=q, steps=steps,
                              accountant=model.accountant, n_rows=n_noisy)
-    except BudgetError as exc:
-        if "preprocessing alone" in str(exc):
-            raise
+    except PreprocessingOverBudget:
+        raise
+    except BudgetError:
         max_steps = max_steps_for(budget, ledger, sample_rate=q,
                                   noise_multiplier=MAX_NOISE_MULTIPLIER,
                                   accountant=model.accountant)
@@ -331,7 +290,7 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
     plan = DPPlan(budget=budget, n_noisy=int(n_noisy), sample_rate=float(q),
                   steps_per_epoch=steps_per_epoch, steps=steps, noise_multiplier=float(nm),
                   grad_sample_mode=mode, expected_batch_size=int(batch_size),
-                  epochs=int(epochs), lr_scale=dict(schedule["lr_scale"]))
+                  epochs=int(epochs), lr_scale=dict(schedule["lr_scale"]), noise=noise)
     return stats, ledger, plan
 
 
@@ -379,10 +338,26 @@ def _release(gsm: Any) -> None:
         close()
 
 
-def _make_private(module: Any, optimizer: Any, model: Any, plan: DPPlan, generator: Any):
-    from ..privacy.dpsgd import make_private
+def _privacy_noise(plan: DPPlan) -> Any:
+    """The plan's privacy noise source (OS entropy; never the model's ``random_state``)."""
+    if plan.noise is None:
+        from ..privacy import noise_rng
 
-    noise_gen = None if model.secure_mode else generator
+        return noise_rng()
+    return plan.noise
+
+
+def _make_private(module: Any, optimizer: Any, model: Any, plan: DPPlan, generator: Any):
+    """Opacus wrappers; the DP-SGD noise comes from OS entropy (``secure_mode``: os.urandom),
+    never from ``generator`` (seeded by ``random_state``, which only drives post-processing
+    randomness such as the latent noise of fake rows)."""
+    from ..privacy.dpsgd import make_private, noise_generator
+
+    del generator
+    noise_gen = None
+    if not model.secure_mode:
+        device = next((p.device for p in module.parameters()), "cpu")
+        noise_gen = noise_generator(device)
     return make_private(
         module, optimizer, noise_multiplier=plan.noise_multiplier,
         max_grad_norm=float(model.max_grad_norm),
@@ -556,7 +531,7 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
         optim_g.step()
         return float(loss.detach())
 
-    sampler = _sampling_generator(model, rng)
+    sampler = _privacy_noise(plan)
     from ..privacy.dpsgd import poisson_batches
 
     batches = poisson_batches(n, plan.sample_rate, plan.steps, sampler)
@@ -683,7 +658,7 @@ def train_tvae_dp(model: Any, X: np.ndarray, codes: np.ndarray, *, rng: np.rando
                              weight_decay=model.l2scale)
     gsm, optim = _make_private(vae, optim, model, plan, generator)
     sigma = model._decoder.sigma
-    batches = poisson_batches(n, plan.sample_rate, plan.steps, _sampling_generator(model, rng))
+    batches = poisson_batches(n, plan.sample_rate, plan.steps, _privacy_noise(plan))
     gsm.train()
     history: list[dict[str, float]] = []
     bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)

@@ -39,7 +39,6 @@ transformer uses bins (:func:`transformer_for` rebuilds it on load).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -287,7 +286,7 @@ class MarginalFitter:
 
 # ---------------------------------------------------------------------------------- the route
 def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.random.Generator,
-                     generator: Any = None, target: str | None = None,
+                     noise: Any = None, generator: Any = None, target: str | None = None,
                      _exact: bool = False) -> Any:
     """Train ``model`` (CTGAN or TVAE) on DP marginals of ``df``; sets its fitted attributes.
 
@@ -298,7 +297,11 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
         budget of the whole run: statistics + marginals, composed in one RDP accountant.
     df, metadata : the real table (validated) and its Metadata.
     rng : numpy.random.Generator
-        All noise and selections.
+        Post-processing randomness only (initialisation, latent noise of the fitting), seeded
+        by ``random_state``.
+    noise : privacy noise source, optional
+        :func:`tabsynth.privacy.noise_rng` (OS entropy): every measurement's noise, the
+        exponential mechanism's choices and the row count; a fresh one when omitted.
     generator : torch.Generator, optional
         Latent noise of the fit (on the model's device); seeded from ``rng`` when omitted.
     target : str, optional
@@ -312,7 +315,7 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
     ``epsilon``/``delta``/``accountant``), ``loss_history_`` and ``training_summary_``.
     """
     from .._device import resolve_device
-    from ..privacy import PrivacyBudget
+    from ..privacy import check_delta_noisy, noise_rng, resolve_budget
     from ..privacy.ledger import Ledger
     from ..privacy.marginals import (
         MarginalMeasurer,
@@ -324,7 +327,6 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
     from ..private_stats import compute_private_stats
     from ..stats import compute_stats
 
-    start = time.perf_counter()
     owner = type(model).__name__
     target = target if target is not None else getattr(model, "target", None)
     if target is not None and target not in metadata.modelled_columns:
@@ -340,18 +342,26 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
         stats = compute_stats(df, metadata, random_state=int(rng.integers(2**32)))
         ledger = Ledger(budget=None, accountant="rdp")
     else:
-        budget = PrivacyBudget.for_rows(model.epsilon, len(df), delta=getattr(model, "delta",
-                                                                              None))
+        secure = bool(getattr(model, "secure_mode", False))
+        if noise is None:
+            noise = noise_rng(secure)
+        resolved = resolve_budget(float(model.epsilon), getattr(model, "delta", None), len(df),
+                                  noise)
+        budget = resolved.budget
         stats, ledger = compute_private_stats(df, metadata, budget, share=STATS_SHARE,
-                                              accountant="rdp", rng=rng,
-                                              n_bins=STATS_HIST_BINS,
+                                              accountant="rdp", rng=noise,
+                                              n_bins=STATS_HIST_BINS, secure_mode=secure,
                                               tighten_bounds=TIGHTEN_BOUNDS)
+        if resolved.entry is not None:
+            ledger.entries.insert(0, resolved.entry)
+        if getattr(model, "delta", None) is not None:
+            check_delta_noisy(budget.delta, stats.n_rows or resolved.n_noisy or 1)
 
     # 2. discretise on the DP bins: the last read of the real table
     model.route = getattr(model, "route", "marginals")
     transformer = _bins_transformer(metadata, stats)
     measurer = MarginalMeasurer(transformer.column_codes(df), transformer.column_domains,
-                                ledger=ledger, rng=rng, names=transformer.columns,
+                                ledger=ledger, rng=noise, names=transformer.columns,
                                 exact=_exact)
     n_features = int(df.shape[1])
     del df  # nothing below reads the table; the measurer holds its codes
@@ -401,9 +411,8 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
         model.privacy_spent_ = {"epsilon": float(eps), "delta": float(delta),
                                 "accountant": ledger.effective_accountant}
     model.loss_history_ = pd.DataFrame(fitter.history)
-    seconds = time.perf_counter() - start
     model.training_summary_ = {
-        "epochs": getattr(model, "epochs", None), "seconds": round(seconds, 3),
+        "epochs": getattr(model, "epochs", None),
         "route": "marginals", "rounds": ROUNDS, "n_bins": int(transformer.n_bins),
         "marginals": [[transformer.columns[j] for j in m.clique] for m in measurements],
     }

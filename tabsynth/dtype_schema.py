@@ -1,0 +1,102 @@
+"""Metadata from pandas dtypes and column names only: the typing rule of a DP fit without
+declared metadata (DESIGN.md rule 2: under DP nothing is inferred from the private values).
+
+:meth:`Metadata.detect` looks at the values (integer-valued floats, uniqueness, date formats):
+one added row can change a column's type, and so the model file, with certainty. Here a
+column's type is a function of its dtype and name alone:
+
+===============================  ============================================================
+dtype                            sdtype
+===============================  ============================================================
+bool / boolean                   boolean (domain {False, True}, public by schema)
+category                         categorical (its categories are *not* declared public)
+datetime64                       datetime
+integer                          numerical, representation "int" (``id`` when the name says so)
+float                            numerical, representation "float"
+str / string / object            categorical (``id`` when the name says so)
+anything else                    text (not modelled)
+===============================  ============================================================
+
+Id by name: ``id``, ``*_id``, ``*Id``, ``uuid``, ``guid``, ``*_key`` and
+``<policy|account|customer|patient|record|row>[_]<number|no|id>`` (case-insensitive).
+No public bounds or domains are ever inferred. Dates stored as text stay categorical (their
+format would have to be read from the values): declare them.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pandas as pd
+
+from .errors import DataError, DataWarning
+
+__all__ = ["metadata_from_dtypes", "typing_summary"]
+
+_ID_BY_NAME = re.compile(
+    r"(^id$)|(_id$)|([a-z0-9]Id$)|(^uuid$)|(^guid$)|(_key$)"
+    r"|(^(policy|account|customer|patient|record|row)_?(number|no|id)$)",
+    re.I,
+)
+
+
+def _column(name: str, dtype: object) -> tuple[str, str | None]:
+    """(sdtype, representation) of a column from its dtype and name."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean", None
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical", None
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime", None
+    if pd.api.types.is_integer_dtype(dtype):
+        return ("id", None) if _ID_BY_NAME.search(name) else ("numerical", "int")
+    if pd.api.types.is_float_dtype(dtype):
+        return "numerical", "float"
+    if pd.api.types.is_string_dtype(dtype) or dtype is object or str(dtype) == "object":
+        return ("id", None) if _ID_BY_NAME.search(name) else ("categorical", None)
+    return "text", None
+
+
+def metadata_from_dtypes(df: pd.DataFrame, *, announce: bool = False):  # -> Metadata
+    """:class:`~tabsynth.Metadata` of ``df`` from dtypes and names only (see module docstring).
+
+    ``announce=True`` emits one :class:`~tabsynth.errors.DataWarning` telling the user how
+    each column was typed and that declaring metadata is better.
+    """
+    from .metadata import ColumnMetadata, Metadata
+
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
+    if df.columns.duplicated().any():
+        dups = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        raise DataError(f"The table has duplicate column names: {dups}.")
+    cols = {}
+    for name in df.columns:
+        if not isinstance(name, str):
+            raise DataError(f"Column names must be strings; got {name!r}. Rename the columns "
+                            "first.")
+        sdtype, rep = _column(name, df[name].dtype)
+        cols[name] = ColumnMetadata(sdtype, representation=rep, dtype=str(df[name].dtype))
+    meta = Metadata(cols)
+    if announce:
+        warnings.warn(typing_summary(meta), DataWarning, stacklevel=3)
+    return meta
+
+
+def typing_summary(meta) -> str:
+    """One paragraph: which columns were typed how, and why declaring metadata is better."""
+    groups: dict[str, list[str]] = {}
+    for name, col in meta.columns.items():
+        key = col.sdtype if col.sdtype != "numerical" else f"numerical ({col.representation})"
+        groups.setdefault(key, []).append(name)
+
+    def names(v: list[str]) -> str:
+        return ", ".join(v[:6]) + (f" (+{len(v) - 6} more)" if len(v) > 6 else "")
+
+    parts = "; ".join(f"{k}: {names(v)}" for k, v in sorted(groups.items()))
+    return ("epsilon was given without metadata, so under DP the columns were typed from "
+            f"their pandas dtypes and names only, never from their values: {parts}. "
+            "Declaring metadata is better (public bounds and domains, integer-coded "
+            "categories, dates stored as text): Metadata.detect on public data, or "
+            "`tabsynth metadata`, then review and pass metadata=...")
