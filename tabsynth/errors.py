@@ -61,7 +61,7 @@ class SignatureError(TabsynthError, ValueError):
 class OutputError(TabsynthError, OSError):
     """An output file cannot be written; the message says what was (not) written or kept.
 
-    ``filename`` is the target path (as for other ``OSError``\ s).
+    ``filename`` is the target path, as for other ``OSError`` instances.
     """
 
     def __init__(self, message: str, filename: str | None = None) -> None:

@@ -26,8 +26,15 @@ from ._app import cli, handle_errors
 def demo_command(output_dir: str, dataset: str, model_type: str, route: str, epsilon: float,
                  no_dp: bool, epochs: int, seed: int, quiet: bool) -> None:
     """Fit a DP model on a bundled table, oversample its rare class, evaluate, write a report."""
+    from pathlib import Path
+
+    from tabsynth._atomic import check_output_path
     from tabsynth.demo import run_demo
 
+    folder = Path(output_dir).absolute()
+    while not folder.is_dir() and folder != folder.parent:  # the first folder that exists
+        folder = folder.parent
+    check_output_path(folder / ".probe")  # can we write there at all? (before any work)
     res = run_demo(output_dir, dataset=dataset, model=model_type, route=route,
                    epsilon=None if no_dp else epsilon, epochs=epochs, random_state=seed,
                    verbose=not quiet)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import click
 
 from ._app import cli, handle_errors
-from ._common import check_writable
+from ._common import check_distinct, check_writable, csv_options
 
 
 @cli.command("metadata")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, help="Where to write the metadata JSON.")
+@csv_options
 @handle_errors
-def metadata_command(data: str, output: str) -> None:
+def metadata_command(data: str, output: str, sep: str | None, decimal: str | None,
+                     na_values: tuple[str, ...]) -> None:
     """Detect the column types of DATA (CSV/Parquet) and write them as editable JSON.
 
     Declare public knowledge by editing the file: "public_domain" (a category list) or
@@ -23,13 +25,12 @@ def metadata_command(data: str, output: str) -> None:
     from tabsynth.io import read_table
     from tabsynth.metadata import Metadata
 
+    check_distinct({"DATA": data}, {"-o": output})
     check_writable(output)
-    df = read_table(data)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    df = read_table(data, sep=sep, decimal=decimal, na_values=list(na_values) or None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # every detection note, one line each (CLI hook)
         meta = Metadata.detect(df)
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
     meta.save(output)
     for name, col in meta.to_dict()["columns"].items():
         click.echo(f"  {name:<30} {col.get('sdtype')}")
