@@ -132,7 +132,7 @@ def audit_veto(a: Mapping[str, Any] | None, claimed: float | None) -> str | None
     if a is None:
         return None
     claim = a.get("claimed_epsilon") if a.get("claimed_epsilon") is not None else claimed
-    if not a["passed"]:
+    if not a["passed"] and a.get("claimed_epsilon") is not None:
         return f"the privacy audit failed: {audit_sentence(a)}"
     if claim is not None and a["epsilon_lower"] > claim + 1e-12:
         return (f"the privacy audit's lower bound ε ≥ {a['epsilon_lower']:.3g} exceeds the "
