@@ -131,12 +131,13 @@ def save_model(model: Any, path: str | os.PathLike, *,
     training = {
         "epochs": model.training_summary_.get("epochs"),
         "batch_size": model.training_summary_.get("batch_size"),
-        "seconds": model.training_summary_.get("seconds"),
         "loss_history": {c: _jsonable(history[c].tolist()) for c in history.columns},
         "columns": list(model.columns_),
         "n_features_in": int(model.n_features_in_),
         "privacy_spent": _jsonable(model.privacy_spent_),
     }
+    if model.training_summary_.get("seconds") is not None:  # non-DP only (timing side channel)
+        training["seconds"] = model.training_summary_["seconds"]
     if model.training_summary_.get("n_bins") is not None:  # marginal route's bin count
         training["n_bins"] = int(model.training_summary_["n_bins"])
     ledger = model.ledger_

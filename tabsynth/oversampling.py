@@ -226,6 +226,11 @@ class Oversampler(BaseEstimator):
         training set that is DP as a whole when the model is.
     metadata : Metadata or None, default=None
         Column types of ``X`` (the label column is added as categorical). ``None``: detected.
+    classes : sequence or None, default=None
+        The label set, declared public. Without DP the observed labels are used. Under DP
+        the label set is never read from ``y``: give ``classes`` (required with
+        ``per_class=True``), or leave it ``None`` and the model's thresholded DP histogram
+        decides which labels are released (a label held by a few rows is not).
     filter_synthetic : float or None, default=None
         Clean the synthetic rows (like SMOTE-ENN/Tomek cleaning): a
         :class:`~sklearn.ensemble.HistGradientBoostingClassifier` is trained on the real
@@ -250,8 +255,10 @@ class Oversampler(BaseEstimator):
     ledgers_ : list of Ledger
         One per model (empty for non-private models); per-class ledgers carry
         ``partition={"column": ..., "value": ...}``.
-    privacy_spent_ : tuple (epsilon, delta) or None
-        The guarantee of the synthetic rows: the model's, or the maximum over the parts.
+    privacy_spent_ : dict or None
+        ``{"epsilon", "delta", "accountant", "composition"}`` (the models' shape): the model's
+        guarantee, or under parallel composition the maximum epsilon and the maximum delta
+        over the parts (each taken separately).
     privacy_report_ : dict
         ``{"dp": bool, "composition": ..., "epsilon": ..., "delta": ..., "non_private": [...],
         "real_rows_in_output": bool, "note": ...}``.
@@ -278,6 +285,7 @@ class Oversampler(BaseEstimator):
         keep_real: bool = True,
         metadata: Any = None,
         filter_synthetic: float | None = None,
+        classes: Any = None,
     ) -> None:
         self.model = model
         self.epsilon = epsilon
@@ -289,6 +297,7 @@ class Oversampler(BaseEstimator):
         self.keep_real = keep_real
         self.metadata = metadata
         self.filter_synthetic = filter_synthetic
+        self.classes = classes
 
     # ------------------------------------------------------------------ checks
     def _validate_params(self) -> None:
@@ -397,7 +406,9 @@ class Oversampler(BaseEstimator):
     def _metadata_for(self, frame: pd.DataFrame, target: str | None, classes: list) -> Any:
         from .metadata import Metadata
 
-        md = Metadata.detect(frame, warn=False)
+        # Under DP nothing is inferred from the values: dtypes and names only.
+        md = (Metadata.from_dtypes(frame) if self.epsilon is not None
+              else Metadata.detect(frame, warn=False))
         if self.metadata is not None:
             user = self.metadata if isinstance(self.metadata, Metadata) else (
                 Metadata.from_dict(self.metadata) if isinstance(self.metadata, Mapping)
@@ -408,13 +419,16 @@ class Oversampler(BaseEstimator):
         if target is not None:
             col = md.columns[target]
             sdtype = col.sdtype if col.sdtype in ("categorical", "boolean") else "categorical"
-            # The label set is declared public (the user names the classes to boost); their
-            # frequencies are still measured privately under DP.
-            domain = [_py(c) for c in classes]
+            # Without DP the label set is the observed one. Under DP it is either declared by
+            # the user (classes=...: public) or discovered by the model's thresholded DP
+            # histogram (classes is None here: no public_domain); frequencies are measured.
             if sdtype == "boolean":
                 md.update_column(target, sdtype="boolean")
+            elif classes is None:  # a domain the user declared in metadata stays declared
+                md.update_column(target, sdtype="categorical", public_domain=col.public_domain)
             else:
-                md.update_column(target, sdtype="categorical", public_domain=domain)
+                md.update_column(target, sdtype="categorical",
+                                 public_domain=[_py(c) for c in classes])
         return md
 
     # ------------------------------------------------------------------ API
@@ -472,9 +486,9 @@ class Oversampler(BaseEstimator):
             delattr(self, name)
         frame, y_arr, is_frame = self._check_xy(X, y)
         counts = Counter(_py(v) for v in y_arr)
-        classes = sorted(counts, key=_sort_key)
+        classes = self._label_set(counts)
         self.classes_ = np.asarray(classes, dtype=y_arr.dtype if y_arr.dtype != object else object)
-        if len(classes) < 2:
+        if len(classes) < 2 and not self._discover_labels():
             raise ParameterError(
                 f"y has a single class ({classes[0]!r}): there is no minority class to "
                 "oversample."
@@ -515,9 +529,14 @@ class Oversampler(BaseEstimator):
         elif not self.per_class:
             data = frame.copy()
             data[self.target_name_] = y_arr
-            md = self._metadata_for(data, self.target_name_, classes)
+            md = self._metadata_for(data, self.target_name_,
+                                    None if self._discover_labels() else classes)
             model = self._make_model().fit(data, md)
             self.model_ = model
+            if self._discover_labels():
+                classes = self._released_labels(model, counts)
+                self.classes_ = np.asarray(classes, dtype=object)
+                strategy = OrderedDict((c, n) for c, n in strategy.items() if c in classes)
             self.models_ = {None: model}
             if getattr(model, "ledger_", None) is not None:
                 self.ledgers_.append(model.ledger_)
@@ -539,19 +558,73 @@ class Oversampler(BaseEstimator):
                                        else self._synthetic_sizes(counts, classes))
         spents = [_spent_tuple(getattr(m, "privacy_spent_", None)) for m in self.models_.values()]
         spents = [s for s in spents if s is not None]
-        self.privacy_spent_ = (max(spents) if spents else None)
-        dp = bool(spents) and len(spents) == len(self.models_) and not non_private
+        models_dp = bool(spents) and len(spents) == len(self.models_)
+        # Parallel composition over disjoint partitions: (max epsilon, max delta), taken
+        # separately (a max over (epsilon, delta) tuples would under-report delta).
+        self.privacy_spent_ = None if not spents else {
+            "epsilon": max(e for e, _ in spents), "delta": max(d for _, d in spents),
+            "accountant": self._accountant(),
+            "composition": "parallel" if self.per_class else "single model"}
+        if self.keep_real and models_dp:
+            non_private.append("keep_real=True: the output contains the real rows passed in "
+                               "(and class sizes from the real labels).")
+        dp = models_dp and not non_private
         self.privacy_report_ = {
             "dp": dp,
+            "reason": None if dp else ("; ".join(non_private) if non_private
+                                       else "the model is not differentially private"),
             "composition": ("parallel (one model per class, disjoint partition by the label)"
                             if self.per_class else "single model"),
-            "epsilon": None if self.privacy_spent_ is None else self.privacy_spent_[0],
-            "delta": None if self.privacy_spent_ is None else self.privacy_spent_[1],
+            "epsilon": None if self.privacy_spent_ is None else self.privacy_spent_["epsilon"],
+            "delta": None if self.privacy_spent_ is None else self.privacy_spent_["delta"],
             "non_private": non_private,
             "real_rows_in_output": bool(self.keep_real),
             "note": self._note(dp, non_private),
         }
         return frame, y_arr, is_frame
+
+    def _discover_labels(self) -> bool:
+        """Under DP without declared classes the label set is a DP output of the model."""
+        return self.epsilon is not None and self.model != "smote" and self.classes is None
+
+    def _label_set(self, counts: Mapping[Any, int]) -> list:
+        observed = sorted(counts, key=_sort_key)
+        if self.epsilon is None or self.model == "smote":
+            return observed
+        if self.classes is not None:
+            declared = sorted({_py(c) for c in self.classes}, key=_sort_key)
+            if any(c not in declared for c in observed):
+                raise ParameterError(
+                    "y has label(s) outside the declared classes: under DP every label must "
+                    "be in classes=[...] (labels are not quoted: they are private).")
+            return declared
+        if self.per_class:
+            raise ParameterError(
+                "Oversampler(per_class=True, epsilon=...) needs the label set declared as "
+                "public, classes=[...]: partitioning by a label set read from y would "
+                "release every label, even one held by a single row.")
+        return observed  # replaced by the DP-released labels after the fit
+
+    def _released_labels(self, model: Any, counts: Mapping[Any, int]) -> list:
+        """Labels released by the model's thresholded DP histogram (never the 'other' bucket),
+        mapped back to y's values."""
+        cat = model.stats_[self.target_name_]
+        other = getattr(cat, "other", None)
+        released = [c for c in cat.categories if not (isinstance(other, str) and c == other)]
+        by_str = {str(c): c for c in counts}
+        labels = [by_str.get(str(c), c) for c in released]
+        if len(labels) < 2:
+            raise ParameterError(
+                "Under DP fewer than two labels cleared the DP release threshold: declare the "
+                "label set as public with classes=[...] or raise epsilon.")
+        return sorted(labels, key=_sort_key)
+
+    def _accountant(self) -> str | None:
+        for m in self.models_.values():
+            spent = getattr(m, "privacy_spent_", None)
+            if isinstance(spent, Mapping):
+                return spent.get("accountant")
+        return None
 
     def _note(self, dp: bool, non_private: list[str]) -> str:
         if non_private:

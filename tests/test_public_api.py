@@ -14,7 +14,7 @@ EXPECTED = {
     },
     "tabsynth.evaluation": {
         "evaluate", "Report", "Policy", "load_policy", "MetricResult", "errors",
-        "EvaluationError", "EvaluationDataError", "EvaluationWarning", "PolicyError",
+        "EvaluationError", "EvaluationDataError", "EvaluationParameterError", "EvaluationOutputError", "EvaluationWarning", "PolicyError",
     },
 }
 

@@ -556,8 +556,9 @@ class BaseSynthesizer(abc.ABC):
         self.training_summary_ = {
             "epochs": training.get("epochs"),
             "batch_size": training.get("batch_size"),
-            "seconds": training.get("seconds"),
         }
+        if training.get("seconds") is not None:
+            self.training_summary_["seconds"] = training["seconds"]
         if training.get("n_bins") is not None:  # marginal route: bins of the numeric columns
             self.training_summary_["n_bins"] = int(training["n_bins"])
         if isinstance(ledger, Mapping):

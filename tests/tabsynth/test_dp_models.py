@@ -74,7 +74,8 @@ def test_composed_epsilon_within_budget(cls, data, epsilon, epochs, batch_size, 
     assert len(dpsgd) == 1
     q = dpsgd[0].sample_rate
     assert dpsgd[0].steps == epochs * math.ceil(1 / q)
-    assert q != batch_size / n  # the exact n is never used (noisy count)
+    # the exact n is never used: the rate comes from the noisy count of the statistics
+    assert q == pytest.approx(batch_size / model.stats_.n_rows)
     assert 0 < q < 1
     assert model.loss_history_["epsilon"].is_monotonic_increasing
     assert model.loss_history_["epsilon"].iloc[-1] == pytest.approx(spent["epsilon"])
@@ -121,16 +122,16 @@ def _dump(weights: bytes, folder) -> str:
     return str(path)
 
 
-def test_same_seed_same_model_and_samples(cls, data, fitted):
+def test_same_seed_gives_different_noise_but_reproducible_sampling(cls, data, fitted):
+    # privacy noise comes from OS entropy: the same random_state must NOT give the same model
     other = make(cls).fit(data)
     a = _state(fitted)
     b = _state(other)
     assert a.keys() == b.keys()
-    for key in a:
-        assert np.array_equal(a[key], b[key]), key
+    assert any(not np.array_equal(a[key], b[key]) for key in a)
+    # random_state still seeds post-processing: one model samples reproducibly
     pd.testing.assert_frame_equal(fitted.sample(300, random_state=3),
-                                  other.sample(300, random_state=3))
-    assert fitted.ledger_.to_dict() == other.ledger_.to_dict()
+                                  fitted.sample(300, random_state=3))
 
 
 def _state(model) -> dict[str, np.ndarray]:
@@ -196,7 +197,7 @@ def test_delta_not_below_one_over_n(data):
 
 def test_dataset_too_small_for_batch(cls, data):
     with pytest.raises(ParameterError, match="too few for"):
-        make(cls, batch_size=600).fit(data)
+        make(cls, batch_size=100_000).fit(data)
 
 
 def test_unmeetable_budget_names_epochs(cls, data, monkeypatch):
@@ -207,7 +208,7 @@ def test_unmeetable_budget_names_epochs(cls, data, monkeypatch):
 
     monkeypatch.setattr(dp_training, "train_ctgan_dp", no_training)
     monkeypatch.setattr(dp_training, "train_tvae_dp", no_training)
-    with pytest.raises(BudgetError, match=r"At most \d+ epochs fit this budget") as info:
+    with pytest.raises(BudgetError, match=r"At most \d+ epochs fit this budget|Not even one") as info:
         make(cls, epsilon=0.3, epochs=3000, batch_size=200).fit(data)
     assert "epochs=3000" in str(info.value)
 

@@ -278,10 +278,10 @@ def test_detect_rejects_non_string_names():
         Metadata.detect(pd.DataFrame({0: [1, 2]}))
 
 
-def test_zero_one_flags_get_a_public_domain():
+def test_detection_never_declares_a_public_domain():
+    # a domain read from the values is not public (one row decides it): never automatic
     df = pd.DataFrame({"flag": [0, 1, 0, 0] * 10, "count": [0, 1, 2, 3] * 10,
                        "rare": [0] * 39 + [1]})
-    meta = Metadata.detect(df)
-    assert list(meta["flag"].public_domain) == [0, 1]
-    assert list(meta["rare"].public_domain) == [0, 1]
-    assert meta["count"].public_domain is None
+    for meta in (Metadata.detect(df), Metadata.from_dtypes(df)):
+        assert all(c.public_domain is None and c.public_bounds is None
+                   for c in meta.columns.values())

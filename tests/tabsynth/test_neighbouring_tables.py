@@ -1,0 +1,123 @@
+"""Neighbouring tables: D and D' = D plus one adversarial row, fitted with the same public inputs.
+
+Everything in the model file that is not the output of a charged mechanism must be identical:
+the metadata (columns, types, declared domains and bounds), the hyperparameters, the columns
+list, the budget, and which mechanisms were run on what (the ledger's structure). What may
+differ: the noisy statistics (stats), the weights, the noise multipliers' inputs that derive
+from noisy counts (sample rate, schedule) and the spent epsilon; all are DP outputs.
+Also: two DP fits with the same random_state differ (the noise is not replayable), and a DP
+model file holds no training time.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from tabsynth import TVAE, Metadata
+from tabsynth.artifact import read_manifest
+
+N = 300
+COLS = ["age", "workclass", "hours-per-week", "income"]
+
+
+@pytest.fixture(scope="module")
+def base() -> pd.DataFrame:
+    from tabsynth import datasets
+
+    df = datasets.load("adult")[COLS].head(N).reset_index(drop=True)
+    df.insert(0, "id", range(1, N + 1))
+    return df
+
+
+def _fit(df, tmp_path, name, metadata=None, route="dpsgd"):
+    model = TVAE(epochs=1, batch_size=50, embedding_dim=8, compress_dims=(16,),
+                 decompress_dims=(16,), epsilon=2.0, delta=1e-5, random_state=0,
+                 route=route, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(df, metadata)
+    path = tmp_path / f"{name}.tsmodel"
+    model.save(path)
+    return read_manifest(path)
+
+
+def _public_part(man: dict) -> dict:
+    ledger = man["ledger"]
+    adaptive = man["params"]["route"] == "marginals"  # which marginals: a charged EM's output
+    return {
+        "class": man["class"], "params": man["params"], "metadata": man["metadata"],
+        "columns": man["training"]["columns"], "n_features_in": man["training"]["n_features_in"],
+        "budget": ledger["budget"], "accountant": ledger["accountant"],
+        # the marginal route's adaptive rounds (what to measure next) are chosen by charged
+        # mechanisms from noisy answers: their number and targets are DP outputs
+        "mechanisms": [(e["mechanism"], e["target"]) for e in ledger["entries"]
+                       if not (adaptive and ("marginal" in e["target"]
+                                             or e["target"].startswith("selection among")))],
+        "training_keys": sorted(man["training"]),
+    }
+
+
+def _row(df: pd.DataFrame, **values) -> pd.DataFrame:
+    row = df.iloc[[0]].copy()
+    for k, v in values.items():
+        row[k] = v
+    return pd.concat([df, row], ignore_index=True)
+
+
+ADVERSARIAL = {
+    "unseen category": {"workclass": "Never-seen-anywhere"},
+    "extreme value": {"age": 10**6},
+    "new label": {"income": ">1M"},
+    "id made non-unique": {"id": 1},
+}
+
+
+@pytest.mark.parametrize("route", ["dpsgd", "marginals"])
+@pytest.mark.parametrize("case", list(ADVERSARIAL))
+def test_one_row_changes_nothing_outside_the_ledger(base, tmp_path, case, route):
+    neighbour = _row(base, **ADVERSARIAL[case])
+    a = _public_part(_fit(base, tmp_path, "d", route=route))
+    b = _public_part(_fit(neighbour, tmp_path, "d2", route=route))
+    assert a == b
+
+
+def test_float_in_an_integer_column_with_declared_metadata(base, tmp_path):
+    md = Metadata.from_dtypes(base)
+    md.update_column("hours-per-week", sdtype="numerical", representation="int", dtype=None)
+    md.update_column("age", sdtype="numerical", representation="int", dtype=None)
+    neighbour = _row(base, **{"hours-per-week": 40.5})
+    a = _public_part(_fit(base, tmp_path, "d", md))
+    b = _public_part(_fit(neighbour, tmp_path, "d2", md))
+    assert a == b
+
+
+def test_no_value_based_typing_under_dp(base):
+    types = {n: c.sdtype for n, c in Metadata.from_dtypes(base).columns.items()}
+    assert types == {"id": "id", "age": "numerical", "workclass": "categorical",
+                     "hours-per-week": "numerical", "income": "categorical"}
+    assert all(c.public_domain is None and c.public_bounds is None
+               for c in Metadata.from_dtypes(base).columns.values())
+
+
+def test_two_dp_fits_with_the_same_seed_differ_and_hold_no_timing(base, tmp_path):
+    a = _fit(base, tmp_path, "a")
+    b = _fit(base, tmp_path, "b")
+    assert a["weights_sha256"] != b["weights_sha256"]
+    assert a["stats"] != b["stats"]
+    assert "seconds" not in a["training"] and "seconds" not in b["training"]
+
+
+def test_dp_errors_quote_no_real_value(base):
+    bad = base.copy()
+    bad["age"] = bad["age"].astype(object)
+    bad.loc[5, "age"] = "secret-value-123"
+    md = Metadata.from_dtypes(base)
+    from tabsynth.errors import TabsynthError
+
+    with pytest.raises(TabsynthError) as info:
+        TVAE(epochs=1, epsilon=1.0).fit(bad, md)
+    assert "secret-value-123" not in str(info.value)
+    assert "1 non-numeric" not in str(info.value)
