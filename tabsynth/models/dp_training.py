@@ -613,7 +613,9 @@ def build_private_vae(model: Any, encoder: Any) -> Any:
             super().__init__()
             self.encoder = encoder
             self.decoder_seq = model._decoder.seq
-            self.scale = scale_cls(model._decoder.sigma)
+            # sigma only scales continuous outputs: with none, it is not part of the private
+            # module (a parameter without a per-sample gradient would break clipping)
+            self.scale = scale_cls(model._decoder.sigma) if tanh_idx.numel() else None
 
         def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
             mu, logvar = self.encoder(x)

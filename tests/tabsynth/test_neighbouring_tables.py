@@ -121,3 +121,36 @@ def test_dp_errors_quote_no_real_value(base):
         TVAE(epochs=1, epsilon=1.0).fit(bad, md)
     assert "secret-value-123" not in str(info.value)
     assert "1 non-numeric" not in str(info.value)
+
+
+def test_dp_tvae_without_continuous_columns(base):
+    # bug: a table with no continuous column crashed DP-TVAE (sigma had no per-sample gradient)
+    cat = base[["workclass", "income"]]
+    model = TVAE(epochs=1, batch_size=50, embedding_dim=8, compress_dims=(16,),
+                 decompress_dims=(16,), epsilon=2.0, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(cat)
+    assert model.sample(20, random_state=0).shape == (20, 2)
+
+
+def test_dp_fit_of_201_rows(base):
+    # bug: the noisy total row count summed every bin's noise and a 201-row fit failed
+    model = TVAE(epochs=1, embedding_dim=8, compress_dims=(16,), decompress_dims=(16,),
+                 epsilon=1.0, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(base.head(201))
+    assert 100 < model.stats_.n_rows < 400
+
+
+def test_refit_forgets_the_previous_marginal_correction(base):
+    model = TVAE(epochs=1, embedding_dim=8, compress_dims=(16,), decompress_dims=(16,),
+                 epsilon=2.0, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(base)
+        model.sample(10, random_state=0)
+        model._marginal_correction = "stale"  # whatever a previous fit cached
+        model.fit(base[["age", "income"]])
+    assert "_marginal_correction" not in vars(model) or model._marginal_correction != "stale"
