@@ -202,29 +202,39 @@ DP_FAST = {"epochs": 1, "batch_size": 8, "verbose": False, "accountant": "rdp"}
 
 def test_dp_oversampling_carries_the_ledger(small):
     X, y = small
-    over = Oversampler(epsilon=1.0, sampling_strategy=0.5, random_state=0, model_params=DP_FAST)
+    over = Oversampler(epsilon=1.0, sampling_strategy=0.5, random_state=0, model_params=DP_FAST,
+                       classes=[0, 1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X_res, y_res = over.fit_resample(X, y)
     assert int((y_res == 1).sum()) == 100
     assert len(over.ledgers_) == 1 and over.ledgers_[0].partition is None
-    assert over.privacy_spent_[0] <= 1.0 + 1e-9
-    assert over.privacy_report_["dp"] is True
+    assert over.privacy_spent_["epsilon"] <= 1.0 + 1e-9
+    # keep_real=True: the real rows are in the output, so the release is not DP
+    assert over.privacy_report_["dp"] is False
+    assert "keep_real" in over.privacy_report_["reason"]
     assert X_res.attrs["tabsynth"]["ledgers"][0]["entries"]
 
 
 def test_dp_per_class_is_parallel_composition(small):
     X, y = small
+    with pytest.raises(ParameterError, match="classes="):  # label set never read from y
+        Oversampler(epsilon=1.0, per_class=True, model_params=DP_FAST).fit_resample(X, y)
     over = Oversampler(epsilon=1.0, per_class=True, sampling_strategy=0.5, random_state=0,
-                       model_params=DP_FAST)
+                       model_params=DP_FAST, classes=[0, 1], keep_real=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         over.fit_resample(X, y)
     assert [lg.partition["value"] for lg in over.ledgers_] == [0, 1]
     assert all(lg.partition["column"] == "stroke" for lg in over.ledgers_)
     assert all(m.privacy_spent_ is not None for m in over.models_.values())
-    assert over.privacy_spent_[0] <= 1.0 + 1e-9
+    spents = [m.privacy_spent_ for m in over.models_.values()]
+    # parallel composition: (max epsilon, max delta), each taken separately
+    assert over.privacy_spent_["epsilon"] == max(s["epsilon"] for s in spents)
+    assert over.privacy_spent_["delta"] == max(s["delta"] for s in spents)
+    assert over.privacy_spent_["epsilon"] <= 1.0 + 1e-9
     assert "parallel" in over.privacy_report_["composition"]
+    assert over.privacy_report_["dp"] is True
 
 
 # ---------------------------------------------------------------- cleaning / weights
@@ -275,7 +285,26 @@ def test_filter_synthetic_warns_under_dp(small):
     X, y = small
     with pytest.warns(PrivacyWarning, match="NOT differentially private"):
         over = Oversampler(epsilon=1.0, filter_synthetic=1.0, sampling_strategy=0.5,
-                           random_state=0, model_params=DP_FAST)
+                           random_state=0, model_params=DP_FAST, classes=[0, 1])
         X_res, y_res = over.fit_resample(X, y)
     assert over.privacy_report_["dp"] is False and over.ledgers_
     assert int((y_res == 1).sum()) == math.ceil(0.5 * int((y == 0).sum()))
+
+
+def test_dp_label_set_is_not_read_from_y(small):
+    # a label held by one row is never released under DP unless declared
+    X, y = small
+    y = y.copy()
+    y.iloc[0] = 7
+    over = Oversampler(epsilon=1.0, sampling_strategy="auto", keep_real=False, random_state=0,
+                       model_params=DP_FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            over.fit_resample(X, y)
+        except ParameterError as exc:  # too few labels released: asks for classes=
+            assert "classes=" in str(exc)
+            return
+    assert 7 not in list(over.classes_)
+    with pytest.raises(ParameterError, match="outside the declared classes"):
+        Oversampler(epsilon=1.0, classes=[0, 1], model_params=DP_FAST).fit_resample(X, y)
