@@ -14,7 +14,8 @@ EXPECTED = {
     },
     "tabsynth.evaluation": {
         "evaluate", "Report", "Policy", "load_policy", "MetricResult", "errors",
-        "EvaluationError", "EvaluationDataError", "EvaluationParameterError", "EvaluationOutputError", "EvaluationWarning", "PolicyError",
+        "EvaluationError", "EvaluationDataError", "EvaluationParameterError",
+        "EvaluationOutputError", "EvaluationWarning", "PolicyError",
     },
 }
 

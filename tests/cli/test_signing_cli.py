@@ -1,4 +1,4 @@
-"""Ed25519 signing (keygen / sign / verify, fit --sign-key), atomic outputs, warnings, conditions."""
+"""Ed25519 signing (keygen, sign, verify, fit --sign-key), atomic outputs, warnings."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from scipy import stats
 
 from tabsynth.privacy import (
     PrivacyParameterError,
-    SecureModeUnavailableError,
     bounds_grid,
     discover_categories,
     dp_bounds,

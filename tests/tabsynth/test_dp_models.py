@@ -208,7 +208,8 @@ def test_unmeetable_budget_names_epochs(cls, data, monkeypatch):
 
     monkeypatch.setattr(dp_training, "train_ctgan_dp", no_training)
     monkeypatch.setattr(dp_training, "train_tvae_dp", no_training)
-    with pytest.raises(BudgetError, match=r"At most \d+ epochs fit this budget|Not even one") as info:
+    match = r"At most \d+ epochs fit this budget|Not even one"
+    with pytest.raises(BudgetError, match=match) as info:
         make(cls, epsilon=0.3, epochs=3000, batch_size=200).fit(data)
     assert "epochs=3000" in str(info.value)
 
