@@ -382,8 +382,11 @@ class BaseSynthesizer(abc.ABC):
         random_state: int | None = None,
         chunk_size: int = 50_000,
         batch_size: int | None = None,
+        na_rep: str = "",
     ) -> Path:
         """Stream ``n`` synthetic rows to a CSV or Parquet file in chunks (bounded memory).
+
+        ``na_rep`` is the CSV token written for missing values (the input's, e.g. ``"NA"``).
 
         The file is written under a temporary name in the same folder and renamed at the end,
         so a failed run leaves nothing behind. CSV (``.csv``, ``.csv.gz``) gets its header
@@ -410,7 +413,7 @@ class BaseSynthesizer(abc.ABC):
                 opener = gzip.open if target.name.lower().endswith(".gz") else open
                 with opener(tmp, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
                     for i, chunk in enumerate(chunks):
-                        chunk.to_csv(fh, header=(i == 0), index=False)
+                        chunk.to_csv(fh, header=(i == 0), index=False, na_rep=str(na_rep))
             else:
                 import pyarrow as pa
                 import pyarrow.parquet as pq

@@ -20,3 +20,16 @@ def test_one_text_column_from_a_wrong_separator_names_the_delimiter():
     df["a;b;c"] = df["a;b;c"] + "z" * 60  # long unique strings: detected as text
     with pytest.raises(DataError, match="separator"):
         TVAE(epochs=1).fit(df)
+
+
+def test_sample_to_writes_the_inputs_na_token(tmp_path):
+    import numpy as np
+
+    df = pd.DataFrame({"a": np.r_[np.random.default_rng(0).normal(size=190), [np.nan] * 10],
+                       "b": ["x", "y"] * 100})
+    model = TVAE(epochs=1, verbose=False, random_state=0).fit(df)
+    out = model.sample_to(tmp_path / "o.csv", 2000, na_rep="NA", random_state=0)
+    text = out.read_text()
+    assert ",NA" in text or "NA," in text
+    back = pd.read_csv(out, keep_default_na=False)
+    assert (back["a"] == "").sum() == 0
