@@ -44,6 +44,9 @@ from .conditions import Condition, ParsedConditions, RejectionBudget, parse_cond
 __all__ = ["BaseSynthesizer"]
 
 _SEED_BOUND = 2**63 - 1
+#: Largest epsilon accepted: far beyond any meaningful guarantee; larger values made the
+#: accountants divide by zero and the marginal route loop for minutes.
+MAX_EPSILON = 1000.0
 
 
 def _is_int(value: Any) -> bool:
@@ -153,8 +156,10 @@ class BaseSynthesizer(abc.ABC):
         """Checks of ``epsilon``, ``delta``, ``max_grad_norm``, ``preprocessing_share``,
         ``accountant``, ``secure_mode``, ``grad_sample_mode`` and ``route``."""
         eps = self.epsilon
-        self._check("epsilon", eps is None or (_is_float(eps) and math.isfinite(eps) and eps > 0),
-                    "None or a float > 0 and finite")
+        self._check("epsilon", eps is None or (_is_float(eps) and math.isfinite(eps)
+                                               and 0 < eps <= MAX_EPSILON),
+                    f"None or a float in (0, {MAX_EPSILON:g}] (beyond, the guarantee is void and "
+                    "the accountants lose precision)")
         delta = self.delta
         self._check("delta", delta is None or (_is_float(delta) and 0 < delta < 1),
                     "None or a float in (0, 1)")

@@ -33,3 +33,13 @@ def test_sample_to_writes_the_inputs_na_token(tmp_path):
     assert ",NA" in text or "NA," in text
     back = pd.read_csv(out, keep_default_na=False)
     assert (back["a"] == "").sum() == 0
+
+
+@pytest.mark.parametrize("cls", [TVAE, CTGAN])
+@pytest.mark.parametrize("route", ["dpsgd", "marginals"])
+def test_huge_epsilon_is_a_clear_parameter_error(cls, route):
+    from tabsynth import ParameterError
+
+    df = pd.DataFrame({"a": range(50), "b": ["x", "y"] * 25})
+    with pytest.raises(ParameterError, match="epsilon"):
+        cls(epochs=1, epsilon=1e12, route=route).fit(df)
