@@ -795,57 +795,10 @@ class Oversampler(BaseEstimator):
             )
 
 
-# ---------------------------------------------------------------------------- table helper
-def oversample_table(
-    model: Any,
-    data: Any,
-    *,
-    column: str,
-    value: Any,
-    ratio: float,
-    random_state: int | None = None,
-) -> pd.DataFrame:
-    """Real rows of ``data`` plus rows of class ``column == value`` from a FITTED ``model``.
+def __getattr__(name: str) -> Any:
+    # oversample_table moved to tabsynth.augment (the table helper of the CLI)
+    if name == "oversample_table":
+        from .augment import oversample_table
 
-    Synthetic rows are added until ``count(value) / count(largest other class) >= ratio``;
-    they are generated exactly through the conditional vector (post-processing of the model:
-    it costs no epsilon, but the returned table holds the real rows). Used by
-    ``tabsynth sample MODEL --oversample COL=VALUE --ratio R --data REAL.csv``.
-
-    Raises
-    ------
-    ParameterError
-        ``column`` missing from ``data``, ``value`` absent, ``ratio`` <= the current ratio.
-    """
-    from .io import read_table
-
-    df = read_table(data)
-    check_param("oversample_table", "ratio", ratio,
-                isinstance(ratio, numbers.Real) and not isinstance(ratio, bool) and ratio > 0,
-                "a float > 0")
-    if column not in df.columns:
-        raise ParameterError(
-            f"The column {column!r} to oversample is not in the data; columns: {list(df.columns)}."
-        )
-    counts = Counter(_py(v) for v in df[column].dropna())
-    key = _find(value, counts)
-    if key is _MISSING:
-        raise ParameterError(
-            f"The class {value!r} of column {column!r} is not in the data; classes: "
-            f"{sorted(counts, key=_sort_key)}."
-        )
-    others = {c: n for c, n in counts.items() if c != key}
-    if not others:
-        raise ParameterError(f"Column {column!r} has a single class {key!r}: nothing to balance.")
-    n_other = max(others.values())
-    current = counts[key] / n_other
-    if ratio <= current:
-        raise ParameterError(
-            f"ratio={ratio:g} is not above the current ratio {current:.4g} of class {key!r} "
-            f"({counts[key]} rows) to the largest other class ({n_other} rows); nothing to add."
-        )
-    n_new = int(math.ceil(ratio * n_other)) - counts[key]
-    extra = model.sample(n_new, conditions={column: key}, random_state=random_state)
-    extra = extra[[c for c in df.columns if c in extra.columns]]
-    out = pd.concat([df, extra], ignore_index=True)
-    return out
+        return oversample_table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

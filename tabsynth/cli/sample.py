@@ -4,7 +4,7 @@ Rare events:
 
 * ``--oversample COL=VALUE --ratio R --data REAL.csv`` writes REAL plus synthetic rows of class
   VALUE (exact, through the conditional vector) until count(VALUE) / count(largest other class)
-  reaches R (:func:`tabsynth.oversampling.oversample_table`).
+  reaches R (:func:`tabsynth.augment.oversample_table`).
 * ``--rare COL[:Q]`` generates N rows from a rare region of COL (:func:`tabsynth.rare.sample_rare`):
   a numeric column's tail beyond the model's quantile Q (default 0.05; ``--tail``), or a
   categorical column's categories rarer than Q (default 0.02).
@@ -115,7 +115,7 @@ def sample_command(
     start = time.perf_counter()
     if oversample is not None:
         from tabsynth.io import read_table, write_table
-        from tabsynth.oversampling import oversample_table
+        from tabsynth.augment import oversample_table
 
         parsed_os = parse_conditions((oversample,), cats)
         (column, value), = parsed_os.items()

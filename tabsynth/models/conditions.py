@@ -101,6 +101,40 @@ def _frequency(transformer: Any, span: int, category: int) -> float:
         return 1.0
 
 
+def _check_seen(transformer: Any, column: str, span: int, category: int) -> None:
+    """Refuse (exact statistics) or flag (DP statistics) a class the model holds no rows of.
+
+    Exact statistics: frequency 0 means no training row had the value (it is in the model only
+    through a declared public domain), so nothing learnt describes it: a ConditionError. DP
+    statistics: frequencies are floored and never 0, and whether a row had the value must not
+    be told; when the DP estimate is below one row, a warning says the rows come from the
+    model's prior for the class, not from data.
+    """
+    stats = getattr(transformer, "stats", None)
+    freq = _frequency(transformer, span, category)
+    value = transformer.discrete_spans[span].categories[category]
+    if getattr(stats, "source", "exact") != "dp":
+        if freq == 0.0:
+            raise ConditionError(
+                f"The model saw no training row with {column}={value!r} (it knows the value "
+                "only from the declared public domain), so it cannot generate such rows "
+                "faithfully. Condition on a value the training data holds."
+            )
+        return
+    n = getattr(stats, "n_rows", None) or 0
+    if freq * n < 1.0:
+        import warnings
+
+        from ..errors import DataWarning
+
+        warnings.warn(
+            f"{column}={value!r}: the model's DP estimate of this class is below one row, so "
+            "the generated rows come from the model's prior for it (a declared domain allows "
+            "the value), not from training data. Check them before use.",
+            DataWarning, stacklevel=3,
+        )
+
+
 def parse_conditions(conditions: Mapping[str, Any] | None, transformer: Any) -> ParsedConditions:
     """Check ``conditions`` against a fitted transformer and parse them.
 
@@ -139,6 +173,7 @@ def parse_conditions(conditions: Mapping[str, Any] | None, transformer: Any) -> 
                 canonical = []
                 for v in value:
                     span, cat = transformer.condition_index(column, v)
+                    _check_seen(transformer, column, span, cat)
                     rate += _frequency(transformer, span, cat)
                     canonical.append(transformer.discrete_spans[span].categories[cat])
                 parsed.append(
@@ -146,6 +181,7 @@ def parse_conditions(conditions: Mapping[str, Any] | None, transformer: Any) -> 
                 )
                 continue
             span, cat = transformer.condition_index(column, value)
+            _check_seen(transformer, column, span, cat)
             # Compare generated rows with the category itself ("13" given for 13 matches 13).
             canonical = transformer.discrete_spans[span].categories[cat]
             parsed.append(

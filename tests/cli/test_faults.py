@@ -254,15 +254,21 @@ SAMPLE_ARGS = [
     ("condition-column", ["-n", "5", "-o", "{tmp}/o.csv", "--condition", "zzz=1"], 2, "zzz"),
     ("oversample-no-data", ["--oversample", "sex=Female", "-o", "{tmp}/o.csv"], 2, "--data"),
     ("folder-missing", ["-n", "5", "-o", "{tmp}/nodir/o.csv"], 5, "does not exist"),
+    ("oversample-huge-ratio", ["--oversample", "sex=Female", "--ratio", "1e9", "--data",
+                               "{data}", "-o", "{tmp}/o.csv"], 2, "more than the limit"),
+    ("oversample-numeric", ["--oversample", "age=200", "--ratio", "0.5", "--data", "{data}",
+                            "-o", "{tmp}/o.csv"], 2, "numerical in the model"),
+    ("condition-unseen-number", ["-n", "5", "-o", "{tmp}/o.csv", "--condition", "age=abc"], 2,
+     "must be a number"),
 ]
 
 
 @pytest.mark.parametrize("name, args, code, words", SAMPLE_ARGS, ids=[c[0] for c in SAMPLE_ARGS])
-def test_sample_bad_arguments(run, model_file, tmp_path, name, args, code, words):
+def test_sample_bad_arguments(run, model_file, small_csv, tmp_path, name, args, code, words):
     local = tmp_path / "m.tsmodel"
     shutil.copy(model_file, local)
     before = local.read_bytes()
-    filled = [a.format(tmp=tmp_path, model=local) for a in args]
+    filled = [a.format(tmp=tmp_path, model=local, data=small_csv) for a in args]
     check(run("sample", local, *filled), code, words)
     assert local.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tsmodel"]
