@@ -58,7 +58,8 @@ def _check_column(model: Any, df: pd.DataFrame, column: str) -> list:
         raise ParameterError(
             f"The column {column!r} is {what} in the model: --oversample takes a categorical "
             "column the model was fitted on. For a numeric range, sample rows with "
-            f"conditions instead (CLI: -n N --condition {column}=LO:HI)."
+            f"conditions instead (CLI: -n N --condition '{column}>=LO' --condition "
+            f"'{column}<=HI')."
         )
     return classes
 

@@ -60,7 +60,7 @@ from sklearn.base import BaseEstimator
 
 from .errors import ConditionError, NotFittedError, ParameterError, check_param
 
-__all__ = ["Oversampler", "oversample_table", "resolve_sampling_strategy"]
+__all__ = ["Oversampler", "resolve_sampling_strategy"]  # oversample_table: tabsynth.augment
 
 _TARGET = "__tabsynth_target__"
 _MODELS = ("ctgan", "tvae", "smote")

@@ -81,6 +81,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .category_cap import OTHER, cap_categories
 from .errors import DataError, MetadataError, check_param
 from .metadata import ColumnMetadata, Metadata, _bound_to_seconds
 from .privacy import (
@@ -118,7 +119,6 @@ __all__ = ["OTHER", "compute_private_stats", "count_measurements"]
 _TIGHTEN_MASS = 0.02
 
 #: Category that stands for all values too rare to be released by DP category discovery.
-OTHER = "__other__"
 
 _TIME_DIRECTIVES = re.compile(r"%[HIMSpXcTRrf]")
 _STRING_DTYPES = ("object", "str", "string", "category")
@@ -280,6 +280,7 @@ def compute_private_stats(
                 cols[name] = _domain_stats(ctx, name, [False, True], s)
             else:
                 cols[name] = _discovered_stats(ctx, name, col, s)
+            cols[name] = cap_categories(name, cols[name])  # post-processing
         else:
             cols[name] = _continuous_stats(ctx, name, col, s)
 

@@ -271,32 +271,29 @@ def _decimals(values: np.ndarray) -> int | None:
     return None
 
 
-def _fit_modes(
-    values: np.ndarray,
-    *,
-    rng: np.random.Generator,
-    seed: int,
-    max_modes: int,
-    max_fit_rows: int,
-    weight_threshold: float,
-) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
-    """Gaussian modes of ``values`` (non-missing, finite): (weights, means, stds)."""
+def _exact_modes(values: np.ndarray, max_modes: int) -> tuple | None:
+    """One narrow mode per value when there are at most ``max_modes`` distinct values."""
     lo, hi = float(values.min()), float(values.max())
-    span = hi - lo
-    std_floor = max(1e-6 * span, 1e-9 * max(1.0, abs(lo), abs(hi)), 1e-12)
     uniq, counts = np.unique(values, return_counts=True)
-    if len(uniq) <= max_modes:
-        # Few distinct values: one exact mode per value (narrow enough to recover it).
-        gap = float(np.min(np.diff(uniq))) if len(uniq) > 1 else max(1.0, abs(lo))
-        std = max(gap / 100.0, std_floor)
-        weights = counts / counts.sum()
-        return _floats(weights), _floats(uniq), _floats([std] * len(uniq))
+    if len(uniq) > max_modes:
+        return None
+    gap = float(np.min(np.diff(uniq))) if len(uniq) > 1 else max(1.0, abs(lo))
+    std = max(gap / 100.0, _std_floor(lo, hi))
+    weights = counts / counts.sum()
+    return _floats(weights), _floats(uniq), _floats([std] * len(uniq))
+
+
+def _std_floor(lo: float, hi: float) -> float:
+    return max(1e-6 * (hi - lo), 1e-9 * max(1.0, abs(lo), abs(hi)), 1e-12)
+
+
+def _mixture_modes(fit: np.ndarray, lo: float, hi: float, seed: int, max_modes: int,
+                   weight_threshold: float) -> tuple:
+    """(weights, means, stds) of a Bayesian Gaussian mixture on ``fit`` (a pure function of
+    its arguments, so fits of many columns can run in worker processes)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import BayesianGaussianMixture
 
-    fit = values
-    if len(fit) > max_fit_rows:
-        fit = rng.choice(values, size=max_fit_rows, replace=False)
     gm = BayesianGaussianMixture(
         n_components=max_modes,
         weight_concentration_prior_type="dirichlet_process",
@@ -314,10 +311,26 @@ def _fit_modes(
         keep = weights == weights.max()
     w = weights[keep] / weights[keep].sum()
     means = gm.means_.reshape(-1)[keep]
-    stds = np.sqrt(gm.covariances_.reshape(-1)[keep])
-    stds = np.maximum(stds, std_floor)
+    stds = np.maximum(np.sqrt(gm.covariances_.reshape(-1)[keep]), _std_floor(lo, hi))
     order = np.argsort(means)
     return _floats(w[order]), _floats(means[order]), _floats(stds[order])
+
+
+#: Mixture fits at or above this count run in parallel worker processes (joblib).
+PARALLEL_MIN_FITS = 16
+
+
+def _run_mixtures(jobs: list[tuple], n_jobs: int | None) -> list[tuple]:
+    """Fit every pending mixture; in parallel (joblib, one process per core) when there are
+    many (wide tables), in order otherwise. Same results either way."""
+    if n_jobs == 1 or len(jobs) < PARALLEL_MIN_FITS:
+        return [_mixture_modes(*job) for job in jobs]
+    from joblib import Parallel, cpu_count, delayed
+
+    workers = min(cpu_count() if n_jobs in (None, -1) else int(n_jobs), len(jobs))
+    if workers <= 1:
+        return [_mixture_modes(*job) for job in jobs]
+    return Parallel(n_jobs=workers, backend="loky")(delayed(_mixture_modes)(*j) for j in jobs)
 
 
 def _sort_key(v: Any) -> tuple[str, Any]:
@@ -369,6 +382,7 @@ def compute_stats(
     max_modes: int = 10,
     max_fit_rows: int = 5_000,
     weight_threshold: float = 0.005,
+    n_jobs: int | None = None,
 ) -> TableStats:
     """Exact (non-DP) statistics of the modelled columns of ``df``.
 
@@ -386,6 +400,9 @@ def compute_stats(
         few thousand values; the fit's cost grows linearly with them).
     weight_threshold : float, default 0.005
         Modes with a smaller weight are dropped (the rest renormalised).
+    n_jobs : int or None, default None
+        Processes for the mixture fits when there are at least ``PARALLEL_MIN_FITS`` of them
+        (wide tables): None or -1 = one per core, 1 = none. The statistics do not depend on it.
 
     Returns
     -------
@@ -404,12 +421,15 @@ def compute_stats(
     missing = [c for c in metadata.modelled_columns if c not in df.columns]
     if missing:
         raise MetadataError(f"The data does not match the metadata: columns {missing} are missing.")
-    cols: dict[str, ColumnStats] = {}
+    cols: dict[str, Any] = {}
+    pending: list[tuple] = []  # mixture fits
     for name in metadata.modelled_columns:
         col = metadata.columns[name]
         s = df[name]
         if col.sdtype in ("categorical", "boolean"):
-            cols[name] = _categorical_stats(name, col, s)
+            from .category_cap import cap_categories
+
+            cols[name] = cap_categories(name, _categorical_stats(name, col, s))
             continue
         if col.sdtype == "datetime":
             vals = datetime_to_seconds(s, col).to_numpy(dtype=float)
@@ -435,24 +455,31 @@ def compute_stats(
         else:
             lower, upper = float(present.min()), float(present.max())
         seed = int(rng.integers(2**31 - 1))
-        weights, means, stds = _fit_modes(
-            present, rng=rng, seed=seed, max_modes=max_modes,
-            max_fit_rows=max_fit_rows, weight_threshold=weight_threshold,
-        )
+        modes: Any = _exact_modes(present, max_modes)
+        if modes is None:  # a mixture fit, run below (in parallel for wide tables)
+            fit = present
+            if len(fit) > max_fit_rows:
+                fit = rng.choice(present, size=max_fit_rows, replace=False)
+            modes = len(pending)
+            pending.append((fit, float(present.min()), float(present.max()), seed, max_modes,
+                            weight_threshold))
         quantiles = _floats(np.quantile(present, np.linspace(0, 1, _N_QUANTILES)))
         if col.sdtype == "datetime":
-            cols[name] = DatetimeStats(
-                lower, upper, missing_rate, weights, means, stds, quantiles,
-                datetime_format=col.datetime_format, unit=_datetime_unit(s, col),
-            )
+            cols[name] = (DatetimeStats, (lower, upper, missing_rate), modes, (quantiles,),
+                          {"datetime_format": col.datetime_format,
+                           "unit": _datetime_unit(s, col)})
         else:
             is_integer = col.representation == "int" or pd.api.types.is_integer_dtype(s.dtype)
             decimals = 0 if is_integer else _decimals(
                 present if len(present) <= max_fit_rows
                 else rng.choice(present, max_fit_rows, replace=False)
             )
-            cols[name] = NumericStats(
-                lower, upper, bool(is_integer), decimals, missing_rate,
-                weights, means, stds, quantiles,
-            )
+            cols[name] = (NumericStats, (lower, upper, bool(is_integer), decimals, missing_rate),
+                          modes, (quantiles,), {})
+    fitted = _run_mixtures(pending, n_jobs)
+    for name, value in cols.items():
+        if isinstance(value, tuple):  # (class, leading args, modes or their index, rest, kw)
+            cls, head, modes, rest, kw = value
+            cols[name] = cls(*head, *(fitted[modes] if isinstance(modes, int) else modes),
+                             *rest, **kw)
     return TableStats(cols, int(len(df)), "exact")

@@ -114,8 +114,8 @@ def sample_command(
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
     start = time.perf_counter()
     if oversample is not None:
-        from tabsynth.io import read_table, write_table
         from tabsynth.augment import oversample_table
+        from tabsynth.io import read_table, write_table
 
         parsed_os = parse_conditions((oversample,), cats)
         (column, value), = parsed_os.items()
