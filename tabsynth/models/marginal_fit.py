@@ -144,6 +144,7 @@ class MarginalFitter:
         self._calls = 0
         self._n_hat: float | None = None
         self._masked: list[int] = []
+        self.bar: Any = None  # a progress bar over all fitting steps (set by the caller)
 
     # -- the network as a distribution over rows --------------------------------------------
     def _soft_rows(self, n: int, *, train: bool) -> tuple[list[Any], Any]:
@@ -231,6 +232,11 @@ class MarginalFitter:
             loss.backward()
             self.optim.step()
             total += float(loss.detach())
+            if self.bar is not None:
+                self.bar.update(1)
+        if self.bar is not None:
+            self.bar.set_postfix({"round": self._calls, "marginals": len(measurements),
+                                  "loss": f"{total / max(steps, 1):.4f}"}, refresh=False)
         self.history.append({"round": self._calls, "measurements": len(measurements),
                              "steps": steps, "loss": total / max(steps, 1)})
         self.mask_bins(())
@@ -396,10 +402,19 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
         return fitter.fit(measurements, final=final)
 
     note = "marginal route (GEM-style): measured, then fitted as post-processing"
-    measurements, _ = measure_adaptively(
-        measurer, fit_round, rho=rho, rounds=ROUNDS, per_round=PER_ROUND,
-        candidates=candidates, target=t_idx, one_way_share=ONE_WAY_SHARE, note=note,
-    )
+    from tqdm.auto import tqdm
+
+    # one bar over the whole adaptive run: fitting steps between the rounds of selection and
+    # measurement (those take well under a second each)
+    with tqdm(total=ROUNDS * STEPS_PER_ROUND + FINAL_STEPS, unit="step",
+              desc=f"{type(model).__name__} marginals", disable=not model.verbose,
+              leave=True) as bar:
+        fitter.bar = bar
+        measurements, _ = measure_adaptively(
+            measurer, fit_round, rho=rho, rounds=ROUNDS, per_round=PER_ROUND,
+            candidates=candidates, target=t_idx, one_way_share=ONE_WAY_SHARE, note=note,
+        )
+        fitter.bar = None
     del measurer
     model._generator.eval() if hasattr(model, "_generator") else model._decoder.eval()
 
