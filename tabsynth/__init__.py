@@ -13,6 +13,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .errors import (
     ConditionError,
     DataError,
@@ -26,12 +27,10 @@ from .errors import (
 )
 from .metadata import Metadata
 
-__version__ = "0.1.0"
-
 _LAZY = {
     "CTGAN": ("tabsynth.models.ctgan", "CTGAN"),
     "TVAE": ("tabsynth.models.tvae", "TVAE"),
-    "load": ("tabsynth.artifact", "load"),
+    "load": ("tabsynth.models.registry", "load"),
     "Oversampler": ("tabsynth.oversampling", "Oversampler"),
     "sample_rare": ("tabsynth.rare", "sample_rare"),
 }
@@ -56,8 +55,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .artifact import load
     from .models.ctgan import CTGAN
+    from .models.registry import load
     from .models.tvae import TVAE
 
 

@@ -1,4 +1,9 @@
-"""Model files: a zip archive with ``manifest.json`` and ``weights.safetensors``.
+"""The model file format: a zip archive with ``manifest.json`` and ``weights.safetensors``.
+
+This module is the file format only (what is written, hashed and checked); it imports nothing of
+the models. Which classes a file may name and how a model is rebuilt from a file live in
+:mod:`tabsynth.models.registry` (:func:`tabsynth.load`); how a fitted model becomes a file's
+contents in :mod:`tabsynth.models.persistence` (``model.save(path)``).
 
 A model file never contains code and is never unpickled:
 
@@ -7,11 +12,11 @@ A model file never contains code and is never unpickled:
   privacy ledger, package versions, a creation timestamp, the sha256 of the weights and
   ``manifest_sha256`` (sha256 of the manifest's canonical JSON without that field).
 * ``weights.safetensors`` — the tensors of the networks sampling needs, keyed
-  ``generator.*`` (CTGAN) or ``decoder.*`` (TVAE), saved from the CPU.
+  ``generator.*`` (CTGAN) or ``decoder.*`` (TVAE), saved from the CPU; read back with
+  :func:`safetensors.torch.load`, so a file written on a GPU loads on a CPU.
 
-:func:`load` rebuilds the model from the manifest (class looked up in a fixed registry, not
-imported by name) and loads the tensors with :func:`safetensors.torch.load`, so a file
-written on a GPU loads on a CPU.
+``tabsynth.artifact.load`` and ``tabsynth.artifact.save_model`` still work but are deprecated
+(use :func:`tabsynth.load` and ``model.save(path)``).
 """
 
 from __future__ import annotations
@@ -20,40 +25,28 @@ import hashlib
 import json
 import os
 import platform
+import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelFileError, ParameterError, TabsynthError
+from ._version import __version__
+from .errors import ModelFileError, ParameterError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load", "read_manifest", "save_model", "verify_model_file"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MODEL_CLASSES", "jsonable", "read_manifest",
+           "read_model_file", "verify_model_file", "write_model_file"]
 
 FORMAT = "tabsynth-model"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 _MAX_MANIFEST_BYTES = 64 * 2**20
-_KNOWN_CLASSES = ("CTGAN", "TVAE")  # the keys of _registry(), checkable without torch
-
-
-def _registry() -> dict[str, Callable[[], type]]:
-    """Classes a model file may name. Never import a class by a name read from a file."""
-
-    def ctgan() -> type:
-        from .models.ctgan import CTGAN
-
-        return CTGAN
-
-    def tvae() -> type:
-        from .models.tvae import TVAE
-
-        return TVAE
-
-    classes = {"CTGAN": ctgan, "TVAE": tvae}
-    assert tuple(classes) == _KNOWN_CLASSES
-    return classes
+#: The class names a model file may hold (checkable without torch); the classes themselves are
+#: looked up in :data:`tabsynth.models.registry.MODEL_CLASSES`, never imported by a name read
+#: from a file.
+MODEL_CLASSES = ("CTGAN", "TVAE")
 
 
 def _canonical(obj: Any) -> bytes:
@@ -65,12 +58,12 @@ def _manifest_digest(manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(_canonical(body)).hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Parameters as JSON values (tuples -> lists, numpy scalars -> Python, devices -> str)."""
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     item = getattr(value, "item", None)
@@ -84,8 +77,6 @@ def _versions() -> dict[str, str]:
     import pandas
     import torch
 
-    from . import __version__
-
     return {
         "tabsynth": __version__,
         "torch": torch.__version__,
@@ -95,15 +86,22 @@ def _versions() -> dict[str, str]:
     }
 
 
-def save_model(model: Any, path: str | os.PathLike, *,
-               csv_format: Mapping[str, Any] | None = None) -> Path:
-    """Write a fitted synthesizer to ``path`` atomically (temp file renamed at the end).
+def write_model_file(path: str | os.PathLike, *, contents: Mapping[str, Any],
+                     tensors: Mapping[str, Any],
+                     csv_format: Mapping[str, Any] | None = None) -> Path:
+    """Write a model file to ``path`` atomically (temp file renamed at the end).
 
     If the final rename fails, the finished file is kept next to the target and the
     :class:`~tabsynth.errors.OutputError` says where (training is never lost to a rename).
 
     Parameters
     ----------
+    contents : mapping
+        The model's part of the manifest, JSON values: ``class`` (one of
+        :data:`MODEL_CLASSES`), ``params``, ``metadata``, ``stats``, ``training``, ``ledger``.
+        The format fields, versions, timestamp and checksums are added here.
+    tensors : mapping of str to torch.Tensor
+        The weights (CPU, contiguous), saved as ``weights.safetensors``.
     csv_format : mapping, optional
         How the training CSV was written (``na_rep``: the token it used for missing values),
         so releases can write missing values the same way. Stored in the manifest.
@@ -113,51 +111,21 @@ def save_model(model: Any, path: str | os.PathLike, *,
     pathlib.Path
         The written file.
     """
-    import torch
     from safetensors.torch import save as save_tensors
 
     from ._atomic import atomic_path
 
-    model._check_is_fitted()
-    name = type(model).__name__
-    if name not in _registry():
-        raise ParameterError(f"Cannot save a {name}: only {sorted(_registry())} can be saved.")
-    tensors: dict[str, torch.Tensor] = {}
-    for prefix, net in model._sampling_networks().items():
-        for key, tensor in net.state_dict().items():
-            tensors[f"{prefix}.{key}"] = tensor.detach().to("cpu").contiguous()
-    weights = save_tensors(tensors, metadata={"format": FORMAT})
-    history = model.loss_history_
-    training = {
-        "epochs": model.training_summary_.get("epochs"),
-        "batch_size": model.training_summary_.get("batch_size"),
-        "loss_history": {c: _jsonable(history[c].tolist()) for c in history.columns},
-        "columns": list(model.columns_),
-        "n_features_in": int(model.n_features_in_),
-        "privacy_spent": _jsonable(model.privacy_spent_),
-    }
-    if model.training_summary_.get("seconds") is not None:  # non-DP only (timing side channel)
-        training["seconds"] = model.training_summary_["seconds"]
-    if model.training_summary_.get("n_bins") is not None:  # marginal route's bin count
-        training["n_bins"] = int(model.training_summary_["n_bins"])
-    ledger = model.ledger_
-    if ledger is not None and hasattr(ledger, "to_dict"):
-        ledger = ledger.to_dict()
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "class": name,
-        "params": _jsonable(model.get_params()),
-        "metadata": model.metadata_.to_dict(),
-        "stats": model.stats_.to_dict(),
-        "training": training,
-        "ledger": _jsonable(ledger),
-        "versions": _versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "weights_sha256": hashlib.sha256(weights).hexdigest(),
-    }
+    name = contents.get("class")
+    if name not in MODEL_CLASSES:
+        raise ParameterError(f"Cannot save a {name}: only {sorted(MODEL_CLASSES)} can be saved.")
+    weights = save_tensors(dict(tensors), metadata={"format": FORMAT})
+    manifest: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    manifest.update(contents)
+    manifest["versions"] = _versions()
+    manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    manifest["weights_sha256"] = hashlib.sha256(weights).hexdigest()
     if csv_format:
-        manifest["csv_format"] = _jsonable(dict(csv_format))
+        manifest["csv_format"] = jsonable(dict(csv_format))
     manifest["manifest_sha256"] = _manifest_digest(manifest)
     target = Path(path)
     with atomic_path(target, keep_on_rename_error=True) as tmp:
@@ -215,7 +183,7 @@ def _read_member(zf: zipfile.ZipFile, name: str, path: Path, limit: int | None =
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
-    """The manifest of a model file, fully verified (same checks as :func:`load`).
+    """The manifest of a model file, fully verified (same checks as :func:`tabsynth.load`).
 
     Kept for backward compatibility; identical to :func:`verify_model_file`.
     """
@@ -223,7 +191,7 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def verify_model_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Verify a model file exactly as :func:`load` does, without importing torch or the models.
+    """Verify a model file as :func:`tabsynth.load` does, without importing torch or the models.
 
     Checks: the file exists and is a zip (not a pickle/torch file), it holds exactly
     ``manifest.json`` and ``weights.safetensors`` (once each), the manifest is valid JSON of
@@ -243,12 +211,14 @@ def verify_model_file(path: str | os.PathLike) -> dict[str, Any]:
     ModelFileError
         With a message naming the file and what is wrong with it.
     """
-    manifest, _ = _verified(Path(path))
+    manifest, _ = read_model_file(path)
     return manifest
 
 
-def _verified(p: Path) -> tuple[dict[str, Any], bytes]:
-    """The one verification path of :func:`load` and :func:`verify_model_file`."""
+def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], bytes]:
+    """The verified manifest and the raw weights (the one verification path of
+    :func:`verify_model_file` and :func:`tabsynth.load`); raises :class:`ModelFileError`."""
+    p = Path(path)
     with _open(p) as zf:
         names = zf.namelist()
         if len(names) != len(set(names)) or set(names) != {MANIFEST, WEIGHTS}:
@@ -269,10 +239,10 @@ def _verified(p: Path) -> tuple[dict[str, Any], bytes]:
             "tampered with or is corrupt."
         )
     name = manifest.get("class")
-    if name not in _KNOWN_CLASSES:
+    if name not in MODEL_CLASSES:
         raise ModelFileError(
             f"{str(p)!r} holds a model of class {name!r}, which this tabsynth does not know "
-            f"(known: {sorted(_KNOWN_CLASSES)})."
+            f"(known: {sorted(MODEL_CLASSES)})."
         )
     return manifest, weights
 
@@ -306,63 +276,24 @@ def _check_manifest(raw: bytes, path: Path) -> dict[str, Any]:
     return manifest
 
 
-def load(path: str | os.PathLike, *, device: Any = "auto") -> Any:
-    """Load a model saved with ``model.save(path)``.
-
-    Parameters
-    ----------
-    path : str or path-like
-    device : str or torch.device, default="auto"
-        Where the networks go (``"auto"``: CUDA, then MPS, then CPU). Files written on a GPU
-        load on a CPU.
-
-    Returns
-    -------
-    CTGAN or TVAE
-        A fitted synthesizer.
-
-    Raises
-    ------
-    ModelFileError
-        The file is missing, a pickle/torch file, not a tabsynth model, of a newer format,
-        tampered with or corrupt, or names a class tabsynth does not know.
-    """
-    return load_with_manifest(path, device=device)[0]
+#: moved names: (module, attribute, deprecated?) -- ``load_with_manifest`` is an internal
+#: helper the CLI still imports from here, forwarded without a warning.
+_MOVED = {
+    "load": ("tabsynth.models.registry", "load", True),
+    "load_with_manifest": ("tabsynth.models.registry", "load_with_manifest", False),
+    "save_model": ("tabsynth.models.persistence", "save_model", True),
+}
 
 
-def load_with_manifest(path: str | os.PathLike, *, device: Any = "auto") -> tuple[Any, dict]:
-    """:func:`load`, also returning the verified manifest (one read, one verification)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load as load_tensors
+def __getattr__(name: str) -> Any:
+    """Deprecated paths of names that moved to the models package (lazy: no torch here)."""
+    if name in _MOVED:
+        from importlib import import_module
 
-    from ._device import resolve_device
-    from .metadata import Metadata
-    from .stats import TableStats
-
-    target_device = resolve_device(device, owner="load")  # ParameterError: the caller's fault
-    manifest, weights = _verified(Path(path))
-    registry = _registry()
-    name = manifest["class"]
-    cls = registry[name]()
-    try:
-        params = dict(manifest["params"])
-        for key in cls._tuple_params:
-            if isinstance(params.get(key), list):
-                params[key] = tuple(params[key])
-        model = cls(**params)
-        metadata = Metadata.from_dict(manifest["metadata"])
-        stats = TableStats.from_dict(manifest["stats"])
-        state = load_tensors(weights)
-        model._restore(
-            metadata=metadata,
-            stats=stats,
-            training=manifest.get("training") or {},
-            ledger=manifest.get("ledger"),
-            state=state,
-            device=target_device,
-        )
-    except (TabsynthError, KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"The model file {str(path)!r} is invalid: {exc}") from None
-    return model, manifest
+        module, attr, deprecated = _MOVED[name]
+        if deprecated:
+            new = "tabsynth.load" if name == "load" else f"model.save(path) or {module}.{attr}"
+            warnings.warn(f"tabsynth.artifact.{name} is deprecated; use {new}.",
+                          DeprecationWarning, stacklevel=2)
+        return getattr(import_module(module), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -121,7 +121,7 @@ def fit_command(
 
 
 def _save(model: object, output: str, csv_format: dict, private_key: object) -> None:
-    from tabsynth.artifact import save_model
+    from tabsynth.models.persistence import save_model
 
     if private_key is None:
         save_model(model, output, csv_format=csv_format)

@@ -40,6 +40,7 @@ from .._device import is_valid_device_spec, resolve_device
 from ..errors import MetadataError, NotFittedError, ParameterError, check_param
 from ..metadata import check_modelled
 from .conditions import Condition, ParsedConditions, RejectionBudget, parse_conditions
+from .persistence import save_model
 
 __all__ = ["BaseSynthesizer"]
 
@@ -530,10 +531,9 @@ class BaseSynthesizer(abc.ABC):
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to ``path`` (a zip: ``manifest.json`` + ``weights.safetensors``).
 
-        See :func:`tabsynth.artifact.save_model`; load it back with :func:`tabsynth.load`.
+        See :func:`tabsynth.models.persistence.save_model`; load it back with
+        :func:`tabsynth.load`.
         """
-        from ..artifact import save_model
-
         self._check_is_fitted()
         return save_model(self, path)
 

@@ -204,3 +204,39 @@ def test_verify_model_file_does_not_import_torch(saved):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_registry_knows_exactly_the_classes_the_format_names():
+    from tabsynth import CTGAN, TVAE
+    from tabsynth.artifact import MODEL_CLASSES
+    from tabsynth.models.registry import MODEL_CLASSES as classes
+
+    assert tuple(classes) == MODEL_CLASSES
+    assert classes == {"CTGAN": CTGAN, "TVAE": TVAE}
+
+
+def test_old_artifact_paths_still_work(saved, tmp_path, model):
+    """``tabsynth.artifact.load`` / ``save_model`` moved to the models package: a deprecation
+    shim keeps them (same functions); the CLI's ``load_with_manifest`` is forwarded silently."""
+    import warnings
+
+    import tabsynth
+    import tabsynth.artifact as artifact
+    from tabsynth.models import persistence, registry
+
+    with pytest.warns(DeprecationWarning, match="tabsynth.load"):
+        old_load = artifact.load
+    assert old_load is registry.load is tabsynth.load
+    with pytest.warns(DeprecationWarning, match="model.save"):
+        old_save = artifact.save_model
+    assert old_save is persistence.save_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from tabsynth.artifact import load_with_manifest
+    loaded, manifest = load_with_manifest(saved, device="cpu")
+    assert manifest == read_manifest(saved)
+    again = old_save(loaded, tmp_path / "again.tsmodel")
+    pd.testing.assert_frame_equal(load(again, device="cpu").sample(20, random_state=1),
+                                  model.sample(20, random_state=1))
+    with pytest.raises(AttributeError):
+        artifact.no_such_name  # noqa: B018
