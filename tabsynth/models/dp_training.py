@@ -119,6 +119,8 @@ from typing import Any
 
 import numpy as np
 
+from .condvec import ConditionSampler
+
 __all__ = [
     "AUTO_MODE",
     "DPPlan",
@@ -437,7 +439,6 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     from torch.nn import functional as F
 
     from .._progress import progress_bar
-    from .ctgan import _ConditionSampler
     from .networks import init_weights, set_dropout_generator
 
     plan: DPPlan = model._dp_plan
@@ -447,7 +448,7 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     B = max(int(plan.expected_batch_size), 2)  # fake rows per step: fixed (BatchNorm needs 2)
     data = torch.from_numpy(X).to(dev)
     codes = np.asarray(real_cond_codes, dtype=np.int64)
-    fake_cond = _ConditionSampler(t, None, log_frequency=False, n_rows=plan.n_noisy)
+    fake_cond = ConditionSampler(t, None, log_frequency=False, n_rows=plan.n_noisy)
     n_disc = fake_cond.n_discrete
     cond_dim = int(t.cond_dim)
     disc_out = [(int(s.start), int(s.start + s.dim)) for s in t.discrete_spans]

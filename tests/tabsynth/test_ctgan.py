@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tabsynth import CTGAN, ConditionError, ParameterError, datasets
-from tabsynth.models.ctgan import _ConditionSampler
+from tabsynth.models.condvec import ConditionSampler
 
 CHEAP = dict(epochs=1, batch_size=100, embedding_dim=8, generator_dim=(16,),
              discriminator_dim=(16,), verbose=False, device="cpu", random_state=0)
@@ -85,7 +85,7 @@ def test_unknown_column_and_value(model):
 def test_condition_sampler_training_by_sampling(model, data):
     t = model.transformer_
     codes = t.category_codes(data)
-    sampler = _ConditionSampler(t, codes, log_frequency=True, n_rows=len(data))
+    sampler = ConditionSampler(t, codes, log_frequency=True, n_rows=len(data))
     rng = np.random.default_rng(0)
     col, opt, gidx = sampler.training_condvec(5000, rng)
     assert (opt < sampler.dims[col]).all()
