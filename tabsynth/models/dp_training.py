@@ -5,6 +5,10 @@ DESIGN.md ("Differential privacy: the rules"); the unit of privacy is one row (a
 
 Pipeline (:func:`prepare_private_fit`, then :func:`train_ctgan_dp` / :func:`train_tvae_dp`)
 --------------------------------------------------------------------------------------------
+Steps 4 and 5 (sample rate, steps, noise multiplier: the :class:`DPPlan`) are
+:func:`tabsynth.privacy.dpsgd_plan.plan_dpsgd`; this module wires the plan to the networks and
+Opacus.
+
 1. Checks that need only the parameters and the table's size, before anything is measured:
    ``delta < 1/n`` and ``batch_size < n`` (the expected Poisson batch must be smaller than the
    table). These errors go to the data curator only; nothing derived from the exact ``n`` is
@@ -114,11 +118,20 @@ import contextlib
 import math
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..privacy.dpsgd_plan import (  # noqa: F401 - DP_*: re-exported (their former home)
+    DP_BATCH_FRACTION,
+    DP_EPOCHS,
+    DP_MAX_BATCH_FRACTION,
+    DP_MIN_BATCH,
+    DPPlan,
+    dp_batch_size,
+    epsilon_after,
+    plan_dpsgd,
+)
 from .condvec import ConditionSampler
 
 __all__ = [
@@ -132,13 +145,9 @@ __all__ = [
 #: ``grad_sample_mode="auto"``: the fastest mode measured for each model (module docstring).
 AUTO_MODE = {"CTGAN": "ghost", "TVAE": "ghost"}
 
-#: DP training schedule used when the user left a parameter at its class default (DESIGN.md
-#: rule 7: spend the budget on few epochs with large Poisson batches). See
-#: :func:`resolve_dp_schedule`.
-DP_EPOCHS = 20
-DP_BATCH_FRACTION = 0.04
-DP_MIN_BATCH = 1000
-DP_MAX_BATCH_FRACTION = 0.2
+#: The DP training schedule used when the user left a parameter at its class default
+#: (``DP_EPOCHS``, ``DP_BATCH_FRACTION``, ``DP_MIN_BATCH``, ``DP_MAX_BATCH_FRACTION``) lives in
+#: :mod:`tabsynth.privacy.dpsgd_plan` with the plan; see :func:`resolve_dp_schedule`.
 #: Learning-rate multiplier for DP models whose learning rate(s) are left at the class default.
 DP_LR_SCALE = {"TVAE": 2.0, "CTGAN": 1.0}
 
@@ -174,32 +183,13 @@ def resolve_dp_schedule(model: Any, n_noisy: int) -> dict[str, Any]:
     batch = int(model.batch_size)
     batch_default = _is_default(model, "batch_size")
     if batch_default:
-        batch = max(DP_MIN_BATCH, int(round(DP_BATCH_FRACTION * n_noisy)))
-        batch = max(min(batch, int(DP_MAX_BATCH_FRACTION * n_noisy)), 2)
+        batch = dp_batch_size(n_noisy)
     epochs = DP_EPOCHS if _is_default(model, "epochs") else int(model.epochs)
     lr_names = ("learning_rate",) if name == "TVAE" else ("generator_lr", "discriminator_lr")
     lr_scale = {k: (DP_LR_SCALE.get(name, 1.0) if _is_default(model, k) else 1.0)
                 for k in lr_names if hasattr(model, k)}
     return {"epochs": int(epochs), "batch_size": int(batch), "batch_default": batch_default,
             "lr_scale": lr_scale}
-
-
-@dataclass(frozen=True)
-class DPPlan:
-    """What DP-SGD will do; fixed before training, all from DP or public quantities."""
-
-    budget: Any  # PrivacyBudget
-    n_noisy: int
-    sample_rate: float
-    steps_per_epoch: int
-    steps: int
-    noise_multiplier: float
-    grad_sample_mode: str
-    expected_batch_size: int
-    epochs: int = 0
-    lr_scale: Any = None
-    #: the privacy noise source (OS entropy): Poisson masks and DP-SGD noise
-    noise: Any = None
 
 
 # ------------------------------------------------------------------------------ planning
@@ -227,15 +217,7 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
         The table is too small for ``batch_size``.
     """
     from ..errors import ParameterError
-    from ..privacy import (
-        BudgetError,
-        LedgerEntry,
-        calibrate_dpsgd,
-        check_delta_noisy,
-        max_steps_for,
-        resolve_budget,
-    )
-    from ..privacy.calibration import MAX_NOISE_MULTIPLIER, PreprocessingOverBudget
+    from ..privacy import LedgerEntry, check_delta_noisy, resolve_budget
     from ..private_stats import compute_private_stats
 
     name = type(model).__name__
@@ -260,39 +242,18 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
             "with probability batch_size / n (Poisson sampling): use "
             f"batch_size <= {max(n_noisy // 10, 1)} (a small fraction of the rows) or more rows."
         )
-    steps_per_epoch = math.ceil(1.0 / q)
-    steps = int(epochs) * steps_per_epoch
-    try:
-        nm = calibrate_dpsgd(budget, ledger, sample_rate=q, steps=steps,
-                             accountant=model.accountant, n_rows=n_noisy)
-    except PreprocessingOverBudget:
-        raise
-    except BudgetError:
-        max_steps = max_steps_for(budget, ledger, sample_rate=q,
-                                  noise_multiplier=MAX_NOISE_MULTIPLIER,
-                                  accountant=model.accountant)
-        max_epochs = max_steps // steps_per_epoch
-        head = (f"{name} cannot meet epsilon={budget.epsilon:g} (delta={budget.delta:.3g}) "
-                f"with epochs={epochs} (batch_size={batch_size}, about {n_noisy} "
-                f"rows: {steps} DP-SGD steps at sample rate {q:.3g}); even noise multiplier "
-                f"{MAX_NOISE_MULTIPLIER:g} would spend more.")
-        if max_epochs >= 1:
-            raise BudgetError(f"{head} At most {max_epochs} epochs fit this budget: use "
-                              f"epochs<={max_epochs}, or a larger epsilon.") from None
-        raise BudgetError(f"{head} Not even one epoch fits: use a smaller batch_size, more "
-                          "rows, or a larger epsilon.") from None
     mode = _resolve_mode(model)
+    plan = plan_dpsgd(budget, ledger, n_noisy=n_noisy, batch_size=batch_size,
+                      epochs=int(epochs), accountant=model.accountant, grad_sample_mode=mode,
+                      owner=name, lr_scale=dict(schedule["lr_scale"]), noise=noise)
     ledger.add(LedgerEntry.dpsgd(
         f"{name} {'discriminator' if name == 'CTGAN' else 'encoder+decoder'}",
-        noise_multiplier=nm, sample_rate=q, steps=steps, max_grad_norm=model.max_grad_norm,
+        noise_multiplier=plan.noise_multiplier, sample_rate=q, steps=plan.steps,
+        max_grad_norm=model.max_grad_norm,
         params={"epochs": int(epochs), "expected_batch_size": int(batch_size),
                 "grad_sample_mode": mode},
         note="DP-SGD, Poisson sampling, per-sample clipping",
     ))
-    plan = DPPlan(budget=budget, n_noisy=int(n_noisy), sample_rate=float(q),
-                  steps_per_epoch=steps_per_epoch, steps=steps, noise_multiplier=float(nm),
-                  grad_sample_mode=mode, expected_batch_size=int(batch_size),
-                  epochs=int(epochs), lr_scale=dict(schedule["lr_scale"]), noise=noise)
     return stats, ledger, plan
 
 
@@ -306,14 +267,7 @@ def _check_private(module: Any) -> None:
 
 def _spent_so_far(ledger: Any, plan: DPPlan, steps_done: int) -> float:
     """Epsilon of everything before DP-SGD plus the first ``steps_done`` DP-SGD steps."""
-    from ..privacy import compose
-
-    history = [e.history_item for e in ledger.entries[:-1] if e.history_item is not None]
-    if steps_done:
-        history.append((plan.noise_multiplier, plan.sample_rate, steps_done))
-    accountant = getattr(ledger, "effective_accountant", ledger.accountant)
-    return compose(history, plan.budget.delta, extra_delta=ledger.extra_delta,
-                   accountant=accountant)[0]
+    return epsilon_after(plan, ledger, steps_done)
 
 
 def _finish(model: Any, plan: DPPlan) -> None:
