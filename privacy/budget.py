@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 from .errors import BudgetError, check_param
+from .ledger_entry import LedgerEntry
 
 __all__ = ["COUNT_NOISE", "PrivacyBudget", "ResolvedBudget", "check_delta", "check_delta_noisy",
            "default_delta", "resolve_budget"]
@@ -144,8 +145,6 @@ def resolve_budget(epsilon: float, delta: float | None, n_rows: int, rng: object
 
     ``rng`` is the privacy noise source (:func:`.noise.noise_rng`).
     """
-    from .ledger import LedgerEntry  # the ledger module imports this one
-
     if delta is not None:
         return ResolvedBudget(PrivacyBudget(epsilon, delta))
     check_param("resolve_budget", "epsilon", epsilon,
