@@ -30,12 +30,14 @@ from .metadata import Metadata
 _LAZY = {
     "CTGAN": ("tabsynth.models.ctgan", "CTGAN"),
     "TVAE": ("tabsynth.models.tvae", "TVAE"),
+    "ARSynthesizer": ("tabsynth.models.ar", "ARSynthesizer"),
     "load": ("tabsynth.models.registry", "load"),
     "Oversampler": ("tabsynth.oversampling", "Oversampler"),
     "sample_rare": ("tabsynth.rare", "sample_rare"),
 }
 
 __all__ = [
+    "ARSynthesizer",
     "CTGAN",
     "TVAE",
     "ConditionError",
@@ -55,6 +57,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .models.ar import ARSynthesizer
     from .models.ctgan import CTGAN
     from .models.registry import load
     from .models.tvae import TVAE

@@ -46,7 +46,7 @@ _MAX_MANIFEST_BYTES = 64 * 2**20
 #: The class names a model file may hold (checkable without torch); the classes themselves are
 #: looked up in :data:`tabsynth.models.registry.MODEL_CLASSES`, never imported by a name read
 #: from a file.
-MODEL_CLASSES = ("CTGAN", "TVAE")
+MODEL_CLASSES = ("CTGAN", "TVAE", "ARSynthesizer")
 
 
 def _canonical(obj: Any) -> bytes:

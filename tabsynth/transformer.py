@@ -496,7 +496,10 @@ class DataTransformer:
         return pd.DataFrame(data, columns=self.columns)
 
     def _decode_discrete(self, spec: _Discrete, X: np.ndarray) -> pd.Series:
-        codes = np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1)
+        return self._discrete_from_codes(
+            spec, np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1))
+
+    def _discrete_from_codes(self, spec: _Discrete, codes: np.ndarray) -> pd.Series:
         cats = np.empty(spec.dim, dtype=object)
         cats[: len(spec.stats.categories)] = list(spec.stats.categories)
         if spec.has_nan:
@@ -518,25 +521,41 @@ class DataTransformer:
         """Argmax bin, then a value within it: the quantile function (the DP quantiles,
         linear between them) at a level drawn uniformly among those the bin spans; uniform
         within the bin when it spans no quantile mass."""
-        st = spec.stats
         b = np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1)
+        return self._binned_from_codes(spec, b, rng)
+
+    def _binned_from_codes(self, spec: _Binned, b: np.ndarray, rng: np.random.Generator,
+                           bounds: tuple[float, float] | None = None) -> pd.Series:
+        """Values of bin codes ``b`` (see :meth:`_decode_binned`). ``bounds`` (in the column's
+        numeric space: epoch seconds for datetimes) restricts every value to ``[lo, hi]``:
+        the within-bin draw is made on the part of the bin inside the bounds, and rounding
+        (integers, decimals, datetime units) never leaves them. The caller picks bins that
+        meet the bounds (a bin outside them gives the nearest bound)."""
+        st = spec.stats
         isna = b == spec.n_bins if spec.has_nan else np.zeros(len(b), dtype=bool)
         b = np.minimum(b, spec.n_bins - 1)
         lo, hi = spec.lo[b], spec.hi[b]
+        levels01 = np.linspace(0.0, 1.0, len(spec.quantiles))
+        if bounds is None:
+            l0, l1 = spec.levels[b, 0], spec.levels[b, 1]
+        else:
+            blo, bhi = _integer_bounds(bounds) if spec.is_integer else bounds
+            lo, hi = np.clip(lo, blo, bhi), np.clip(hi, blo, bhi)
+            edge = hi + (1.0 if spec.is_integer else 0.0)
+            l0 = np.interp(lo, spec.quantiles, levels01)
+            l1 = np.interp(edge, spec.quantiles, levels01)
         u = rng.random(len(b))
         width = hi - lo + (1.0 if spec.is_integer else 0.0)
         uniform = lo + u * width
-        l0, l1 = spec.levels[b, 0], spec.levels[b, 1]
-        by_q = np.interp(l0 + u * (l1 - l0), np.linspace(0.0, 1.0, len(spec.quantiles)),
-                         spec.quantiles)
+        by_q = np.interp(l0 + u * (l1 - l0), levels01, spec.quantiles)
         x = np.where(l1 - l0 > 1e-9, by_q, uniform)
         if spec.is_integer:
             x = np.where(l1 - l0 > 1e-9, np.round(x), np.floor(x))
         x = np.clip(x, lo, hi)
         if isinstance(st, DatetimeStats):
-            return self._decode_datetime(spec, st, x, isna)  # type: ignore[arg-type]
+            return self._decode_datetime(spec, st, x, isna, bounds)  # type: ignore[arg-type]
         if not st.is_integer and st.decimals is not None:
-            x = np.round(x, st.decimals)
+            x = _round_within(x, st.decimals, bounds)
         x = np.where(isna, np.nan, x)
         dtype = spec.meta.dtype
         if dtype is None:
@@ -566,11 +585,17 @@ class DataTransformer:
         return _as_dtype(pd.Series(x), dtype, isna.any())
 
     def _decode_datetime(
-        self, spec: _Continuous, st: DatetimeStats, x: np.ndarray, isna: np.ndarray
+        self, spec: _Continuous, st: DatetimeStats, x: np.ndarray, isna: np.ndarray,
+        bounds: tuple[float, float] | None = None,
     ) -> pd.Series:
         unit_s = UNIT_SECONDS[st.unit]
         unit_ns = max(int(round(unit_s * 1e9)), 1)
-        units = np.round(np.where(isna, 0.0, x) / unit_s).astype(np.int64)
+        units = np.round(np.where(isna, 0.0, x) / unit_s)
+        if bounds is not None:  # whole units inside the bounds (when there is one)
+            ulo, uhi = np.ceil(bounds[0] / unit_s), np.floor(bounds[1] / unit_s)
+            if ulo <= uhi:
+                units = np.where(isna, units, np.clip(units, ulo, uhi))
+        units = units.astype(np.int64)
         ns = units * unit_ns
         dt = pd.Series(_EPOCH_NS + ns.astype("timedelta64[ns]"))
         dt[isna] = pd.NaT
@@ -588,6 +613,43 @@ class DataTransformer:
             fmt = "%Y-%m-%d" if st.unit == "D" else "%Y-%m-%d %H:%M:%S"
         text = dt.dt.strftime(fmt)
         return text.astype(dtype or "str")
+
+    def inverse_codes(self, codes: np.ndarray, *, rng: np.random.Generator | None = None,
+                      bounds: dict[str, tuple[float, float]] | None = None) -> pd.DataFrame:
+        """Decode cells (the output of :meth:`column_codes`) to a table with the training
+        columns and dtypes (``numeric_encoding="bins"``): categories as they are, a value
+        drawn within each bin as :meth:`inverse_transform` does.
+
+        ``bounds`` maps a continuous column to ``(lo, hi)`` in its numeric space (epoch seconds
+        for datetimes; ``-inf``/``inf`` open): its values are drawn inside the bounds.
+        """
+        self._require_bins("inverse_codes")
+        codes = np.asarray(codes)
+        if codes.ndim != 2 or codes.shape[1] != len(self._specs):
+            raise DataError(
+                f"Expected an array of shape (n, {len(self._specs)}), got {codes.shape}."
+            )
+        rng = np.random.default_rng(rng)
+        bounds = bounds or {}
+        data: dict[str, pd.Series] = {}
+        for j, spec in enumerate(self._specs):
+            c = codes[:, j].astype(np.int64)
+            if isinstance(spec, _Discrete):
+                data[spec.name] = self._discrete_from_codes(spec, c)
+            else:
+                data[spec.name] = self._binned_from_codes(
+                    spec, c, np.random.default_rng(rng), bounds.get(spec.name))  # type: ignore[arg-type]
+        return pd.DataFrame(data, columns=self.columns)
+
+    def bin_edges(self, column: str) -> tuple[np.ndarray, np.ndarray, bool, bool]:
+        """``(lo, hi, is_integer, has_missing_slot)`` of a continuous column's bins
+        (``numeric_encoding="bins"``): bin ``b`` holds ``[lo[b], hi[b]]`` (integers) or
+        ``[lo[b], hi[b])`` (floats; the last bin and points ``lo == hi`` closed)."""
+        self._require_bins("bin_edges")
+        for spec in self._specs:
+            if spec.name == column and isinstance(spec, _Binned):
+                return spec.lo.copy(), spec.hi.copy(), bool(spec.is_integer), bool(spec.has_nan)
+        raise ConditionError(f"Column {column!r} is not a continuous modelled column.")
 
     # ------------------------------------------------------------ conditions
     def condition_index(self, column: str, value: Any) -> tuple[int, int]:
@@ -632,6 +694,25 @@ class DataTransformer:
         raise ConditionError(
             f"Column {column!r} has no value {value!r}. Valid values: {shown}{more}."
         )
+
+
+def _integer_bounds(bounds: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = float(np.ceil(bounds[0])), float(np.floor(bounds[1]))
+    return (lo, hi) if lo <= hi else (float(bounds[0]), float(bounds[1]))
+
+
+def _round_within(x: np.ndarray, decimals: int,
+                  bounds: tuple[float, float] | None) -> np.ndarray:
+    """``x`` rounded to ``decimals``; with ``bounds``, rounded values stay inside them (values
+    are left unrounded when no rounded value lies inside)."""
+    r = np.round(x, decimals)
+    if bounds is None:
+        return r
+    scale = 10.0 ** decimals
+    lo, hi = np.ceil(bounds[0] * scale) / scale, np.floor(bounds[1] * scale) / scale
+    if lo > hi:
+        return x
+    return np.clip(np.clip(r, lo, hi), bounds[0], bounds[1])
 
 
 def _as_dtype(s: pd.Series, dtype: str, has_nan: bool) -> pd.Series:

@@ -8,7 +8,8 @@ import pytest
 
 EXPECTED = {
     "tabsynth": {
-        "CTGAN", "TVAE", "Metadata", "Oversampler", "load", "sample_rare", "__version__",
+        "ARSynthesizer", "CTGAN", "TVAE", "Metadata", "Oversampler", "load", "sample_rare",
+        "__version__",
         "TabsynthError", "ParameterError", "DataError", "MetadataError", "ConditionError",
         "NotFittedError", "ModelFileError", "TabsynthWarning", "DataWarning",
     },

@@ -15,8 +15,8 @@ from ._common import check_distinct, check_writable, csv_options, load_metadata_
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, help="Model file to write (e.g. model.tsmodel).")
 @click.option(
-    "--model", "model_type", type=click.Choice(["ctgan", "tvae"]), default="ctgan",
-    show_default=True, help="Synthesizer family.",
+    "--model", "model_type", type=click.Choice(["ctgan", "tvae", "ar"]), default="ctgan",
+    show_default=True, help="Synthesizer family (ar: autoregressive, ARSynthesizer).",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Batch size.")
@@ -64,7 +64,7 @@ def fit_command(
     na_values: tuple[str, ...],
     sign_key: str | None,
 ) -> None:
-    """Train a CTGAN or TVAE on DATA (CSV/Parquet) and save it to OUTPUT.
+    """Train a CTGAN, TVAE or ARSynthesizer on DATA (CSV/Parquet) and save it to OUTPUT.
 
     CSV: the delimiter and decimal mark are sniffed (--sep, --decimal override); only the
     empty field is missing unless --na-values names tokens. OUTPUT is written at the end
@@ -100,6 +100,8 @@ def fit_command(
             params[key] = value
     if model_type == "ctgan":
         from tabsynth.models.ctgan import CTGAN as cls
+    elif model_type == "ar":
+        from tabsynth.models.ar import ARSynthesizer as cls
     else:
         from tabsynth.models.tvae import TVAE as cls
     start = time.perf_counter()

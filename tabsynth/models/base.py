@@ -492,8 +492,7 @@ class BaseSynthesizer(abc.ABC):
         while emitted < n:
             if emitted + buffered < n:
                 m = budget.next_batch(n - emitted - buffered, batch_size)
-                X = self._generate(m, exact=exact, rng=rng, generator=generator)
-                df = self.transformer_.inverse_transform(X, rng=rng)
+                df = self._generate_rows(m, exact=exact, rng=rng, generator=generator)
                 # --- DP post-processing hook (tabsynth/postprocess.py): DP-SGD models only;
                 # maps rows onto the model's own DP marginals (stats_), never real data.
                 if correction is not None:
@@ -517,6 +516,13 @@ class BaseSynthesizer(abc.ABC):
                 yield out
                 if emitted >= n:
                     return
+
+    def _generate_rows(self, n: int, *, exact: Any, rng: np.random.Generator,
+                       generator: Any) -> pd.DataFrame:
+        """``n`` decoded rows (``_generate`` then the transformer's inverse); a model that
+        decodes differently (the autoregressive one: cells, not one-hot rows) overrides it."""
+        X = self._generate(n, exact=exact, rng=rng, generator=generator)
+        return self.transformer_.inverse_transform(X, rng=rng)
 
     def _plan_conditions(
         self, parsed: ParsedConditions
@@ -554,9 +560,7 @@ class BaseSynthesizer(abc.ABC):
         self._validate_params()
         self.metadata_ = metadata
         self.stats_ = stats
-        from .marginal_fit import transformer_for  # bins encoding for route="marginals"
-
-        self.transformer_ = transformer_for(self, metadata, stats, n_bins=training.get("n_bins"))
+        self.transformer_ = self._restore_transformer(metadata, stats, training)
         self.device_ = resolve_device(device, owner="load")
         self.columns_ = list(training.get("columns", metadata.modelled_columns))
         self.n_features_in_ = int(training.get("n_features_in", len(self.columns_)))
@@ -587,6 +591,12 @@ class BaseSynthesizer(abc.ABC):
             net.load_state_dict(grouped[name], strict=True)
             net.to(self.device_)
             net.eval()
+
+    def _restore_transformer(self, metadata: Any, stats: Any, training: Mapping[str, Any]) -> Any:
+        """The transformer a loaded model uses (the one its fit built)."""
+        from .marginal_fit import transformer_for  # bins encoding for route="marginals"
+
+        return transformer_for(self, metadata, stats, n_bins=training.get("n_bins"))
 
     # ------------------------------------------------------------------ hooks
     @abc.abstractmethod

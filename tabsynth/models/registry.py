@@ -15,13 +15,15 @@ from typing import Any
 from ..artifact import MODEL_CLASSES as _FORMAT_CLASSES
 from ..artifact import read_model_file
 from ..errors import ModelFileError, TabsynthError
+from .ar import ARSynthesizer
 from .ctgan import CTGAN
 from .tvae import TVAE
 
 __all__ = ["MODEL_CLASSES", "load", "load_with_manifest"]
 
 #: The classes a model file may name (the names are :data:`tabsynth.artifact.MODEL_CLASSES`).
-MODEL_CLASSES: dict[str, type] = {"CTGAN": CTGAN, "TVAE": TVAE}
+MODEL_CLASSES: dict[str, type] = {"CTGAN": CTGAN, "TVAE": TVAE,
+                                  "ARSynthesizer": ARSynthesizer}
 if tuple(MODEL_CLASSES) != _FORMAT_CLASSES:  # pragma: no cover - a class added on one side
     raise ImportError(f"tabsynth.models.registry knows {sorted(MODEL_CLASSES)} but the model "
                       f"file format names {sorted(_FORMAT_CLASSES)}.")
@@ -39,7 +41,7 @@ def load(path: str | os.PathLike, *, device: Any = "auto") -> Any:
 
     Returns
     -------
-    CTGAN or TVAE
+    CTGAN, TVAE or ARSynthesizer
         A fitted synthesizer.
 
     Raises

@@ -1,0 +1,389 @@
+"""ARSynthesizer: an autoregressive synthesizer over column cells (TabularARGN-style).
+
+Every modelled column becomes one sequence of cells ("tokens") through the project's
+:class:`~tabsynth.transformer.DataTransformer` with ``numeric_encoding="bins"``: categories
+(rare ones folded as for every model, :mod:`tabsynth.category_cap`), numerics and datetimes cut
+into ``n_bins`` quantile bins (point masses such as exact zeros as their own cell, decoded
+exactly; small integer ranges one cell per integer), missing values as their own cell. A value
+is drawn within its bin from the quantile function (integers stay integers, bounds hold).
+
+The network (:mod:`tabsynth.models.ar_network`) predicts each column from the ones before it;
+trained on random column orders (``column_order="random"``), any subset of columns can be
+generated first. Conditions (:mod:`tabsynth.models.conditions`: values, sets of values, numeric
+and datetime ranges) are met exactly: the conditioned columns are generated first, each with
+the logits of the cells outside its condition masked, and values are drawn within the part of
+a bin inside a range. No rejection loop, exactly ``n`` rows, a class with a handful of rows
+included.
+
+Non-private fits stop early on a 10% validation split. With ``epsilon`` the fit is private:
+bins and category domains from DP statistics (:func:`tabsynth.private_stats.
+compute_private_stats`, declared metadata costs nothing), weights by DP-SGD through Opacus
+(:mod:`tabsynth.models.ar_dp`), all in one ledger.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .._device import resolve_device
+from .._progress import format_losses, progress_bar
+from ..metadata import check_modelled
+from .base import BaseSynthesizer, _is_float, _is_int
+
+__all__ = ["ARSynthesizer"]
+
+
+class ARSynthesizer(BaseSynthesizer):
+    """Autoregressive synthesizer: a chain of per-column heads over binned columns.
+
+    Parameters
+    ----------
+    n_bins : int, default=48
+        Quantile bins per numerical/datetime column (point masses and small integer ranges
+        add or replace bins).
+    hidden_dim : int, default=128
+        Width of each column head's hidden layer.
+    max_embedding_dim : int, default=16
+        Widest column embedding (about ``2 sqrt(cells)`` per column).
+    dropout : float, default=0.0
+        Dropout on the heads' hidden layers.
+    column_order : "random", "fixed" or list of str, default="random"
+        ``"random"``: every training row gets its own random order, so sampling can generate
+        any columns first (exact conditional distributions). ``"fixed"`` (the table's order)
+        or a list: one order; conditions are still met exactly, but a conditioned column
+        that is not first in the order is drawn given the columns before it only.
+    learning_rate : float, default=2e-3
+        Adam learning rate.
+    weight_decay : float, default=0.0
+        Adam weight decay.
+    batch_size : int, default=512
+        Rows per step (DP: the expected Poisson batch; left at the default, the DP schedule).
+    epochs : int, default=100
+        Most passes over the data (non-DP fits stop early on the validation split).
+    patience : int, default=4
+        Epochs without a better validation loss before a non-DP fit stops.
+    validation_share : float, default=0.1
+        Rows held out for early stopping (non-DP only; the final weights are the best).
+    epsilon, delta, max_grad_norm, preprocessing_share, accountant, secure_mode,
+    grad_sample_mode :
+        Differential privacy, as for :class:`~tabsynth.TVAE` (DP-SGD only: ``route`` must
+        be ``"dpsgd"``).
+    device : str or torch.device, default="auto"
+    random_state : int or None, default=None
+        Seeds initialisation, orders, the validation split and sampling; never privacy noise.
+    verbose : bool, default=True
+        Progress bar.
+
+    Attributes
+    ----------
+    metadata_, stats_, transformer_, device_, columns_, n_features_in_, loss_history_,
+    privacy_spent_, ledger_, training_summary_ :
+        As for the other synthesizers; ``training_summary_`` also has ``n_bins`` and
+        ``best_epoch``.
+
+    References
+    ----------
+    P. Tiwald, I. Krchova, A. Sidorenko, M. Vieyra, M. Scriminaci, M. Platzer. "TabularARGN:
+    A Flexible and Efficient Auto-Regressive Framework for Generating High-Fidelity Synthetic
+    Data". arXiv:2501.12012, 2025.
+    """
+
+    _ROUTES: ClassVar[tuple[str, ...]] = ("dpsgd",)
+    #: Rows per sampling pass.
+    _sample_batch_size: ClassVar[int] = 50_000
+    #: The DP marginal correction (tabsynth/postprocess.py) is off: it maps numeric values
+    #: after sampling and would move them out of a range condition; the marginals are learnt
+    #: directly (a column first in an order is predicted from nothing).
+    marginal_correction: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        n_bins: int = 48,
+        hidden_dim: int = 128,
+        max_embedding_dim: int = 16,
+        dropout: float = 0.0,
+        column_order: Any = "random",
+        learning_rate: float = 2e-3,
+        weight_decay: float = 0.0,
+        batch_size: int = 512,
+        epochs: int = 100,
+        patience: int = 4,
+        validation_share: float = 0.1,
+        epsilon: float | None = None,
+        delta: float | None = None,
+        max_grad_norm: float = 1.0,
+        preprocessing_share: float = 0.1,
+        accountant: str = "prv",
+        secure_mode: bool = False,
+        grad_sample_mode: str = "auto",
+        route: str = "dpsgd",
+        device: Any = "auto",
+        random_state: int | None = None,
+        verbose: bool = True,
+    ) -> None:
+        self.n_bins = n_bins
+        self.hidden_dim = hidden_dim
+        self.max_embedding_dim = max_embedding_dim
+        self.dropout = dropout
+        self.column_order = column_order
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.validation_share = validation_share
+        self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
+        self.preprocessing_share = preprocessing_share
+        self.accountant = accountant
+        self.secure_mode = secure_mode
+        self.grad_sample_mode = grad_sample_mode
+        self.route = route
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ params
+    def _check_model_params(self) -> None:
+        c = self._check
+        c("n_bins", _is_int(self.n_bins) and 2 <= self.n_bins <= 100, "an int in [2, 100]")
+        c("hidden_dim", _is_int(self.hidden_dim) and self.hidden_dim >= 1, "an int >= 1")
+        c("max_embedding_dim", _is_int(self.max_embedding_dim) and self.max_embedding_dim >= 2,
+          "an int >= 2")
+        c("dropout", _is_float(self.dropout) and 0 <= self.dropout < 1, "a float in [0, 1)")
+        order = self.column_order
+        c("column_order", order in ("random", "fixed") or (
+            isinstance(order, (list, tuple)) and all(isinstance(x, str) for x in order)),
+          "'random', 'fixed' or a list of column names")
+        c("learning_rate", _is_float(self.learning_rate) and self.learning_rate > 0,
+          "a float > 0")
+        c("weight_decay", _is_float(self.weight_decay) and self.weight_decay >= 0,
+          "a float >= 0")
+        c("patience", _is_int(self.patience) and self.patience >= 1, "an int >= 1")
+        c("validation_share", _is_float(self.validation_share)
+          and 0 < self.validation_share < 0.5, "a float in (0, 0.5)")
+
+    def _resolve_order(self, columns: list[str]) -> list[int] | None:
+        """Fixed order as column indices (``None``: random orders)."""
+        order = self.column_order
+        if order == "random":
+            return None
+        if order == "fixed":
+            return list(range(len(columns)))
+        if sorted(order) != sorted(columns):
+            self._check("column_order", False,
+                        f"a permutation of the modelled columns {columns}")
+        return [columns.index(c) for c in order]
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data: Any, metadata: Any = None) -> ARSynthesizer:
+        """Fit on a table, from scratch (see :meth:`BaseSynthesizer.fit`). Returns ``self``."""
+        from ..io import read_table
+        from ..metadata import Metadata, check_data
+        from ..transformer import DataTransformer
+
+        self._validate_params()
+        self._reset_fitted()
+        df = read_table(data)
+        private = self.epsilon is not None
+        md = self._resolve_metadata(metadata, df, Metadata, private=private)
+        md.validate(df, private=private)
+        check_data(df, md, private=private)
+        check_modelled(md, type(self).__name__)
+        self._order = self._resolve_order(list(md.modelled_columns))
+        device = resolve_device(self.device, owner=type(self).__name__)
+        rng = np.random.default_rng(self.random_state)  # post-processing only
+        self.ledger_ = None
+        self.privacy_spent_ = None
+        if private:
+            from ..privacy import noise_rng
+            from .ar_dp import prepare_private_ar
+
+            noise = noise_rng(self.secure_mode)
+            stats, self.ledger_, self._dp_plan = prepare_private_ar(self, df, md, noise)
+        else:
+            stats = self._compute_stats(df, md, rng)
+        transformer = DataTransformer(md, stats, numeric_encoding="bins", n_bins=self.n_bins)
+        codes = transformer.column_codes(df)  # the last read of the table
+        self.metadata_ = md
+        self.stats_ = stats
+        self.transformer_ = transformer
+        self.device_ = device
+        self.n_features_in_ = int(df.shape[1])
+        self.columns_ = list(transformer.columns)
+        del df
+        self._build_networks(self._torch_generator(rng, "cpu"))
+        generator = self._torch_generator(rng, device)
+        start = time.perf_counter()
+        try:
+            if private:
+                from .ar_dp import train_ar_dp
+
+                history = train_ar_dp(self, codes, rng=rng, generator=generator)
+            else:
+                history = self._train(np.empty((len(codes), 0), np.float32), codes, rng=rng,
+                                      generator=generator)
+        finally:
+            self.__dict__.pop("_dp_plan", None)
+        seconds = time.perf_counter() - start
+        self.loss_history_ = pd.DataFrame(history)
+        schedule = getattr(self, "dp_schedule_", {})
+        best = getattr(self, "training_summary_", {})  # set by _train (non-DP)
+        self.training_summary_ = {
+            **best,
+            "epochs": int(schedule.get("epochs", len(history))),
+            "batch_size": int(schedule.get("batch_size", self.batch_size)),
+            "n_bins": int(self.n_bins),
+        }
+        if not private:
+            self.training_summary_["seconds"] = round(seconds, 3)
+        return self
+
+    def _restore_transformer(self, metadata: Any, stats: Any, training: Any) -> Any:
+        from ..transformer import DataTransformer
+
+        self._order = self._resolve_order(list(metadata.modelled_columns))
+        n_bins = int(training.get("n_bins") or self.n_bins)
+        return DataTransformer(metadata, stats, numeric_encoding="bins", n_bins=n_bins)
+
+    # ------------------------------------------------------------------ networks
+    def _build_networks(self, init_generator: Any) -> None:
+        from .ar_network import ARNetwork, embedding_dims
+
+        domains = self.transformer_.column_domains
+        dims = embedding_dims(domains, max_dim=self.max_embedding_dim)
+        net = ARNetwork(domains, dims, hidden=self.hidden_dim, dropout=float(self.dropout))
+        net.reset_parameters(init_generator)
+        self._net = net.to(self.device_)
+
+    def _sampling_networks(self) -> dict[str, Any]:
+        return {"ar": self._net}
+
+    def _before(self, batch: int, generator: Any) -> Any:
+        from .ar_network import fixed_before, random_before
+
+        if self._order is None:
+            return random_before(batch, len(self.columns_), generator=generator,
+                                 device=self.device_)
+        return fixed_before(self._order, device=self.device_)
+
+    def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
+               generator: Any) -> list[dict[str, float]]:
+        """Non-private training with early stopping on a validation split of the rows."""
+        import torch
+
+        from .networks import adam
+
+        dev = self.device_
+        net = self._net
+        n = len(codes)
+        perm = rng.permutation(n)
+        n_val = int(round(self.validation_share * n)) if n >= 20 else 0
+        data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(dev)
+        val, train = data[perm[:n_val]], data[perm[n_val:]]
+        m = len(train)
+        # validation orders fixed once, so epochs compare on the same orders
+        val_gen = self._torch_generator(rng, dev)
+        val_before = [self._before(len(chunk), val_gen) for chunk in val.split(4096)]
+        optim = adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        batch = min(int(self.batch_size), max(m, 1))
+        steps = max(math.ceil(m / batch), 1)
+        best, best_state, best_epoch, waited = math.inf, None, 0, 0
+        history: list[dict[str, float]] = []
+        bar = progress_bar(self.epochs, desc=type(self).__name__, verbose=self.verbose)
+        try:
+            for epoch in bar:
+                net.train()
+                order = torch.from_numpy(rng.permutation(m)).to(dev)
+                total = torch.zeros((), device=dev)
+                for i in range(steps):
+                    rows = train[order[i * batch:(i + 1) * batch]]
+                    loss = net(rows, self._before(len(rows), generator), generator).mean()
+                    optim.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optim.step()
+                    total += loss.detach()
+                row = {"epoch": epoch + 1, "loss": float(total / steps)}
+                if n_val:
+                    net.eval()
+                    with torch.no_grad():
+                        v = sum(float(net(chunk, b).sum()) for chunk, b in
+                                zip(val.split(4096), val_before, strict=True)) / n_val
+                    row["val_loss"] = v
+                    if v < best - 1e-4:
+                        best, best_epoch, waited = v, epoch + 1, 0
+                        best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+                    else:
+                        waited += 1
+                history.append(row)
+                bar.set_postfix(format_losses({k: v for k, v in row.items() if k != "epoch"}))
+                if n_val and waited >= self.patience:
+                    break
+        finally:
+            bar.close()
+            net.eval()
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        self.training_summary_ = {"best_epoch": int(best_epoch or len(history))}
+        return history
+
+    # ------------------------------------------------------------------ sampling
+    def _plan_conditions(self, parsed: Any) -> tuple[Any, tuple]:
+        """Every condition is met exactly by the network (masked logits): nothing by
+        rejection. The parsed conditions travel to :meth:`_generate_rows` as ``exact``."""
+        return (parsed if parsed else None), ()
+
+    def _condition_masks(self, parsed: Any) -> tuple[dict[int, Any], dict[str, tuple], list]:
+        """``(allowed cells per column index, numeric bounds per column, conditioned columns
+        in the order given)``."""
+        from .ar_tokens import condition_cells
+
+        allowed: dict[int, Any] = {}
+        bounds: dict[str, tuple] = {}
+        first: list[int] = []
+        if parsed is None:
+            return allowed, bounds, first
+        for cond in parsed.conditions:
+            j = self.columns_.index(cond.column)
+            cells, bound = condition_cells(self.transformer_, cond)
+            allowed[j] = cells
+            if bound is not None:
+                bounds[cond.column] = bound
+            first.append(j)
+        return allowed, bounds, first
+
+    def _sampling_order(self, first: list[int]) -> list[int]:
+        base = self._order if self._order is not None else list(range(len(self.columns_)))
+        if self._order is not None:  # a fixed order stays as trained
+            return list(base)
+        return first + [j for j in base if j not in first]
+
+    def _generate(self, n: int, *, exact: Any, rng: np.random.Generator,
+                  generator: Any) -> np.ndarray:
+        """``(n, columns)`` cells meeting the conditions ``exact`` (parsed; or ``None``)."""
+        import torch
+
+        allowed, _, first = self._condition_masks(exact)
+        masks = {j: torch.from_numpy(a) for j, a in allowed.items()}
+        net = self._net
+        net.eval()
+        tables = self.__dict__.get("_tables")
+        if tables is None:
+            tables = net.lookup_tables()
+            self.__dict__["_tables"] = tables
+        codes = net.sample(n, self._sampling_order(first), generator=generator, allowed=masks,
+                           tables=tables)
+        return codes.cpu().numpy()
+
+    def _generate_rows(self, n: int, *, exact: Any, rng: np.random.Generator,
+                       generator: Any) -> pd.DataFrame:
+        codes = self._generate(n, exact=exact, rng=rng, generator=generator)
+        _, bounds, _ = self._condition_masks(exact)
+        return self.transformer_.inverse_codes(codes, rng=rng, bounds=bounds)
