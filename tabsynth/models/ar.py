@@ -50,13 +50,18 @@ class ARSynthesizer(BaseSynthesizer):
         Width of each column head's hidden layer.
     max_embedding_dim : int, default=16
         Widest column embedding (about ``2 sqrt(cells)`` per column).
-    dropout : float, default=0.0
-        Dropout on the heads' hidden layers.
-    column_order : "random", "fixed" or list of str, default="random"
-        ``"random"``: every training row gets its own random order, so sampling can generate
-        any columns first (exact conditional distributions). ``"fixed"`` (the table's order)
-        or a list: one order; conditions are still met exactly, but a conditioned column
-        that is not first in the order is drawn given the columns before it only.
+    dropout : float, default=0.25
+        Dropout on the heads' hidden layers (training only).
+    column_order : "flexible", "random", "fixed" or list of str, default="flexible"
+        The orders the network is trained on. Sampling generates the conditioned columns
+        first, then the others in the table's order. ``"flexible"``: half of the training
+        rows use the table's order, the other half a random subset of the columns first (in
+        a random order) and the rest in the table's order: exactly the orders sampling
+        uses, so unconditional rows come from a well-trained order and conditional ones from
+        the right conditional distribution. ``"random"``: a uniformly random order per row.
+        ``"fixed"`` (the table's order) or a list: one order; conditions are still met
+        exactly, but a conditioned column that is not first in the order is drawn given the
+        columns before it only (not the exact conditional distribution).
     learning_rate : float, default=2e-3
         Adam learning rate.
     weight_decay : float, default=0.0
@@ -66,7 +71,8 @@ class ARSynthesizer(BaseSynthesizer):
     epochs : int, default=100
         Most passes over the data (non-DP fits stop early on the validation split).
     patience : int, default=4
-        Epochs without a better validation loss before a non-DP fit stops.
+        Epochs without a better validation loss before a non-DP fit stops; each such epoch
+        halves the learning rate.
     validation_share : float, default=0.1
         Rows held out for early stopping (non-DP only; the final weights are the best).
     epsilon, delta, max_grad_norm, preprocessing_share, accountant, secure_mode,
@@ -107,8 +113,8 @@ class ARSynthesizer(BaseSynthesizer):
         n_bins: int = 48,
         hidden_dim: int = 128,
         max_embedding_dim: int = 16,
-        dropout: float = 0.0,
-        column_order: Any = "random",
+        dropout: float = 0.25,
+        column_order: Any = "flexible",
         learning_rate: float = 2e-3,
         weight_decay: float = 0.0,
         batch_size: int = 512,
@@ -159,9 +165,9 @@ class ARSynthesizer(BaseSynthesizer):
           "an int >= 2")
         c("dropout", _is_float(self.dropout) and 0 <= self.dropout < 1, "a float in [0, 1)")
         order = self.column_order
-        c("column_order", order in ("random", "fixed") or (
+        c("column_order", order in ("flexible", "random", "fixed") or (
             isinstance(order, (list, tuple)) and all(isinstance(x, str) for x in order)),
-          "'random', 'fixed' or a list of column names")
+          "'flexible', 'random', 'fixed' or a list of column names")
         c("learning_rate", _is_float(self.learning_rate) and self.learning_rate > 0,
           "a float > 0")
         c("weight_decay", _is_float(self.weight_decay) and self.weight_decay >= 0,
@@ -171,11 +177,11 @@ class ARSynthesizer(BaseSynthesizer):
           and 0 < self.validation_share < 0.5, "a float in (0, 0.5)")
 
     def _resolve_order(self, columns: list[str]) -> list[int] | None:
-        """Fixed order as column indices (``None``: random orders)."""
+        """The base order as column indices (``None``: uniformly random orders)."""
         order = self.column_order
         if order == "random":
             return None
-        if order == "fixed":
+        if order in ("fixed", "flexible"):
             return list(range(len(columns)))
         if sorted(order) != sorted(columns):
             self._check("column_order", False,
@@ -267,11 +273,13 @@ class ARSynthesizer(BaseSynthesizer):
         return {"ar": self._net}
 
     def _before(self, batch: int, generator: Any) -> Any:
-        from .ar_network import fixed_before, random_before
+        from .ar_network import fixed_before, flexible_before, random_before
 
-        if self._order is None:
+        if self.column_order == "random":
             return random_before(batch, len(self.columns_), generator=generator,
                                  device=self.device_)
+        if self.column_order == "flexible":
+            return flexible_before(batch, self._order, generator=generator, device=self.device_)
         return fixed_before(self._order, device=self.device_)
 
     def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
@@ -320,8 +328,10 @@ class ARSynthesizer(BaseSynthesizer):
                     if v < best - 1e-4:
                         best, best_epoch, waited = v, epoch + 1, 0
                         best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
-                    else:
+                    else:  # halve the step size on a plateau; stop after `patience`
                         waited += 1
+                        for group in optim.param_groups:
+                            group["lr"] *= 0.5
                 history.append(row)
                 bar.set_postfix(format_losses({k: v for k, v in row.items() if k != "epoch"}))
                 if n_val and waited >= self.patience:
@@ -361,7 +371,7 @@ class ARSynthesizer(BaseSynthesizer):
 
     def _sampling_order(self, first: list[int]) -> list[int]:
         base = self._order if self._order is not None else list(range(len(self.columns_)))
-        if self._order is not None:  # a fixed order stays as trained
+        if self.column_order not in ("random", "flexible"):  # a fixed order stays as trained
             return list(base)
         return first + [j for j in base if j not in first]
 

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ARNetwork", "embedding_dims", "random_before"]
+__all__ = ["ARNetwork", "embedding_dims", "fixed_before", "flexible_before", "random_before"]
 
 #: Upper bound on the concatenated embeddings' width (wide tables get narrower embeddings).
 MAX_CONTEXT = 1024
@@ -49,6 +49,28 @@ def random_before(batch: int, n_columns: int, *, generator: torch.Generator,
                   device: torch.device | str = "cpu") -> torch.Tensor:
     """``before[b, j, k]``: column ``k`` precedes column ``j`` in row ``b``'s random order."""
     rank = torch.rand(batch, n_columns, generator=generator, device=device).argsort(1).argsort(1)
+    return rank.unsqueeze(2) > rank.unsqueeze(1)
+
+
+def flexible_before(batch: int, order: Sequence[int], *, generator: torch.Generator,
+                    fixed_share: float = 0.5,
+                    device: torch.device | str = "cpu") -> torch.Tensor:
+    """Orders as conditional sampling uses them: a random subset of the columns first (in a
+    random order), then the others in ``order``. A row keeps ``order`` itself (an empty
+    subset) with probability ``fixed_share``; otherwise each column joins the subset with a
+    probability drawn uniformly per row. ``before[b, j, k]`` as :func:`random_before`."""
+    c = len(order)
+    rank_fixed = torch.empty(c, dtype=torch.float32)
+    rank_fixed[torch.as_tensor(list(order), dtype=torch.long)] = torch.arange(c,
+                                                                               dtype=torch.float32)
+    rank_fixed = rank_fixed.to(device)
+    share = torch.rand(batch, 1, generator=generator, device=device)
+    keep = torch.rand(batch, 1, generator=generator, device=device) < fixed_share
+    share = share.masked_fill(keep, 0.0)
+    first = torch.rand(batch, c, generator=generator, device=device) < share
+    key = torch.where(first, torch.rand(batch, c, generator=generator, device=device),
+                      1.0 + rank_fixed)
+    rank = key.argsort(1).argsort(1)
     return rank.unsqueeze(2) > rank.unsqueeze(1)
 
 
