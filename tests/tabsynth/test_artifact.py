@@ -207,12 +207,12 @@ def test_verify_model_file_does_not_import_torch(saved):
 
 
 def test_registry_knows_exactly_the_classes_the_format_names():
-    from tabsynth import CTGAN, TVAE
+    from tabsynth import CTGAN, TVAE, ARSynthesizer
     from tabsynth.artifact import MODEL_CLASSES
     from tabsynth.models.registry import MODEL_CLASSES as classes
 
     assert tuple(classes) == MODEL_CLASSES
-    assert classes == {"CTGAN": CTGAN, "TVAE": TVAE}
+    assert classes == {"CTGAN": CTGAN, "TVAE": TVAE, "ARSynthesizer": ARSynthesizer}
 
 
 def test_old_artifact_paths_still_work(saved, tmp_path, model):

@@ -1,0 +1,146 @@
+"""DP-SGD route of :class:`~tabsynth.models.ar.ARSynthesizer` (Opacus).
+
+Follows DESIGN.md's rules with the project's planning and wiring, imported (not copied) from
+:mod:`tabsynth.privacy.dpsgd_plan` and :mod:`tabsynth.models.dp_training`:
+
+1. **Budget**: :func:`~tabsynth.privacy.resolve_budget` (``delta=None``: from a charged noisy
+   count).
+2. **Statistics**: :func:`~tabsynth.private_stats.compute_private_stats` with
+   ``preprocessing_share`` of epsilon: DP bounds, 101 quantiles per numeric column from a
+   :data:`STATS_HIST_BINS`-bin noisy histogram (the bins' cut points), category domains from
+   declared metadata or thresholded noisy histograms; every measurement in the ledger. The
+   bounds keep the DP range (``tighten_bounds=False``, as the marginal route: the bins carry
+   the tails).
+3. **Plan**: :func:`~tabsynth.privacy.dpsgd_plan.plan_dpsgd` with the DP row count: Poisson
+   sample rate, steps and the noise multiplier that makes statistics + DP-SGD compose to at
+   most ``epsilon`` in one accountant; the DP-SGD entry is in the ledger before training
+   starts. Left at their defaults, ``epochs``/``batch_size`` follow the DP schedule
+   (:func:`~tabsynth.models.dp_training.resolve_dp_schedule`).
+4. **Training**: the whole network (embeddings and heads; no BatchNorm) in one Opacus
+   ``GradSampleModule``; each row's loss is its negative log-likelihood under its own random
+   column order (orders and initialisation from ``random_state``: data-independent); Poisson
+   masks and gradient noise from OS entropy; per-sample clipping at ``max_grad_norm``. No
+   validation split and no early stopping (they would read real rows outside the
+   accountant); losses on real rows are not recorded in the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["STATS_HIST_BINS", "prepare_private_ar", "train_ar_dp"]
+
+#: Bins of the DP histograms behind each numeric column's quantiles (one per integer up to
+#: this range, so point masses survive).
+STATS_HIST_BINS = 100
+#: Learning-rate multiplier of DP fits whose learning rate is left at the default (few,
+#: large, noisy steps).
+DP_LR_SCALE = 1.5
+
+
+def prepare_private_ar(model: Any, df: Any, metadata: Any,
+                       noise: Any) -> tuple[Any, Any, Any]:
+    """Budget, DP statistics, ledger and DP-SGD plan, before any training.
+
+    Returns ``(stats, ledger, plan)``; the ledger already holds the DP-SGD entry.
+
+    Raises
+    ------
+    BudgetError
+        ``delta`` not below 1 / (noisy n); a budget the requested epochs cannot meet.
+    ParameterError
+        The table is too small for ``batch_size``.
+    """
+    from ..errors import ParameterError
+    from ..privacy import LedgerEntry, check_delta_noisy, resolve_budget
+    from ..privacy.dpsgd_plan import plan_dpsgd
+    from ..private_stats import compute_private_stats
+    from .dp_training import _is_default, _resolve_mode, resolve_dp_schedule
+
+    name = type(model).__name__
+    resolved = resolve_budget(float(model.epsilon), model.delta, len(df), noise)
+    budget = resolved.budget
+    stats, ledger = compute_private_stats(
+        df, metadata, budget, share=float(model.preprocessing_share),
+        accountant=model.accountant, rng=noise, secure_mode=model.secure_mode,
+        n_bins=STATS_HIST_BINS, tighten_bounds=False,
+    )
+    if resolved.entry is not None:
+        ledger.entries.insert(0, resolved.entry)
+    n_noisy = stats.n_rows if stats.n_rows else max(int(round(resolved.n_noisy or 1)), 1)
+    if model.delta is not None:
+        check_delta_noisy(budget.delta, n_noisy)
+    schedule = resolve_dp_schedule(model, n_noisy)
+    batch_size, epochs = schedule["batch_size"], schedule["epochs"]
+    if batch_size >= n_noisy:
+        raise ParameterError(
+            f"The table has about {n_noisy} rows (a noisy count): too few for "
+            f"{name}(batch_size={batch_size}) under differential privacy. Each row is sampled "
+            "with probability batch_size / n (Poisson sampling): use "
+            f"batch_size <= {max(n_noisy // 10, 1)} (a small fraction of the rows) or more rows."
+        )
+    lr_scale = {"learning_rate": DP_LR_SCALE if _is_default(model, "learning_rate") else 1.0}
+    mode = _resolve_mode(model)
+    plan = plan_dpsgd(budget, ledger, n_noisy=n_noisy, batch_size=batch_size,
+                      epochs=int(epochs), accountant=model.accountant, grad_sample_mode=mode,
+                      owner=name, lr_scale=lr_scale, noise=noise)
+    ledger.add(LedgerEntry.dpsgd(
+        f"{name} network", noise_multiplier=plan.noise_multiplier,
+        sample_rate=plan.sample_rate, steps=plan.steps, max_grad_norm=model.max_grad_norm,
+        params={"epochs": int(epochs), "expected_batch_size": int(batch_size),
+                "grad_sample_mode": mode},
+        note="DP-SGD, Poisson sampling, per-sample clipping",
+    ))
+    return stats, ledger, plan
+
+
+def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
+                generator: Any) -> list[dict[str, float]]:
+    """DP-SGD training of the network on the rows' cells (module docstring, step 4)."""
+    import torch
+
+    from .._progress import progress_bar
+    from ..privacy.dpsgd import poisson_batches
+    from .dp_training import (
+        _backward,
+        _check_private,
+        _epsilon_column,
+        _finish,
+        _make_private,
+        _privacy_noise,
+        _progress,
+        _release,
+    )
+
+    plan = model._dp_plan
+    dev = model.device_
+    net = model._net
+    _check_private(net)
+    data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(dev)
+    lr = model.learning_rate * (plan.lr_scale or {}).get("learning_rate", 1.0)
+    optim = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=model.weight_decay)
+    gsm, optim = _make_private(net, optim, model, plan, generator)
+    batches = poisson_batches(len(codes), plan.sample_rate, plan.steps, _privacy_noise(plan))
+    gsm.train()
+    history: list[dict[str, float]] = []
+    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
+    try:
+        for epoch in bar:
+            for _ in range(plan.steps_per_epoch):
+                idx = next(batches)
+                rows = data[torch.from_numpy(idx).to(dev)]
+                per_row = gsm(rows, model._before(len(idx), generator), generator)
+                optim.zero_grad(set_to_none=True)
+                _backward(gsm, optim, per_row, plan.grad_sample_mode)
+                optim.step()
+            history.append({"epoch": epoch + 1,
+                            "epsilon": _progress(model, plan, epoch, bar, {})})
+    finally:
+        bar.close()
+        net.eval()
+        _release(gsm)
+    _epsilon_column(model, plan, history)
+    _finish(model, plan)
+    return history

@@ -1,0 +1,126 @@
+"""ARSynthesizer under differential privacy: the ledger, neighbouring tables, the model file."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+import torch
+
+from tabsynth import ARSynthesizer, Metadata
+from tabsynth.artifact import read_manifest
+
+N = 300
+COLS = ["age", "workclass", "hours-per-week", "income"]
+
+
+@pytest.fixture(scope="module")
+def base() -> pd.DataFrame:
+    from tabsynth import datasets
+
+    torch.set_num_threads(1)
+    df = datasets.load("adult")[COLS].head(N).reset_index(drop=True)
+    df.insert(0, "id", range(1, N + 1))
+    return df
+
+
+def _model(**kw) -> ARSynthesizer:
+    params = {"epochs": 1, "batch_size": 50, "hidden_dim": 16, "epsilon": 2.0, "delta": 1e-5,
+              "random_state": 0, "verbose": False, "device": "cpu"} | kw
+    return ARSynthesizer(**params)
+
+
+def _fit(df, tmp_path, name, metadata=None, **kw):
+    model = _model(**kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(df, metadata)
+    path = tmp_path / f"{name}.tsmodel"
+    model.save(path)
+    return model, read_manifest(path)
+
+
+def _public_part(man: dict) -> dict:
+    """Everything in the file that is not the output of a charged mechanism."""
+    ledger = man["ledger"]
+    return {
+        "class": man["class"], "params": man["params"], "metadata": man["metadata"],
+        "columns": man["training"]["columns"], "n_features_in": man["training"]["n_features_in"],
+        "budget": ledger["budget"], "accountant": ledger["accountant"],
+        "mechanisms": [(e["mechanism"], e["target"]) for e in ledger["entries"]],
+        "training_keys": sorted(man["training"]),
+        "n_bins": man["training"]["n_bins"],
+        "loss_columns": sorted(man["training"]["loss_history"]),
+    }
+
+
+def _row(df: pd.DataFrame, **values) -> pd.DataFrame:
+    row = df.iloc[[0]].copy()
+    for k, v in values.items():
+        row[k] = v
+    return pd.concat([df, row], ignore_index=True)
+
+
+ADVERSARIAL = {
+    "unseen category": {"workclass": "Never-seen-anywhere"},
+    "extreme value": {"age": 10**6},
+    "new label": {"income": ">1M"},
+    "id made non-unique": {"id": 1},
+}
+
+
+@pytest.mark.parametrize("case", list(ADVERSARIAL))
+def test_one_row_changes_nothing_outside_the_ledger(base, tmp_path, case):
+    _, a = _fit(base, tmp_path, "d")
+    _, b = _fit(_row(base, **ADVERSARIAL[case]), tmp_path, "d2")
+    assert _public_part(a) == _public_part(b)
+
+
+def _income_declared(df: pd.DataFrame) -> Metadata:
+    md = Metadata.from_dtypes(df)
+    md.update_column("income", public_domain=["<=50K", ">50K"])
+    return md
+
+
+def test_ledger_budget_and_what_the_file_holds(base, tmp_path):
+    # income's domain is declared (public): on 300 rows at epsilon 2 the thresholded histogram
+    # may drop '>50K', and the condition below needs it
+    model, man = _fit(base, tmp_path, "m", metadata=_income_declared(base))
+    spent = model.privacy_spent_
+    assert spent["epsilon"] <= 2.0 * (1 + 1e-9) and spent["delta"] <= 1e-5
+    mechanisms = [e.mechanism for e in model.ledger_.entries]
+    assert mechanisms[-1] == "dpsgd" and "ARSynthesizer" in model.ledger_.entries[-1].target
+    assert {"dp_bounds", "gaussian_histogram", "discover_categories"} <= set(mechanisms)
+    assert model.ledger_.spent()[0] == pytest.approx(spent["epsilon"])
+    assert model.stats_.source == "dp"
+    # losses on real rows are not private: only the epoch and the epsilon spent so far
+    assert list(model.loss_history_.columns) == ["epoch", "epsilon"]
+    assert "seconds" not in man["training"]
+    s = model.sample(200, conditions={"income": ">50K", "age": (30, 40)}, random_state=0)
+    assert len(s) == 200 and (s["income"] == ">50K").all() and s["age"].between(30, 40).all()
+
+
+def test_two_dp_fits_with_the_same_seed_differ(base, tmp_path):
+    _, a = _fit(base, tmp_path, "a")
+    _, b = _fit(base, tmp_path, "b")
+    assert a["weights_sha256"] != b["weights_sha256"]
+    assert a["stats"] != b["stats"]
+
+
+def test_declared_domain_costs_nothing_and_is_used(base, tmp_path):
+    model, _ = _fit(base, tmp_path, "m", metadata=_income_declared(base))
+    income = [e for e in model.ledger_.entries if "'income'" in e.target]
+    # the domain is free (a public entry); only the frequencies are measured, charged
+    assert [e.mechanism for e in income] == ["public", "gaussian_histogram"]
+    assert income[0].public and not income[1].public
+    assert set(model.sample(300, random_state=0)["income"]) <= {"<=50K", ">50K"}
+
+
+def test_dp_refusals(base):
+    from tabsynth.errors import TabsynthError
+
+    with pytest.raises(TabsynthError, match="batch_size"):
+        _model(batch_size=5000).fit(base)
+    with pytest.raises(TabsynthError, match="marginals|route"):
+        _model(route="marginals").fit(base)
