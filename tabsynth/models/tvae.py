@@ -52,8 +52,9 @@ class TVAE(BaseSynthesizer):
         the DP schedule instead (20 epochs; expected Poisson batch ``max(1000, 4%)`` of the
         DP row count, at most 20%; see ``dp_schedule_``): few epochs with large batches
         spend the budget best.
-        Encoder, decoder and ``sigma`` are trained privately; see
-        :mod:`tabsynth.models.dp_training`.
+        Encoder and decoder are trained privately; under DP ``sigma`` is a public constant
+        (not learnt) and the KL term has weight 0.1, which keeps the latent from collapsing
+        under clipping; see :mod:`tabsynth.models.dp_training`.
     delta : float or None, default=None
         DP delta, must be < 1/n; ``None``: ``default_delta`` of a DP row count.
     max_grad_norm : float, default=1.0
