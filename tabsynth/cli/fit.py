@@ -15,8 +15,10 @@ from ._common import check_distinct, check_writable, csv_options, load_metadata_
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, help="Model file to write (e.g. model.tsmodel).")
 @click.option(
-    "--model", "model_type", type=click.Choice(["ctgan", "tvae", "ar"]), default="ctgan",
-    show_default=True, help="Synthesizer family (ar: autoregressive, ARSynthesizer).",
+    "--model", "model_type", type=click.Choice(["ctgan", "tvae", "ar"]), default=None,
+    help="Synthesizer family (ar: autoregressive, ARSynthesizer). Default: ar without "
+         "--epsilon (the best measured, see the README's Performance), ctgan with --epsilon "
+         "(its marginals route is the best measured private one; --route marginals).",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Batch size.")
@@ -46,7 +48,7 @@ from ._common import check_distinct, check_writable, csv_options, load_metadata_
 def fit_command(
     data: str,
     output: str,
-    model_type: str,
+    model_type: str | None,
     epochs: int | None,
     batch_size: int | None,
     metadata_path: str | None,
@@ -98,6 +100,8 @@ def fit_command(
                        ("route", route)):
         if value is not None:
             params[key] = value
+    if model_type is None:
+        model_type = "ar" if epsilon is None else "ctgan"
     if model_type == "ctgan":
         from tabsynth.models.ctgan import CTGAN as cls
     elif model_type == "ar":

@@ -42,7 +42,7 @@ def test_fit_sample_info_round_trip(run, model_file, tmp_path):
 
     info = run("info", model_file)
     assert info.exit_code == 0, info.output
-    assert "CTGAN" in info.output and "workclass" in info.output
+    assert "ARSynthesizer" in info.output and "workclass" in info.output  # the default
     assert "non-private" in info.output
 
 

@@ -184,7 +184,7 @@ def test_failed_rename_keeps_the_trained_model(run, good_csv, tmp_path, monkeypa
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", refuse)
-    res = run("fit", good_csv, "-o", target, "--epochs", "1", "--quiet")
+    res = run("fit", good_csv, "-o", target, "--model", "ctgan", "--epochs", "1", "--quiet")
     check(res, 5, "kept as")
     kept = [p for p in tmp_path.iterdir() if ".kept-" in p.name]
     assert len(kept) == 1 and kept[0].name in res.output
@@ -198,7 +198,7 @@ def test_internal_error_is_one_line(run, good_csv, tmp_path, monkeypatch):
         raise ZeroDivisionError("float division by zero")
 
     monkeypatch.setattr(CTGAN, "fit", boom)
-    res = run("fit", good_csv, "-o", tmp_path / "m.tsmodel", "--quiet")
+    res = run("fit", good_csv, "-o", tmp_path / "m.tsmodel", "--model", "ctgan", "--quiet")
     check(res, 1, "internal error (ZeroDivisionError")
     assert not (tmp_path / "m.tsmodel").exists()
 

@@ -103,8 +103,9 @@ def test_kill_9_during_fit_keeps_old_model_and_next_run_cleans(model_file, small
 @pytest.mark.slow
 def test_two_fits_writing_the_same_path(small_csv, tmp_path):
     target = tmp_path / "m.tsmodel"
-    procs = [_start("fit", small_csv, "-o", target, "--epochs", "1", "--batch-size", "100",
-                    "--seed", str(i), "--quiet", cwd=tmp_path) for i in range(2)]
+    procs = [_start("fit", small_csv, "-o", target, "--model", "ctgan", "--epochs", "1",
+                    "--batch-size", "100", "--seed", str(i), "--quiet", cwd=tmp_path)
+             for i in range(2)]
     results = [p.communicate(timeout=300) for p in procs]
     for p, (_stdout, stderr) in zip(procs, results, strict=True):
         assert p.returncode == 0, stderr
