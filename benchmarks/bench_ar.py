@@ -93,10 +93,10 @@ def rare_fidelity(train: pd.DataFrame, syn: pd.DataFrame, target: str) -> dict[s
             "rare_trends": float(column_pair_trends(a, b, kinds, pair_binning="own").value)}
 
 
-def ours(train, holdout, target, epsilon, seed, cond_rows, with_privacy):
+def ours(train, holdout, target, epsilon, seed, cond_rows, with_privacy, dp_params=None):
     from tabsynth import ARSynthesizer
 
-    kw = {} if epsilon is None else {"epsilon": epsilon, "delta": 1e-5}
+    kw = {} if epsilon is None else {"epsilon": epsilon, "delta": 1e-5, **(dp_params or {})}
     model = ARSynthesizer(random_state=seed, verbose=False, device="cpu", **kw)
     with Timer() as t_fit:
         model.fit(train)
@@ -168,6 +168,11 @@ def main() -> None:
     ap.add_argument("--peer-epochs", type=int, default=30)
     ap.add_argument("--no-peer", action="store_true", help="do not run TabularARGN")
     ap.add_argument("--no-privacy", action="store_true", help="skip the DCR / copy figures")
+    ap.add_argument("--preprocessing-share", type=float,
+                    help="ARSynthesizer(preprocessing_share=...) of the DP fits (default: the "
+                         "class default)")
+    ap.add_argument("--no-nodp", action="store_true",
+                    help="skip the non-DP fit (and the TabularARGN comparison)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     epsilons = [float(e) for e in args.epsilons.split(",") if e.strip()]
@@ -179,12 +184,15 @@ def main() -> None:
         real = quality(train, holdout, holdout, target, seed=args.seed)
         print(f"real holdout as release: shapes {real['shapes']:.3f} trends {real['trends']:.3f}"
               f"  TRTR {real['trtr_auc']:.3f}")
-        runs = [("AR", None)] + [(f"AR eps={e:g}", e) for e in epsilons]
+        runs = ([] if args.no_nodp else [("AR", None)]) + [(f"AR eps={e:g}", e)
+                                                           for e in epsilons]
+        dp_params = ({} if args.preprocessing_share is None
+                     else {"preprocessing_share": args.preprocessing_share})
         for label, eps in runs:
             try:
                 r = ours(train, holdout, target, eps, args.seed,
                          args.cond_rows if eps is None else 0,
-                         eps is None and not args.no_privacy)
+                         eps is None and not args.no_privacy, dp_params)
             except TabsynthError as exc:  # e.g. a budget too small for this table
                 print(f"{label:12s} refused: {exc}")
                 results.append({"table": table, "model": label, "refused": str(exc)})
@@ -200,7 +208,7 @@ def main() -> None:
             if "cond_s" in r:
                 print(f"{'':12s} {args.cond_rows:,} rows of {r['cond']} in {r['cond_s']:.2f} s, "
                       f"all exact: {r['cond_exact']}")
-        p = None if args.no_peer else peer(train, holdout, target, args.seed,
+        p = None if args.no_peer or args.no_nodp else peer(train, holdout, target, args.seed,
                                            args.peer_epochs, not args.no_privacy)
         if p is None:
             print("TabularARGN  not run (mostlyai-engine not installed or --no-peer)")

@@ -59,11 +59,11 @@ def run_demo(
     output_dir: str | Path = "tabsynth-demo",
     *,
     dataset: str = "fraud",
-    model: str = "tvae",
+    model: str = "ar",
     route: str = "dpsgd",
     epsilon: float | None = 1.0,
-    epochs: int = 30,
-    batch_size: int = 1000,
+    epochs: int | None = None,
+    batch_size: int | None = None,
     minority_ratio: float = 0.5,
     random_state: int = 0,
     verbose: bool = True,
@@ -78,10 +78,14 @@ def run_demo(
     dataset
         A bundled table: ``"fraud"``, ``"stroke"`` or ``"adult"``.
     model
+        ``"ar"`` (:class:`~tabsynth.ARSynthesizer`, the best measured; DP-SGD only),
         ``"tvae"`` or ``"ctgan"``.
     route
         Private training route with ``epsilon``: ``"dpsgd"`` (DP-SGD on rows) or
-        ``"marginals"`` (the generator fitted to DP-measured marginals).
+        ``"marginals"`` (the generator fitted to DP-measured marginals; TVAE/CTGAN).
+    epochs, batch_size
+        ``None``: the model's own defaults for ``"ar"`` (early stopping without DP, the DP
+        schedule with it), 30 epochs of 1,000 rows for TVAE/CTGAN.
     epsilon
         Differential-privacy budget of the whole model (statistics + training); ``None``
         trains without DP.
@@ -91,7 +95,11 @@ def run_demo(
     from . import datasets
     from .evaluation import evaluate
 
-    check_param("run_demo", "model", model, model in ("tvae", "ctgan"), "'tvae' or 'ctgan'")
+    check_param("run_demo", "model", model, model in ("ar", "tvae", "ctgan"),
+                "'ar', 'tvae' or 'ctgan'")
+    check_param("run_demo", "route", route,
+                epsilon is None or model != "ar" or route == "dpsgd",
+                "'dpsgd' for model='ar' (the marginals route is TVAE/CTGAN's)")
     check_param("run_demo", "minority_ratio", minority_ratio,
                 isinstance(minority_ratio, (int, float)) and 0 < minority_ratio <= 1,
                 "a float in (0, 1]")
@@ -107,13 +115,20 @@ def run_demo(
     target = info.target
     train, holdout = _split(df, target, random_state)
 
-    if model == "tvae":
+    if model == "ar":
+        from .models.ar import ARSynthesizer as cls
+    elif model == "tvae":
         from .models.tvae import TVAE as cls
     else:
         from .models.ctgan import CTGAN as cls
     metadata = _public_codebook(dataset, train)
-    params: dict[str, Any] = {"epochs": epochs, "batch_size": batch_size,
-                              "random_state": random_state, "verbose": verbose, "device": "auto"}
+    params: dict[str, Any] = {"random_state": random_state, "verbose": verbose, "device": "auto"}
+    if model != "ar":
+        epochs, batch_size = epochs or 30, batch_size or 1000
+    if epochs is not None:
+        params["epochs"] = epochs
+    if batch_size is not None:
+        params["batch_size"] = batch_size
     if epsilon is not None:
         params["epsilon"] = epsilon
         params["route"] = route

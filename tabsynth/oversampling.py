@@ -63,7 +63,7 @@ from .errors import ConditionError, NotFittedError, ParameterError, check_param
 __all__ = ["Oversampler", "resolve_sampling_strategy"]  # oversample_table: tabsynth.augment
 
 _TARGET = "__tabsynth_target__"
-_MODELS = ("ctgan", "tvae", "smote")
+_MODELS = ("ctgan", "tvae", "ar", "smote")
 _STRINGS = ("auto", "minority", "not minority", "not majority", "all")
 
 
@@ -198,11 +198,11 @@ def _spent_tuple(spent: Any) -> tuple[float, float] | None:
 
 # ---------------------------------------------------------------------------- estimator
 class Oversampler(BaseEstimator):
-    """Oversample rare classes with synthetic rows from a (DP) CTGAN/TVAE.
+    """Oversample rare classes with synthetic rows from a (DP) CTGAN/TVAE/ARSynthesizer.
 
     Parameters
     ----------
-    model : {"ctgan", "tvae", "smote"} or a synthesizer instance, default="ctgan"
+    model : {"ctgan", "tvae", "ar", "smote"} or a synthesizer instance, default="ctgan"
         The generator. An instance (e.g. ``CTGAN(epochs=50)``) is used as a template: its
         parameters are copied into a fresh model at each fit. ``"smote"`` uses
         imbalanced-learn's SMOTE-NC/SMOTE (needs imbalanced-learn; non-private baseline).
@@ -384,6 +384,8 @@ class Oversampler(BaseEstimator):
         else:
             if self.model == "ctgan":
                 from .models.ctgan import CTGAN as cls  # noqa: N813
+            elif self.model == "ar":
+                from .models.ar import ARSynthesizer as cls
             else:
                 from .models.tvae import TVAE as cls  # noqa: N813
             params = {}

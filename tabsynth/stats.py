@@ -31,6 +31,9 @@ __all__ = [
 
 _MAX_DECIMALS = 6
 _N_QUANTILES = 101
+#: A numeric column with at most this many distinct values keeps them as its support
+#: (exact statistics; NumericStats.atoms).
+MAX_ATOMS = 32
 _EPOCH = pd.Timestamp("1970-01-01")
 _UNITS_NS = (
     ("D", 86_400 * 10**9),
@@ -61,6 +64,11 @@ class NumericStats:
     ``lower``/``upper`` are the bounds used for clipping; ``decimals`` the rounding of
     generated floats (``None``: no rounding); ``mode_*`` the Gaussian mixture used by the
     mode-specific normalisation (weights sum to 1); ``missing_rate`` the share of NaN.
+    ``atoms``: every value of a column that has at most :data:`MAX_ATOMS` distinct ones
+    (exact statistics only; ``None`` otherwise); the binned encoding then gives each value
+    its own cell and nothing between them, so a deductible of 500 in 2% of the rows comes
+    back as 500, not as a draw between 400 and 700. Never set by DP statistics (the values
+    would be read off the rows).
     """
 
     lower: float
@@ -73,9 +81,12 @@ class NumericStats:
     mode_stds: tuple[float, ...]
     quantiles: tuple[float, ...] | None = None
     source: str = "exact"
+    atoms: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         _check_modes(self)
+        if self.atoms is not None:
+            object.__setattr__(self, "atoms", _floats(self.atoms))
 
 
 @dataclass(frozen=True)
@@ -211,7 +222,7 @@ class TableStats:
                     f"Stats of column {name!r}: unknown key(s) {bad}. Valid keys: {names}."
                 )
             for key in ("categories", "frequencies", "mode_weights", "mode_means",
-                        "mode_stds", "quantiles"):
+                        "mode_stds", "quantiles", "atoms"):
                 if cd.get(key) is not None:
                     cd[key] = tuple(cd[key])
             cols[name] = klass(**cd)
@@ -258,6 +269,13 @@ def _datetime_unit(s: pd.Series, col: ColumnMetadata) -> str:
         if np.all(ns % size == 0):
             return unit
     return "ns"  # pragma: no cover
+
+
+def _atoms(present: np.ndarray) -> tuple[float, ...] | None:
+    """Every value of a numeric column with at most :data:`MAX_ATOMS` distinct ones, else
+    ``None`` (see :class:`NumericStats`)."""
+    vals = np.unique(present)
+    return _floats(vals) if len(vals) <= MAX_ATOMS else None
 
 
 def _decimals(values: np.ndarray) -> int | None:
@@ -475,7 +493,7 @@ def compute_stats(
                 else rng.choice(present, max_fit_rows, replace=False)
             )
             cols[name] = (NumericStats, (lower, upper, bool(is_integer), decimals, missing_rate),
-                          modes, (quantiles,), {})
+                          modes, (quantiles,), {"atoms": _atoms(present)})
     fitted = _run_mixtures(pending, n_jobs)
     for name, value in cols.items():
         if isinstance(value, tuple):  # (class, leading args, modes or their index, rest, kw)

@@ -120,6 +120,10 @@ def _quantile_bins(st: NumericStats | DatetimeStats, n_bins: int, is_integer: bo
     q = np.clip(q, lower, upper)
     if is_integer:
         q = np.round(q)
+    support = getattr(st, "atoms", None)  # exact statistics: every value the column holds
+    support = [a for a in (support or ()) if lower <= a <= upper]
+    if support and (not is_integer or upper - lower + 1 > n_bins):
+        return _support_bins(np.asarray(sorted(support), dtype=float), q, is_integer)
     if is_integer and upper - lower + 1 <= n_bins:  # one bin per integer
         atoms = np.arange(lower, upper + 1.0)
         cuts = atoms.copy()
@@ -171,12 +175,27 @@ def _quantile_bins(st: NumericStats | DatetimeStats, n_bins: int, is_integer: bo
         interval_bin = interval_bin[nearest]
     else:
         interval_bin[:] = atom_bin[0]
-    # quantile levels spanned by each bin: values are drawn by inverting the quantile function
+    return _with_levels(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), cuts,
+                        interval_bin, np.asarray(atoms, dtype=float), atom_bin, q, is_integer)
+
+
+def _support_bins(atoms: np.ndarray, q: np.ndarray, is_integer: bool):
+    """One point bin per value of a column whose every value is known (``NumericStats.atoms``,
+    exact statistics): nothing is drawn between them. A value between two of them (none in
+    the fitted table) goes to the lower one's bin."""
+    k = len(atoms)
+    return _with_levels(atoms.copy(), atoms.copy(), atoms.copy(),
+                        np.arange(max(k - 1, 1), dtype=np.int64), atoms,
+                        np.arange(k, dtype=np.int64), q, is_integer)
+
+
+def _with_levels(lo_a, hi_a, cuts, interval_bin, atoms, atom_bin, q, is_integer):
+    """The bins plus the quantile levels each spans: values are drawn by inverting the
+    quantile function."""
     levels01 = np.linspace(0.0, 1.0, len(q))
-    lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     upper_edge = hi_a + (1.0 if is_integer else 0.0)
     lev = np.stack([np.interp(lo_a, q, levels01), np.interp(upper_edge, q, levels01)], axis=1)
-    return (lo_a, hi_a, cuts, interval_bin, np.asarray(atoms, dtype=float), atom_bin, lev, q)
+    return (lo_a, hi_a, cuts, interval_bin, atoms, atom_bin, lev, q)
 
 
 @dataclass(frozen=True)
@@ -308,7 +327,9 @@ class DataTransformer:
             raise ValueError(f"{what} needs DataTransformer(numeric_encoding='bins').")
 
     def _bin_codes(self, spec: _Binned, s: pd.Series) -> np.ndarray:
-        x = self._continuous_values(spec, s)  # type: ignore[arg-type]
+        return self._numeric_bin_codes(spec, self._continuous_values(spec, s))  # type: ignore[arg-type]
+
+    def _numeric_bin_codes(self, spec: _Binned, x: np.ndarray) -> np.ndarray:
         nan = np.isnan(x)
         x = np.where(nan, spec.lo[0], x)
         lower, upper = float(spec.cuts[0]), float(spec.cuts[-1])
@@ -340,6 +361,29 @@ class DataTransformer:
                 out[:, j] = self._codes(spec, df[spec.name])
             else:
                 out[:, j] = self._bin_codes(spec, df[spec.name])  # type: ignore[arg-type]
+        return out
+
+    def cell_marginals(self, grid: int = 4000) -> list[np.ndarray]:
+        """Each column's probability per cell (``numeric_encoding="bins"``) under the
+        statistics alone: category frequencies, and for a continuous column the mass its
+        quantile function puts in each bin (read on ``grid`` evenly spaced levels); the
+        missing slot gets the missing rate. Post-processing of the statistics: under DP it
+        costs nothing and reads no row."""
+        self._require_bins("cell_marginals")
+        out: list[np.ndarray] = []
+        for spec in self._specs:
+            if isinstance(spec, _Discrete):
+                out.append(np.asarray(self.discrete_spans[self._discrete_pos[spec.name]].frequencies,
+                                      dtype=float))
+                continue
+            q = spec.quantiles  # type: ignore[union-attr]
+            x = np.interp((np.arange(grid) + 0.5) / grid, np.linspace(0.0, 1.0, len(q)), q)
+            codes = self._numeric_bin_codes(spec, x)  # type: ignore[arg-type]
+            p = np.bincount(codes, minlength=spec.dim).astype(float) / grid
+            if spec.has_nan:  # type: ignore[union-attr]
+                rate = float(spec.stats.missing_rate)
+                p = np.append(p[:-1] * (1.0 - rate), rate)
+            out.append(p)
         return out
 
     def __repr__(self) -> str:

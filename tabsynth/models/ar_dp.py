@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STATS_HIST_BINS", "prepare_private_ar", "train_ar_dp"]
+__all__ = ["PRIOR_UNIFORM_SHARE", "STATS_HIST_BINS", "init_from_marginals", "prepare_private_ar",
+           "train_ar_dp"]
 
 #: Bins of the DP histograms behind each numeric column's quantiles (one per integer up to
 #: this range, so point masses survive).
@@ -38,6 +39,32 @@ STATS_HIST_BINS = 100
 #: Learning-rate multiplier of DP fits whose learning rate is left at the default (few,
 #: large, noisy steps).
 DP_LR_SCALE = 1.5
+#: Share of uniform mass mixed into the DP marginals that initialise the heads' output biases
+#: (a cell the DP statistics give no mass keeps a small probability the training can raise).
+PRIOR_UNIFORM_SHARE = 0.01
+
+
+def init_from_marginals(model: Any) -> None:
+    """Start every head at its column's DP marginal: output bias ``log p`` (cells' masses
+    from :meth:`~tabsynth.transformer.DataTransformer.cell_marginals`, mixed with
+    :data:`PRIOR_UNIFORM_SHARE` of uniform mass), output weights scaled down tenfold.
+
+    DP-SGD takes few, noisy steps: from PyTorch's initialisation the network would spend
+    them learning the one-column frequencies (and keep generating cells the data never
+    holds: a missing value, the "other" bucket); from the marginals it spends them on the
+    dependencies. Post-processing of the charged statistics: no row is read and no budget
+    spent.
+    """
+    import torch
+
+    net = model._net
+    with torch.no_grad():
+        for head, p in zip(net.heads, model.transformer_.cell_marginals(), strict=True):
+            p = (1.0 - PRIOR_UNIFORM_SHARE) * p / max(p.sum(), 1e-12) \
+                + PRIOR_UNIFORM_SHARE / len(p)
+            logp = np.log(p)
+            head.bias.copy_(torch.as_tensor(logp - logp.mean(), dtype=head.bias.dtype))
+            head.weight.mul_(0.1)
 
 
 def prepare_private_ar(model: Any, df: Any, metadata: Any,

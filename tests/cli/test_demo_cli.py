@@ -17,6 +17,7 @@ def test_demo_writes_model_release_and_report(run, tmp_path):
     assert report["privacy"] is not None  # the DP ledger made it into the report
     spent = report["privacy"]
     assert "Verdict:" in res.output and "epsilon spent" in res.output
+    assert "Trained ARSynthesizer" in res.output  # the default model: the best measured
     assert json.dumps(spent)  # serialisable
     html = (out / "report.html").read_text()
     assert "Sign-off" in html or "sign-off" in html.lower()
@@ -26,3 +27,10 @@ def test_demo_rejects_unknown_dataset(run, tmp_path):
     res = run("demo", "-o", tmp_path / "d", "--dataset", "nope")
     assert res.exit_code == 2
     assert "nope" in res.output
+
+
+def test_demo_ar_refuses_the_marginals_route(run, tmp_path):
+    res = run("demo", "-o", tmp_path / "d", "--route", "marginals", "--epochs", "1", "--quiet")
+    assert res.exit_code == 2, res.output
+    assert "dpsgd" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "d").exists()  # refused before any work
