@@ -308,3 +308,28 @@ def test_dp_label_set_is_not_read_from_y(small):
     assert 7 not in list(over.classes_)
     with pytest.raises(ParameterError, match="outside the declared classes"):
         Oversampler(epsilon=1.0, classes=[0, 1], model_params=DP_FAST).fit_resample(X, y)
+
+
+def test_ar_model_by_name_non_dp_and_dp(stroke, small):
+    """``Oversampler("ar")``: the autoregressive family; every added row is of the class
+    asked for (masked logits), the sizes are exact, and under DP the ledger comes along."""
+    X, y = stroke
+    over = Oversampler("ar", sampling_strategy=0.5, random_state=0,
+                       model_params={"epochs": 2, "verbose": False})
+    X_res, y_res = over.fit_resample(X, y)
+    from tabsynth import ARSynthesizer
+
+    assert isinstance(over.model_, ARSynthesizer)
+    n_maj = int((y == 0).sum())
+    assert int((y_res == 1).sum()) == math.ceil(0.5 * n_maj)
+    assert int((y_res == 0).sum()) == n_maj
+    assert (X_res.dtypes == X.dtypes).all()
+    Xs, ys = small
+    dp = Oversampler("ar", epsilon=1.0, sampling_strategy=0.5, random_state=0, classes=[0, 1],
+                     model_params={"epochs": 1, "batch_size": 8, "verbose": False,
+                                   "accountant": "rdp"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, yd = dp.fit_resample(Xs, ys)
+    assert int((yd == 1).sum()) == 100
+    assert len(dp.ledgers_) == 1 and dp.privacy_spent_["epsilon"] <= 1.0 + 1e-9
