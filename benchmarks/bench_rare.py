@@ -107,7 +107,7 @@ def smote_nc(X: pd.DataFrame, y: pd.Series, ratio: float, seed: int):
 def run_dataset(name: str, seeds: list[int], epochs: int, ratio: float, dp_epsilon: float,
                 dp_epochs: int, methods: list[str], c_model: str = "tvae",
                 c_per_class: bool = True, c_filter: float | None = 0.5,
-                d_route: str = "marginals") -> dict[str, list[dict]]:
+                d_route: str = "marginals", d_model: str = "ctgan") -> dict[str, list[dict]]:
     from tabsynth import Oversampler
 
     train, holdout, target = load(name)
@@ -137,7 +137,9 @@ def run_dataset(name: str, seeds: list[int], epochs: int, ratio: float, dp_epsil
                 params = {"route": d_route, "verbose": False}
                 if d_route == "dpsgd" and dp_epochs:
                     params["epochs"] = dp_epochs
-                over = Oversampler("ctgan", epsilon=dp_epsilon, sampling_strategy=ratio,
+                if d_model == "ar":  # DP-SGD only; its own DP schedule unless --dp-epochs
+                    params = {"verbose": False} | ({"epochs": dp_epochs} if dp_epochs else {})
+                over = Oversampler(d_model, epsilon=dp_epsilon, sampling_strategy=ratio,
                                    random_state=seed, keep_real=False, model_params=params)
                 Xd, yd = over.fit_resample(X, y)
                 r = score(Xd, yd, Xh, yh, seed, domains)
@@ -162,6 +164,29 @@ def c_label(model: str, per_class: bool, filt: float | None) -> str:
     if filt:
         parts.append(f"cleaned @ {filt:g}x base rate")
     return "(c) real + tabsynth " + ", ".join(parts)
+
+
+def paired(results: dict[str, dict[str, list[dict]]]) -> str:
+    """Paired t-tests over seeds (same seed = same classifier seed): (c) and (d) against (a)
+    and (b), on PR-AUC and on recall at precision 0.5."""
+    from scipy.stats import ttest_rel
+
+    lines = ["| dataset | comparison | PR-AUC diff (mean) | p | recall diff (mean) | p |",
+             "|---|---|---|---|---|---|"]
+    for ds, res in results.items():
+        for m in ("c", "d"):
+            for ref in ("a", "b"):
+                x, r = res.get(m) or [], res.get(ref) or []
+                if len(x) < 2 or len(x) != len(r):
+                    continue
+                cells = []
+                for key in ("pr_auc", "recall_at_p50"):
+                    u = np.array([v[key] for v in x])
+                    w = np.array([v[key] for v in r])
+                    p = ttest_rel(u, w).pvalue if np.any(u != w) else 1.0
+                    cells += [f"{(u - w).mean():+.3f}", f"{p:.3f}"]
+                lines.append(f"| {ds} | ({m}) - ({ref}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def table(results: dict[str, dict[str, list[dict]]]) -> str:
@@ -230,12 +255,14 @@ def main() -> None:
     ap.add_argument("--epsilon", type=float, default=1.0, help="budget of the DP model (d)")
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     ap.add_argument("--methods", default="abcd", help="subset of abcd")
-    ap.add_argument("--c-model", default="tvae", choices=["tvae", "ctgan"],
+    ap.add_argument("--c-model", default="tvae", choices=["tvae", "ctgan", "ar"],
                     help="synthesizer of (c)")
     ap.add_argument("--c-per-class", default=True, action=argparse.BooleanOptionalAction,
                     help="(c): one model per class (minority-only model) vs one conditional")
     ap.add_argument("--c-filter", type=float, default=0.5,
                     help="(c): Oversampler(filter_synthetic=...); 0 = no cleaning")
+    ap.add_argument("--d-model", default="ctgan", choices=["ctgan", "ar"],
+                    help="model of (d); ar runs DP-SGD (its only route)")
     ap.add_argument("--d-route", default="marginals", choices=["marginals", "dpsgd"],
                     help="private training route of the DP model (d)")
     ap.add_argument("--timing-only", action="store_true")
@@ -251,10 +278,13 @@ def main() -> None:
             results[ds] = run_dataset(ds, list(range(args.seeds)), args.epochs, args.ratio,
                                       args.epsilon, args.dp_epochs or args.epochs,
                                       list(args.methods), args.c_model, args.c_per_class,
-                                      args.c_filter, args.d_route)
+                                      args.c_filter, args.d_route, args.d_model)
         LABELS["c"] = c_label(args.c_model, args.c_per_class, args.c_filter)
-        LABELS["d"] = f"(d) synthetic only, DP CTGAN ({args.d_route}) eps={args.epsilon:g}"
+        d_route = "dpsgd" if args.d_model == "ar" else args.d_route
+        LABELS["d"] = (f"(d) synthetic only, DP {args.d_model.upper()} ({d_route}) "
+                       f"eps={args.epsilon:g}")
         print("\n" + table(results), flush=True)
+        print("\n" + paired(results), flush=True)
     tim = None
     if not args.no_timing:
         tim = timing(args.epochs)
