@@ -107,7 +107,8 @@ def smote_nc(X: pd.DataFrame, y: pd.Series, ratio: float, seed: int):
 def run_dataset(name: str, seeds: list[int], epochs: int, ratio: float, dp_epsilon: float,
                 dp_epochs: int, methods: list[str], c_model: str = "tvae",
                 c_per_class: bool = True, c_filter: float | None = 0.5,
-                d_route: str = "marginals", d_model: str = "ctgan") -> dict[str, list[dict]]:
+                d_route: str = "marginals", d_model: str = "ctgan",
+                d_public_labels: bool = False) -> dict[str, list[dict]]:
     from tabsynth import Oversampler
 
     train, holdout, target = load(name)
@@ -139,7 +140,9 @@ def run_dataset(name: str, seeds: list[int], epochs: int, ratio: float, dp_epsil
                     params["epochs"] = dp_epochs
                 if d_model == "ar":  # DP-SGD only; its own DP schedule unless --dp-epochs
                     params = {"verbose": False} | ({"epochs": dp_epochs} if dp_epochs else {})
-                over = Oversampler(d_model, epsilon=dp_epsilon, sampling_strategy=ratio,
+                # both data cards document a 0/1 flag: declaring it is allowed (public)
+                labels = {"classes": [0, 1]} if d_public_labels else {}
+                over = Oversampler(d_model, epsilon=dp_epsilon, **labels, sampling_strategy=ratio,
                                    random_state=seed, keep_real=False, model_params=params)
                 Xd, yd = over.fit_resample(X, y)
                 r = score(Xd, yd, Xh, yh, seed, domains)
@@ -263,6 +266,9 @@ def main() -> None:
                     help="(c): Oversampler(filter_synthetic=...); 0 = no cleaning")
     ap.add_argument("--d-model", default="ctgan", choices=["ctgan", "ar"],
                     help="model of (d); ar runs DP-SGD (its only route)")
+    ap.add_argument("--d-public-labels", action="store_true",
+                    help="(d): declare the label set {0, 1} public (both data cards document "
+                         "it) instead of releasing it with a thresholded DP histogram")
     ap.add_argument("--d-route", default="marginals", choices=["marginals", "dpsgd"],
                     help="private training route of the DP model (d)")
     ap.add_argument("--timing-only", action="store_true")
@@ -278,7 +284,8 @@ def main() -> None:
             results[ds] = run_dataset(ds, list(range(args.seeds)), args.epochs, args.ratio,
                                       args.epsilon, args.dp_epochs or args.epochs,
                                       list(args.methods), args.c_model, args.c_per_class,
-                                      args.c_filter, args.d_route, args.d_model)
+                                      args.c_filter, args.d_route, args.d_model,
+                                      args.d_public_labels)
         LABELS["c"] = c_label(args.c_model, args.c_per_class, args.c_filter)
         d_route = "dpsgd" if args.d_model == "ar" else args.d_route
         LABELS["d"] = (f"(d) synthetic only, DP {args.d_model.upper()} ({d_route}) "
