@@ -94,7 +94,7 @@ def sample_command(
     OUTPUT is written under a temporary name and renamed at the end; Ctrl-C or SIGTERM
     leaves nothing behind.
     """
-    from tabsynth.artifact import load_with_manifest
+    from tabsynth.models.registry import load_with_manifest
     from tabsynth.errors import ParameterError
 
     if oversample is not None:
