@@ -390,6 +390,13 @@ class ARSynthesizer(BaseSynthesizer):
         import torch
 
         allowed, _, first = self._condition_masks(exact)
+        noise = self.__dict__.get("_noise_cells")
+        if noise is None:
+            from .ar_dp import noise_cell_masks
+
+            noise = self.__dict__["_noise_cells"] = noise_cell_masks(self)
+        for j, keep in noise.items():  # DP cells of noise only; a condition overrides
+            allowed.setdefault(j, keep)
         masks = {j: torch.from_numpy(a) for j, a in allowed.items()}
         net = self._net
         net.eval()

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PRIOR_UNIFORM_SHARE", "STATS_HIST_BINS", "init_from_marginals", "prepare_private_ar",
-           "train_ar_dp"]
+__all__ = ["NOISE_CELL_Z", "PRIOR_UNIFORM_SHARE", "STATS_HIST_BINS", "init_from_marginals",
+           "noise_cell_masks", "prepare_private_ar", "train_ar_dp"]
 
 #: Bins of the DP histograms behind each numeric column's quantiles (one per integer up to
 #: this range, so point masses survive).
@@ -42,6 +42,62 @@ DP_LR_SCALE = 1.5
 #: Share of uniform mass mixed into the DP marginals that initialise the heads' output biases
 #: (a cell the DP statistics give no mass keeps a small probability the training can raise).
 PRIOR_UNIFORM_SHARE = 0.01
+
+
+#: A DP missing cell or text "other" bucket whose noisy count is below this many noise
+#: standard deviations is never generated (see :func:`noise_cell_masks`).
+NOISE_CELL_Z = 2.0
+
+
+def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
+    """Cells of a DP model that sampling leaves out: ``{column index: allowed cells}``.
+
+    A DP histogram's missing cell, and the ``"__other__"`` bucket that DP category discovery
+    adds to a text column, exist in every DP fit (whether the table has missing values or
+    undiscovered categories is private); the noise alone gives them mass. Where that mass is
+    below :data:`NOISE_CELL_Z` standard deviations of its noise (the column's measurement, read
+    from the ledger; for "other", the noisy row count minus the released counts, so the noise
+    of all of them), relative to the DP row count, it is indistinguishable from no mass and the
+    cell is not generated. Declared and released categories are never left out, nor a cell a
+    condition asks for. Post-processing of the statistics and the ledger (both in the model
+    file): no row is read, nothing is charged, old model files get the same masks.
+    """
+    from ..private_stats import OTHER
+    from ..stats import CategoricalStats
+
+    stats, ledger = model.stats_, model.ledger_
+    if ledger is None or stats is None or stats.source != "dp" or not stats.n_rows:
+        return {}
+    sigma: dict[str, float] = {}
+    for name in model.columns_:
+        prefix = f"column {name!r} "
+        for e in ledger.entries:
+            if (not e.public and e.target.startswith(prefix)
+                    and e.mechanism in ("gaussian_histogram", "discover_categories")):
+                sigma[name] = float(e.noise_multiplier) * float(e.sensitivity or 1.0)
+    out: dict[int, np.ndarray] = {}
+    for j, (name, dim) in enumerate(zip(model.columns_, model.transformer_.column_domains,
+                                        strict=True)):
+        if name not in sigma:
+            continue
+        floor = NOISE_CELL_Z * sigma[name] / float(stats.n_rows)
+        st = stats[name]
+        keep = np.ones(dim, dtype=bool)
+        rate = float(st.missing_rate)
+        if rate > 0 and rate < floor:
+            keep[dim - 1] = False
+        if (isinstance(st, CategoricalStats) and isinstance(st.other, str)
+                and st.other.startswith(OTHER) and st.other in st.categories):
+            # "other" = noisy n - the released counts: the noise of 1 + released cells
+            k = list(st.categories).index(st.other)
+            freqs = np.asarray(st.frequencies, dtype=float)
+            spread = np.sqrt(len(st.categories) + int(rate > 0))
+            if freqs[k] / max(freqs.sum(), 1e-12) * (1.0 - rate) < floor * spread \
+                    and len(st.categories) > 1:
+                keep[k] = False
+        if not keep.all() and keep.any():
+            out[j] = keep
+    return out
 
 
 def init_from_marginals(model: Any) -> None:

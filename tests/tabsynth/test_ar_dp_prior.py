@@ -127,3 +127,54 @@ def test_atoms_round_trip_in_the_statistics_and_dp_has_none():
         warnings.simplefilter("ignore")
         model.fit(df, _metadata())
     assert model.stats_["amount"].atoms is None and model.stats_["level"].atoms is None
+
+
+def _noisy_table(n: int = 3000, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    kind = rng.choice(["Urban", "Rural"], size=n, p=[0.8, 0.2])  # undeclared: DP discovery
+    label = rng.choice([0, 1], size=n, p=[0.9, 0.1])
+    score = np.where(rng.random(n) < 0.3, np.nan, rng.normal(50, 10, n).round(1))
+    return pd.DataFrame({"kind": kind, "label": label, "score": score})
+
+
+def _noisy_metadata() -> Metadata:
+    return Metadata.from_dict({"columns": {
+        "kind": {"sdtype": "categorical"},
+        "label": {"sdtype": "categorical", "public_domain": [0, 1]},
+        "score": {"sdtype": "numerical", "public_bounds": [0.0, 100.0]},
+    }})
+
+
+@pytest.mark.parametrize("noise_seed", [0, 1, 2])
+def test_dp_noise_cells_are_not_generated(replayable_noise, noise_seed):
+    """A column without missing values gets no missing values, a binary text column whose
+    two values were released gets no "__other__", whatever mass the noise gave those cells;
+    a column with 30% missing values keeps them; a condition may still ask for a left-out
+    cell (it overrides)."""
+    from tabsynth.models.ar_dp import noise_cell_masks
+
+    model = ARSynthesizer(epsilon=1.0, delta=1e-5, epochs=2, random_state=0, verbose=False,
+                          device="cpu")
+    torch.set_num_threads(1)
+    with replayable_noise(noise_seed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(_noisy_table(), _noisy_metadata())
+    out = model.sample(5000, random_state=0)
+    assert not out["label"].isna().any() and not out["kind"].isna().any()
+    assert set(out["kind"]) <= {"Urban", "Rural"}
+    assert out["score"].isna().mean() == pytest.approx(0.3, abs=0.08)
+    masks = noise_cell_masks(model)
+    assert model.columns_.index("score") not in masks  # 30% missing is far above the noise
+    if model.stats_["kind"].missing_rate > 0:  # the noise gave the missing cell some mass
+        assert model.columns_.index("kind") in masks
+        cond = model.sample(20, conditions={"kind": None}, random_state=0)
+        assert cond["kind"].isna().all()
+
+
+def test_noise_cell_masks_are_empty_without_dp():
+    from tabsynth.models.ar_dp import noise_cell_masks
+
+    df = _noisy_table(500)
+    model = ARSynthesizer(epochs=1, random_state=0, verbose=False, device="cpu")
+    model.fit(df, _noisy_metadata())
+    assert noise_cell_masks(model) == {}
