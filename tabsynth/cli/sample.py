@@ -94,8 +94,8 @@ def sample_command(
     OUTPUT is written under a temporary name and renamed at the end; Ctrl-C or SIGTERM
     leaves nothing behind.
     """
-    from tabsynth.models.registry import load_with_manifest
     from tabsynth.errors import ParameterError
+    from tabsynth.models.registry import load_with_manifest
 
     if oversample is not None:
         if n is not None or rare is not None or conditions:
