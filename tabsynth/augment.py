@@ -128,7 +128,7 @@ def oversample_table(
         (public or DP-released) classes, never values read from ``data``.
     """
     from .io import read_table
-    from .oversampling import _MISSING, _find, _py, _sort_key
+    from .sampling_strategy import _MISSING, _find, _py, _sort_key
 
     df = read_table(data)
     check_param("oversample_table", "ratio", ratio,
