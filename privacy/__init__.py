@@ -8,7 +8,14 @@ through the names ``make_private``, ``check_module`` and ``poisson_batches`` her
 from typing import Any
 
 from .accounting import ACCOUNTANTS, compose, compose_epsilon, gaussian_epsilon, normalize_history
-from .audit import AuditResult, clopper_pearson, epsilon_lower_bound
+from .audit import (
+    AuditResult,
+    OneRunAuditResult,
+    clopper_pearson,
+    epsilon_lower_bound,
+    one_run_audit,
+    one_run_epsilon_lower_bound,
+)
 from .budget import (
     PrivacyBudget,
     ResolvedBudget,
@@ -98,8 +105,11 @@ __all__ = [
     "threshold_for",
     # audit
     "AuditResult",
+    "OneRunAuditResult",
     "clopper_pearson",
     "epsilon_lower_bound",
+    "one_run_audit",
+    "one_run_epsilon_lower_bound",
 ]
 # ``check_module``, ``make_private`` and ``poisson_batches`` are reachable as attributes (lazily,
 # they import torch) but stay out of ``__all__``: ``from tabsynth.privacy import *`` stays light.

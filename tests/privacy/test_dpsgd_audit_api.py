@@ -83,6 +83,7 @@ def test_public_api():
         "dp_gmm_modes", "dp_missing_rate", "dp_quantiles", "gaussian_histogram",
         "gmm_modes_from_histogram", "numeric_histogram", "quantiles_from_histogram",
         "threshold_for", "AuditResult", "clopper_pearson", "epsilon_lower_bound",
+        "OneRunAuditResult", "one_run_audit", "one_run_epsilon_lower_bound",
         "check_delta_noisy", "resolve_budget", "ResolvedBudget", "SecureRandom", "noise_rng",
         "PreprocessingOverBudget",
     }
