@@ -37,8 +37,6 @@ from .stats import (
 
 __all__ = ["DataTransformer", "DiscreteSpan", "Span"]
 
-_Binned = Binned  # the former private name
-
 _CLIP = 0.99
 _EPOCH_NS = np.datetime64("1970-01-01T00:00:00", "ns")
 
@@ -196,13 +194,13 @@ class DataTransformer:
         self.cond_dim: int = cond
         self._discrete_pos = {s.column: i for i, s in enumerate(self.discrete_spans)}
 
-    def _binned_spec(self, name: str, meta: ColumnMetadata, st: Any, pos: int) -> _Binned:
+    def _binned_spec(self, name: str, meta: ColumnMetadata, st: Any, pos: int) -> Binned:
         is_integer = isinstance(st, NumericStats) and bool(st.is_integer)
         lo, hi, cuts, interval_bin, atoms, atom_bin, lev, q = quantile_bins(st, self.n_bins,
                                                                               is_integer)
         has_nan = st.missing_rate > 0
         nb = len(lo)
-        return _Binned(name, meta, st, pos, nb + int(has_nan), nb, has_nan, is_integer, lo, hi,
+        return Binned(name, meta, st, pos, nb + int(has_nan), nb, has_nan, is_integer, lo, hi,
                        cuts, interval_bin, atoms, atom_bin, lev, q)
 
     @property
@@ -215,11 +213,8 @@ class DataTransformer:
         if self.numeric_encoding != "bins":
             raise ValueError(f"{what} needs DataTransformer(numeric_encoding='bins').")
 
-    def _bin_codes(self, spec: _Binned, s: pd.Series) -> np.ndarray:
-        return self._numeric_bin_codes(spec, self._continuous_values(spec, s))  # type: ignore[arg-type]
-
-    def _numeric_bin_codes(self, spec: _Binned, x: np.ndarray) -> np.ndarray:
-        return bin_codes(spec, x)
+    def _bin_codes(self, spec: Binned, s: pd.Series) -> np.ndarray:
+        return bin_codes(spec, self._continuous_values(spec, s))  # type: ignore[arg-type]
 
     def column_codes(self, df: pd.DataFrame) -> np.ndarray:
         """Cell of each value: int array ``(n, len(columns))`` (``numeric_encoding="bins"``).
@@ -252,7 +247,7 @@ class DataTransformer:
                 continue
             q = spec.quantiles  # type: ignore[union-attr]
             x = np.interp((np.arange(grid) + 0.5) / grid, np.linspace(0.0, 1.0, len(q)), q)
-            codes = self._numeric_bin_codes(spec, x)  # type: ignore[arg-type]
+            codes = bin_codes(spec, x)  # type: ignore[arg-type]
             p = np.bincount(codes, minlength=spec.dim).astype(float) / grid
             if spec.has_nan:  # type: ignore[union-attr]
                 rate = float(spec.stats.missing_rate)
@@ -339,7 +334,7 @@ class DataTransformer:
             if isinstance(spec, _Discrete):
                 X[rows, spec.start + self._codes(spec, s)] = 1.0
                 continue
-            if isinstance(spec, _Binned):
+            if isinstance(spec, Binned):
                 X[rows, spec.start + self._bin_codes(spec, s)] = 1.0
                 continue
             st = spec.stats
@@ -407,7 +402,7 @@ class DataTransformer:
         for spec in self._specs:
             if isinstance(spec, _Discrete):
                 data[spec.name] = self._decode_discrete(spec, X)
-            elif isinstance(spec, _Binned):
+            elif isinstance(spec, Binned):
                 data[spec.name] = self._decode_binned(spec, X, np.random.default_rng(rng))
             else:
                 data[spec.name] = self._decode_continuous(spec, X)
@@ -434,7 +429,7 @@ class DataTransformer:
             return pd.Series(values, dtype=object)
         return _as_dtype(pd.Series(values, dtype=object), dtype, isna.any())
 
-    def _decode_binned(self, spec: _Binned, X: np.ndarray,
+    def _decode_binned(self, spec: Binned, X: np.ndarray,
                        rng: np.random.Generator) -> pd.Series:
         """Argmax bin, then a value within it: the quantile function (the DP quantiles,
         linear between them) at a level drawn uniformly among those the bin spans; uniform
@@ -442,7 +437,7 @@ class DataTransformer:
         b = np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1)
         return self._binned_from_codes(spec, b, rng)
 
-    def _binned_from_codes(self, spec: _Binned, b: np.ndarray, rng: np.random.Generator,
+    def _binned_from_codes(self, spec: Binned, b: np.ndarray, rng: np.random.Generator,
                            bounds: tuple[float, float] | None = None) -> pd.Series:
         """Values of bin codes ``b`` (see :meth:`_decode_binned`). ``bounds`` (in the column's
         numeric space: epoch seconds for datetimes) restricts every value to ``[lo, hi]``:
@@ -565,7 +560,7 @@ class DataTransformer:
         ``[lo[b], hi[b])`` (floats; the last bin and points ``lo == hi`` closed)."""
         self._require_bins("bin_edges")
         for spec in self._specs:
-            if spec.name == column and isinstance(spec, _Binned):
+            if spec.name == column and isinstance(spec, Binned):
                 return spec.lo.copy(), spec.hi.copy(), bool(spec.is_integer), bool(spec.has_nan)
         raise ConditionError(f"Column {column!r} is not a continuous modelled column.")
 
