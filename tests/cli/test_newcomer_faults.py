@@ -198,3 +198,45 @@ def test_marginals_route_shows_every_phase(run, tmp_path, monkeypatch):
     for phase in ("DP statistics", "round 1: fitting", "round 1: scoring candidate marginals",
                   "round 1: batch-norm statistics", "round 3: fitting"):
         assert phase in res.output, phase
+
+
+@pytest.mark.parametrize("which, code, words", [
+    ("real", 3, "real table file does not exist"),
+    ("synthetic", 3, "synthetic table file does not exist"),
+    ("holdout", 3, "holdout table file does not exist"),
+    ("metadata", 3, "metadata file"),
+    ("model", 4, "model file"),
+])
+def test_evaluate_missing_input_has_the_tables_code(run, tmp_path, small_csv, which, code,
+                                                    words):
+    """The same fault gets the same code in every command: a missing table or metadata file
+    exits 3 (as in fit), a missing model file 4 (as in sample and info), not click's 2."""
+    missing = str(tmp_path / "missing.file")
+    real = missing if which == "real" else small_csv
+    synth = missing if which == "synthetic" else small_csv
+    extra = {"holdout": ["--holdout", missing], "metadata": ["--metadata", missing],
+             "model": ["--model", missing]}.get(which, [])
+    out = tmp_path / "out"
+    out.mkdir()
+    res = run("evaluate", real, synth, *extra, "-o", out / "r.html", "--json", out / "r.json",
+              "--no-progress")
+    check(res, code, words)
+    assert "does not exist" in res.output and "Usage:" not in res.output
+    assert list(out.iterdir()) == []
+
+
+def test_sampling_a_model_with_no_columns_is_refused(run, tmp_path, model_file, monkeypatch):
+    """A file written before fit refused such tables: refused at once, not a hang."""
+    import tabsynth.models.registry as registry
+
+    real_load = registry.load_with_manifest
+
+    def no_columns(path, **kw):
+        model, manifest = real_load(path, **kw)
+        model.columns_ = []
+        return model, manifest
+
+    monkeypatch.setattr(registry, "load_with_manifest", no_columns)
+    out = tmp_path / "o.csv"
+    check(run("sample", model_file, "-n", "10", "-o", out), 4, "models no column")
+    assert list(tmp_path.iterdir()) == []
