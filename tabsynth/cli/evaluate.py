@@ -6,7 +6,10 @@ A model file given with ``--model`` is verified exactly as ``tabsynth.load`` doe
 (:func:`tabsynth.artifact.verify_model_file`: members, manifest and weights checksums,
 format, class) without importing torch; a tampered file is refused. Its ledger goes into the
 report and its metadata (unless ``--metadata`` is given) tells which columns were modelled, so
-an ID column the model dropped is left out of the comparison instead of refused.
+an ID column the model dropped is left out of the comparison instead of refused. The report's
+parameters name the model file and its sha256 (the digest ``tabsynth sign`` signs), so a
+reviewer holding the signed model and the signed report can check that the ledger in the report
+came from that model.
 Every output is checked writable before any work, and the HTML and JSON land together or not
 at all. A missing table or metadata file exits 3 and a missing model file 4, as in ``fit`` and
 ``sample`` (not click's usage error).
@@ -134,6 +137,12 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
     report = evaluate(real, synthetic, holdout=holdout, metadata=meta, target=target,
                       ledger=ledger, audit=audit, policy=pol, random_state=seed,
                       progress=not no_progress, max_rows=max_rows)
+    if model:  # which model file the ledger came from: the digest `tabsynth sign` signs
+        import hashlib
+
+        report.parameters["model_file"] = Path(model).name
+        report.parameters["model_file_sha256"] = hashlib.sha256(
+            Path(model).read_bytes()).hexdigest()
     report.save(html=html_out, json=json_out, form=form)
     for c in report.checks:
         if c["status"] != "PASS":

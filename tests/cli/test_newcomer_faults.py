@@ -240,3 +240,25 @@ def test_sampling_a_model_with_no_columns_is_refused(run, tmp_path, model_file, 
     out = tmp_path / "o.csv"
     check(run("sample", model_file, "-n", "10", "-o", out), 4, "models no column")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_report_names_the_signed_model_it_read(run, tmp_path, id_case):
+    """A reviewer checks that the report's ledger came from the signed model: the report
+    (JSON and HTML) carries the model file's sha256, the digest the model's signature signs."""
+    pytest.importorskip("cryptography")
+    d, _ = id_case
+    key = tmp_path / "k.pem"
+    check(run("keygen", "-o", key), 0, "Wrote")
+    model = tmp_path / "m.tsmodel"
+    shutil.copy(d / "m.tsmodel", model)
+    check(run("sign", model, "--key", key), 0, "Signed")
+    check(run("sample", model, "-n", "200", "-o", tmp_path / "syn.csv", "--seed", "2"), 0,
+          "Wrote")
+    res = run("evaluate", d / "real.csv", tmp_path / "syn.csv", "--model", model,
+              "-o", tmp_path / "r.html", "--json", tmp_path / "r.json", "--no-progress")
+    assert res.exit_code in (0, 1), res.output
+    signed = json.loads((tmp_path / "m.tsmodel.sig").read_text())["sha256"]
+    params = json.loads((tmp_path / "r.json").read_text())["parameters"]
+    assert params["model_file"] == "m.tsmodel" and params["model_file_sha256"] == signed
+    assert signed in (tmp_path / "r.html").read_text()
+    check(run("verify", model, "--key", tmp_path / "k.pub.pem"), 0, "Signature OK")
