@@ -262,3 +262,18 @@ def test_report_names_the_signed_model_it_read(run, tmp_path, id_case):
     assert params["model_file"] == "m.tsmodel" and params["model_file_sha256"] == signed
     assert signed in (tmp_path / "r.html").read_text()
     check(run("verify", model, "--key", tmp_path / "k.pub.pem"), 0, "Signature OK")
+
+
+@pytest.mark.parametrize("model", ["ARSynthesizer", "CTGAN", "TVAE"])
+def test_python_fit_of_an_empty_or_unmodellable_frame_is_a_data_error(model):
+    """From Python (no CLI): a typed DataError naming the problem, never pandas' internals."""
+    import tabsynth
+    from tabsynth.errors import DataError
+
+    cls = getattr(tabsynth, model)
+    for frame, words in ((pd.DataFrame(), "no columns"),
+                         (pd.DataFrame({"a": []}), "no rows"),
+                         (pd.DataFrame({"tags": [[1], [2]] * 20, "b": range(40)}),
+                          "lists or records")):
+        with pytest.raises(DataError, match=words):
+            cls(epochs=1, verbose=False).fit(frame)
