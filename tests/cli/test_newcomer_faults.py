@@ -277,3 +277,33 @@ def test_python_fit_of_an_empty_or_unmodellable_frame_is_a_data_error(model):
                           "lists or records")):
         with pytest.raises(DataError, match=words):
             cls(epochs=1, verbose=False).fit(frame)
+
+
+def test_dp_condition_on_a_class_below_one_row_says_prior(run, tmp_path, small_csv,
+                                                            monkeypatch):
+    """DP: whether a row had the value must not be told, so no refusal: a one-line warning
+    that the rows come from the prior. The DP estimate is forced below one row (the real draw
+    depends on OS-entropy noise; test_augment's version skips when it lands above)."""
+    import tabsynth.models.conditions as conditions
+
+    meta = tmp_path / "meta.json"
+    check(run("metadata", small_csv, "-o", meta), 0, "Wrote")
+    doc = json.loads(meta.read_text())
+    doc["columns"]["sex"]["public_domain"] = ["Female", "Male", "Other"]
+    meta.write_text(json.dumps(doc))
+    model = tmp_path / "m.tsmodel"
+    res = run("fit", small_csv, "-o", model, "--metadata", meta, "--epsilon", "3", *FAST)
+    check(res, 0, "Privacy spent")
+    real_frequency = conditions._frequency
+
+    def below_one_row(transformer, span, category):
+        if transformer.discrete_spans[span].categories[category] == "Other":
+            return 0.0
+        return real_frequency(transformer, span, category)
+
+    monkeypatch.setattr(conditions, "_frequency", below_one_row)
+    out = tmp_path / "o.csv"
+    res = run("sample", model, "-n", "20", "-o", out, "--condition", "sex=Other", "--seed", "0")
+    check(res, 0, "sex='Other': the model's DP estimate of this class is below one row")
+    assert "prior" in res.output and res.output.count("DP estimate") == 1
+    assert set(pd.read_csv(out)["sex"]) == {"Other"} and leftovers(tmp_path) == []
