@@ -7,7 +7,8 @@ rows); the synthetic rows are post-processing of the model.
 
 Columns of ``data`` that the model did not model keep their dtype in the output: an ``id``
 column (metadata ``sdtype="id"``) gets new unique keys on the synthetic rows (integers after
-the largest real key, or ``"syn-<k>"`` strings that collide with no real key); any other such
+the largest real key, also when integer keys were read as text, or ``"syn-<k>"`` strings that
+collide with no real key); any other such
 column is missing on the synthetic rows, as a nullable dtype where the real one is integer or
 boolean (so real integers never turn into floats).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections import Counter
 from typing import Any
 
@@ -64,12 +66,21 @@ def _check_column(model: Any, df: pd.DataFrame, column: str) -> list:
     return classes
 
 
+_INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
 def _new_keys(real: pd.Series, n: int) -> pd.Series:
     """``n`` keys that collide with no value of ``real``, in ``real``'s dtype where it can."""
     if pd.api.types.is_integer_dtype(real.dtype) and not pd.api.types.is_bool_dtype(real.dtype):
         start = int(real.max()) + 1 if len(real) and real.notna().any() else 1
         return pd.Series(np.arange(start, start + n, dtype=np.int64)).astype(real.dtype)
     taken = set(real.dropna().astype(str))
+    if taken and all(_INT_TEXT.fullmatch(v) for v in taken):
+        # integer keys read as text (the CLI reads id columns as text to keep them byte for
+        # byte): new keys are integers after the largest, written the same way
+        start = max(int(v) for v in taken) + 1
+        keys = pd.Series([str(k) for k in range(start, start + n)])
+        return keys.astype(real.dtype) if real.dtype != object else keys
     prefix = "syn-"
     while any(v.startswith(prefix) for v in taken):
         prefix = "syn" + prefix

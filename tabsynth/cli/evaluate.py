@@ -6,9 +6,13 @@ A model file given with ``--model`` is verified exactly as ``tabsynth.load`` doe
 (:func:`tabsynth.artifact.verify_model_file`: members, manifest and weights checksums,
 format, class) without importing torch; a tampered file is refused. Its ledger goes into the
 report and its metadata (unless ``--metadata`` is given) tells which columns were modelled, so
-an ID column the model dropped is left out of the comparison instead of refused.
+an ID column the model dropped is left out of the comparison instead of refused. The report's
+parameters name the model file and its sha256 (the digest ``tabsynth sign`` signs), so a
+reviewer holding the signed model and the signed report can check that the ledger in the report
+came from that model.
 Every output is checked writable before any work, and the HTML and JSON land together or not
-at all.
+at all. A missing table or metadata file exits 3 and a missing model file 4, as in ``fit`` and
+``sample`` (not click's usage error).
 """
 
 from __future__ import annotations
@@ -52,14 +56,14 @@ def _read_json(path: str, what: str) -> Any:
 
 
 @cli.command("evaluate")
-@click.argument("real", type=click.Path(exists=True, dir_okay=False))
-@click.argument("synthetic", type=click.Path(exists=True, dir_okay=False))
-@click.option("--holdout", type=click.Path(exists=True, dir_okay=False),
+@click.argument("real", type=click.Path(dir_okay=False))
+@click.argument("synthetic", type=click.Path(dir_okay=False))
+@click.option("--holdout", type=click.Path(dir_okay=False),
               help="Real rows the generator never saw (enables utility and privacy figures).")
 @click.option("--target", help="Column to predict (utility, rarest-class fidelity).")
-@click.option("--metadata", type=click.Path(exists=True, dir_okay=False),
+@click.option("--metadata", type=click.Path(dir_okay=False),
               help="Metadata JSON (tabsynth or SDV single-table); default: the model's.")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False),
+@click.option("--model", type=click.Path(dir_okay=False),
               help="tabsynth model file (verified): its ledger and metadata go into the report.")
 @click.option("--privacy", "privacy_json", type=click.Path(exists=True, dir_okay=False),
               help="A release's privacy summary or ledger JSON (e.g. an Oversampler's "
@@ -114,6 +118,10 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
     from ..evaluation._outputs import check_outputs
 
     pol = load_policy(policy)  # bad policy -> usage error before any work
+    if metadata is not None and not Path(metadata).is_file():  # exit 3, as for fit
+        from tabsynth.errors import MetadataError
+
+        raise MetadataError(f"The metadata file {metadata!r} does not exist.")
     outputs = [p for p in (html_out, json_out) if p]
     check_outputs(outputs)  # every output writable, before any work
     audit = validate_audit(_read_json(audit_json, "--audit")) if audit_json else None
@@ -129,6 +137,12 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
     report = evaluate(real, synthetic, holdout=holdout, metadata=meta, target=target,
                       ledger=ledger, audit=audit, policy=pol, random_state=seed,
                       progress=not no_progress, max_rows=max_rows)
+    if model:  # which model file the ledger came from: the digest `tabsynth sign` signs
+        import hashlib
+
+        report.parameters["model_file"] = Path(model).name
+        report.parameters["model_file_sha256"] = hashlib.sha256(
+            Path(model).read_bytes()).hexdigest()
     report.save(html=html_out, json=json_out, form=form)
     for c in report.checks:
         if c["status"] != "PASS":

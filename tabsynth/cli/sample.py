@@ -109,6 +109,13 @@ def sample_command(
     check_distinct({"MODEL": model_path, "--data": data}, {"-o": output})
     check_writable(output, table=True)
     model, manifest = load_with_manifest(model_path, device=device)
+    if not list(getattr(model, "columns_", None) or []):  # a file from before fit refused it
+        from tabsynth.errors import ModelFileError
+
+        raise ModelFileError(
+            f"The model file {model_path!r} models no column: there is nothing to sample. "
+            "Fit again (tabsynth fit now refuses such a table and says why)."
+        )
     csv_format = manifest.get("csv_format") or {}
     na_rep = str(csv_format.get("na_rep", "") or "")
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}

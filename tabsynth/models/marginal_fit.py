@@ -145,6 +145,16 @@ class MarginalFitter:
         self._n_hat: float | None = None
         self._masked: list[int] = []
         self.bar: Any = None  # a progress bar over all fitting steps (set by the caller)
+        self._said = 0.0
+
+    def _say(self, text: str, *, every: float = 0.0) -> None:
+        """Show the current phase on the bar (at most once per ``every`` seconds)."""
+        import time
+
+        if self.bar is None or time.monotonic() - self._said < every:
+            return
+        self._said = time.monotonic()
+        self.bar.set_postfix_str(text, refresh=True)
 
     # -- the network as a distribution over rows --------------------------------------------
     def _soft_rows(self, n: int, *, train: bool) -> tuple[list[Any], Any]:
@@ -191,10 +201,13 @@ class MarginalFitter:
         import torch
 
         self.net.eval()
+        out = {}
         with torch.no_grad():
             probs, _ = self._soft_rows(EVAL_ROWS, train=False)
-            out = {tuple(c): self._marginal(probs, c).cpu().numpy().astype(float)
-                   for c in cliques}
+            for i, c in enumerate(cliques):  # thousands of candidates on a wide table
+                self._say(f"round {self._calls}: scoring candidate marginals "
+                          f"{i}/{len(cliques)}", every=0.5 if i else 0.0)
+                out[tuple(c)] = self._marginal(probs, c).cpu().numpy().astype(float)
         self.net.train()
         return out
 
@@ -221,6 +234,7 @@ class MarginalFitter:
             w = np.ones(len(measurements))
         weights = torch.as_tensor(w, dtype=torch.float32, device=self.dev)
         steps = self.final_steps if final else self.steps_per_round
+        self._say(f"round {self._calls}: fitting {len(measurements)} marginals")
         self.net.train()
         total = 0.0
         for _ in range(steps):
@@ -283,7 +297,8 @@ class MarginalFitter:
             bn.momentum = None  # cumulative average over the passes below
         self.net.train()
         with torch.no_grad():
-            for _ in range(passes):
+            for k in range(passes):
+                self._say(f"round {self._calls}: batch-norm statistics {k}/{passes}")
                 self._soft_rows(self.batch, train=False)
         for bn, mom in zip(bns, momenta, strict=True):
             bn.momentum = mom
@@ -320,6 +335,20 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
     ``device_``, ``columns_``, ``n_features_in_``, ``ledger_``, ``privacy_spent_`` (a dict
     ``epsilon``/``delta``/``accountant``), ``loss_history_`` and ``training_summary_``.
     """
+    from tqdm.auto import tqdm
+
+    # one bar over the whole run: its postfix names the phase (DP statistics, scoring the
+    # candidate marginals for selection, fitting, batch-norm refresh), its count the fit steps
+    with tqdm(total=ROUNDS * STEPS_PER_ROUND + FINAL_STEPS, unit="step",
+              desc=f"{type(model).__name__} marginals", disable=not model.verbose,
+              leave=True) as bar:
+        return _fit_to_marginals(model, df, metadata, rng=rng, noise=noise,
+                                 generator=generator, target=target, _exact=_exact, bar=bar)
+
+
+def _fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *,
+                      rng: np.random.Generator, noise: Any, generator: Any,
+                      target: str | None, _exact: bool, bar: Any) -> Any:
     from .._device import resolve_device
     from ..privacy import check_delta_noisy, noise_rng, resolve_budget
     from ..privacy.ledger import Ledger
@@ -343,6 +372,7 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
         )
 
     # 1. budget and DP statistics (the RDP accountant: the ledger will hold EM entries)
+    bar.set_postfix_str("DP statistics" if not _exact else "statistics", refresh=True)
     if _exact:
         budget = None
         stats = compute_stats(df, metadata, random_state=int(rng.integers(2**32)))
@@ -402,19 +432,12 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
         return fitter.fit(measurements, final=final)
 
     note = "marginal route (GEM-style): measured, then fitted as post-processing"
-    from tqdm.auto import tqdm
-
-    # one bar over the whole adaptive run: fitting steps between the rounds of selection and
-    # measurement (those take well under a second each)
-    with tqdm(total=ROUNDS * STEPS_PER_ROUND + FINAL_STEPS, unit="step",
-              desc=f"{type(model).__name__} marginals", disable=not model.verbose,
-              leave=True) as bar:
-        fitter.bar = bar
-        measurements, _ = measure_adaptively(
-            measurer, fit_round, rho=rho, rounds=ROUNDS, per_round=PER_ROUND,
-            candidates=candidates, target=t_idx, one_way_share=ONE_WAY_SHARE, note=note,
-        )
-        fitter.bar = None
+    fitter.bar = bar
+    measurements, _ = measure_adaptively(
+        measurer, fit_round, rho=rho, rounds=ROUNDS, per_round=PER_ROUND,
+        candidates=candidates, target=t_idx, one_way_share=ONE_WAY_SHARE, note=note,
+    )
+    fitter.bar = None
     del measurer
     model._generator.eval() if hasattr(model, "_generator") else model._decoder.eval()
 
