@@ -36,6 +36,10 @@ _SAFE_DETAILS = frozenset({
     # audit (counts of canaries and guesses, not of real rows)
     "epsilon_lower", "confidence", "claimed_epsilon", "n_canaries", "n_guesses", "n_correct",
     "positive_control_epsilon_lower", "passed",
+    # pair-trend binning and SDMetrics' thresholded figure; a scenario release's conformance
+    # (counts of release rows, never of real ones)
+    "pair_binning", "sdmetrics_thresholded", "scenario", "rows_checked", "rows_not_meeting",
+    "per_condition",
 })
 _SAFE_ROW_KEYS = frozenset({"column", "kind", "metric", "score", "column_1", "column_2"})
 _REAL_ROLES = ("real", "holdout")

@@ -17,9 +17,9 @@ from tabsynth.evaluation.fidelity import (
     correlation_similarity,
     detection,
     ks_complement,
-    minority_fidelity,
     tv_complement,
 )
+from tabsynth.evaluation.scenario import minority_fidelity
 
 
 def test_ks_complement_known_samples() -> None:
