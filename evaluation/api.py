@@ -19,7 +19,7 @@ from .fidelity import PAIR_BINNINGS, fidelity_metrics
 from .policy import Policy, load_policy, verdict
 from .privacy_risk import privacy_risk_metrics
 from .report import Report, environment, summarize_ledger
-from .scenario import check_conditions, scenario_conformance
+from .scenario import check_conditions, rare_rows, scenario_conformance
 from .scenario import to_json as scenario_json
 from .utility import utility_metrics
 
@@ -96,6 +96,7 @@ def evaluate(
     max_rows: int = DEFAULT_MAX_ROWS,
     conditions: Mapping[str, Any] | None = None,
     pair_binning: str = "own",
+    generator: Mapping[str, Any] | None = None,
 ) -> Report:
     """Score a synthetic table against the real (training) table and apply a policy.
 
@@ -142,6 +143,9 @@ def evaluate(
         How Column Pair Trends bins a numeric column paired with a categorical one: ``"own"``
         (default; each table on its own range, SDMetrics' QualityReport, equal to it to 1e-6)
         or ``"real"`` (both tables on the real table's range). The report labels the choice.
+    generator
+        What produced the release, for page one (e.g. ``{"model": "TVAE", "route":
+        "dpsgd"}``); ``tabsynth evaluate --model`` fills it from the model file.
 
     Raises
     ------
@@ -164,7 +168,8 @@ def evaluate(
         with limited_threads():
             return _evaluate(real, synthetic, holdout, metadata, target, ledger, audit_d, pol,
                              random_state, max_rows, bar,
-                             {"conditions": conditions, "pair_binning": pair_binning})
+                             {"conditions": conditions, "pair_binning": pair_binning,
+                              "generator": generator})
     finally:
         bar.close()
 
@@ -225,7 +230,7 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     metrics.append(audit_metric(audit))
 
     step(_STEPS[7])
-    from .plots import marginal_plots, pair_heatmap
+    from .plots import marginal_plots, pair_heatmap, rare_class_plot
 
     shapes = next(m for m in metrics if m.name == "column_shapes")
     trends = next(m for m in metrics if m.name == "column_pair_trends")
@@ -234,6 +239,10 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         "marginals": marginal_plots(r, s, kinds, scores),
         "pair_heatmap": pair_heatmap(trends.details.get("pairs", []), cols),
     }
+    rare = rare_rows(r, s, kinds, target, conditions)
+    if not isinstance(rare, str):
+        plots["rare_class"] = rare_class_plot(
+            rare[1], rare[2], kinds, next(m for m in metrics if m.name == "minority_column_shapes"))
 
     step(_STEPS[8])
     checks = pol.apply(metrics)
@@ -246,6 +255,7 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         "max_rows": max_rows,
         "pair_binning": options["pair_binning"],
         "conditions": scenario_json(conditions),
+        "generator": None if not options["generator"] else dict(options["generator"]),
         "subsampling": subsampling + [
             "detection: at most 10,000 rows per side (balanced, seeded)",
             f"privacy risk: at most {PRIVACY_MAX_ROWS:,} rows per table",

@@ -104,16 +104,36 @@ def check_conditions(conditions: Any, real: pd.DataFrame,
     return out
 
 
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)
+    try:
+        return float(str(v))
+    except ValueError:
+        return None
+
+
 def _matches(s: pd.Series, values: list[Any], kind: Kind) -> np.ndarray:
-    if kind in CONTINUOUS or pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-        try:
-            hit = s.isin(values).to_numpy(dtype=bool)
-        except (TypeError, ValueError):
-            hit = np.zeros(len(s), dtype=bool)
-        if hit.any() or kind in CONTINUOUS:
-            return hit
+    """Rows of ``s`` equal to one of ``values``, tolerant of how the value was typed: a CLI
+    string ``"1"`` matches the integer 1, ``"true"`` a boolean True, 1 the text ``"1"``."""
+    if pd.api.types.is_bool_dtype(s):
+        want = {str(v).lower() for v in values}
+        return (s.notna() & s.astype("object").map(lambda x: str(x).lower()).isin(want)
+                ).to_numpy(dtype=bool)
+    if kind in CONTINUOUS or pd.api.types.is_numeric_dtype(s):
+        if kind == "datetime":
+            want = [pd.Timestamp(v) for v in values]
+            return s.isin(want).to_numpy(dtype=bool)
+        nums = [n for n in map(_number, values) if n is not None]
+        return np.isin(as_float(s), np.asarray(nums, dtype=float))
     text = {str(v) for v in values}
-    return (s.notna() & s.astype("object").map(str).isin(text)).to_numpy(dtype=bool)
+    hit = (s.notna() & s.astype("object").map(str).isin(text)).to_numpy(dtype=bool)
+    nums = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if nums:
+        hit |= pd.to_numeric(s, errors="coerce").isin(nums).to_numpy(dtype=bool)
+    return hit
 
 
 def condition_masks(df: pd.DataFrame, conditions: Mapping[str, Any],
@@ -190,6 +210,43 @@ def scenario_conformance(synthetic: pd.DataFrame, conditions: Mapping[str, Any],
     )
 
 
+def rare_rows(
+    real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, Kind], target: str | None,
+    conditions: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame] | str:
+    """(``{"class": ...}`` or ``{}``, real rows, release rows) of the rare-class section, or
+    the reason it cannot run. Real rows: the class within the scenario; release rows: the
+    class (all of them; :func:`scenario_conformance` counts those outside the scenario)."""
+    conditions = dict(conditions or {})
+    in_scenario = (meets(real, conditions, kinds) if conditions
+                   else np.ones(len(real), dtype=bool))
+    if target is None:
+        if not conditions:
+            return "no target column was given"
+        r, s, info = real[in_scenario], synthetic, {}
+    else:
+        if kinds.get(target) in CONTINUOUS:
+            return f"the target '{target}' is numeric (no classes)"
+        fixed = conditions.get(target)
+        if fixed is not None and not _is_range(fixed) and not isinstance(fixed, list):
+            cls = real[target][_matches(real[target], [fixed], kinds[target])].iloc[:1]
+            rarest = cls.iloc[0] if len(cls) else fixed
+        else:
+            counts = real[target].value_counts(dropna=True)
+            if len(counts) < 2:
+                return f"the target '{target}' has fewer than two classes"
+            rarest = counts.sort_values(kind="stable").index[0]
+        in_class = (real[target] == rarest).to_numpy(dtype=bool)
+        r = real[in_class & in_scenario]
+        s = synthetic[synthetic[target].astype("object") == rarest]
+        if len(s) == 0:
+            return f"the synthetic table has no row of the rarest class ({rarest!s})"
+        info = {"class": rarest}
+    if len(r) == 0:
+        return "no real row of the class meets the scenario's conditions"
+    return info, r, s
+
+
 def minority_fidelity(
     real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, Kind], target: str | None,
     *, conditions: Mapping[str, Any] | None = None, pair_binning: str = "own",
@@ -199,46 +256,21 @@ def minority_fidelity(
 
     names = ("minority_column_shapes", "minority_column_pair_trends")
     titles = ("Column shapes (rarest class)", "Column pair trends (rarest class)")
-
-    def not_run(reason: str) -> list[MetricResult]:
+    rows = rare_rows(real, synthetic, kinds, target, conditions)
+    if isinstance(rows, str):
         return [MetricResult(name=n, group="fidelity", value=float("nan"), title=t,
-                             description="", reason=reason)
+                             description="", reason=rows)
                 for n, t in zip(names, titles, strict=True)]
-
+    info, r, s = rows
     conditions = dict(conditions or {})
-    in_scenario = (meets(real, conditions, kinds) if conditions
-                   else np.ones(len(real), dtype=bool))
-    extra: dict[str, Any] = {}
-    if target is None:
-        if not conditions:
-            return not_run("no target column was given")
-        r, s, suffix = real[in_scenario], synthetic, " — scenario"
-    else:
-        if kinds.get(target) in CONTINUOUS:
-            return not_run(f"the target '{target}' is numeric (no classes)")
-        fixed = conditions.get(target)
-        if fixed is not None and not _is_range(fixed) and not isinstance(fixed, list):
-            cls = real[target][_matches(real[target], [fixed], kinds[target])].iloc[:1]
-            rarest = cls.iloc[0] if len(cls) else fixed
-        else:
-            counts = real[target].value_counts(dropna=True)
-            if len(counts) < 2:
-                return not_run(f"the target '{target}' has fewer than two classes")
-            rarest = counts.sort_values(kind="stable").index[0]
-        in_class = (real[target] == rarest).to_numpy(dtype=bool)
-        r = real[in_class & in_scenario]
-        s = synthetic[synthetic[target].astype("object") == rarest]
-        if len(s) == 0:
-            return not_run(f"the synthetic table has no row of the rarest class ({rarest!s})")
-        suffix = f" — class {rarest!s}" + (", scenario" if conditions else "")
-        extra["class"] = str(rarest)
-    if len(r) == 0:
-        return not_run("no real row of the class meets the scenario's conditions")
+    suffix = (f" — class {info['class']!s}" + (", scenario" if conditions else "")
+              if "class" in info else " — scenario")
     single = {c for c, v in conditions.items() if not _is_range(v) and not isinstance(v, list)}
     sub = {c: k for c, k in kinds.items() if c != target and c not in single}
     shapes = column_shapes(r, s, sub, prefix="minority_", title_suffix=suffix)
     trends = column_pair_trends(r, s, sub, prefix="minority_", title_suffix=suffix,
                                 pair_binning=pair_binning)
+    extra: dict[str, Any] = {"class": str(info["class"])} if "class" in info else {}
     extra.update({"real_rows": int(len(r)), "synthetic_rows": int(len(s)),
                   "real_share": round(len(r) / len(real), 6),
                   "synthetic_share": round(len(s) / len(synthetic), 6)})
