@@ -69,9 +69,13 @@ def _names(public: Any, limit: int = 8) -> str:
     return ", ".join(items[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
-def privacy_sentence(privacy: dict[str, Any] | None, veto: str | None) -> tuple[str, bool]:
+def privacy_sentence(privacy: dict[str, Any] | None, veto: str | None,
+                     generator: dict[str, Any] | None = None) -> tuple[str, bool]:
     """(the guarantee in one sentence, whether it is a DP guarantee that holds)."""
     if not privacy:
+        if (generator or {}).get("route") == "non-private":
+            return (f"No DP guarantee: the generator ({generator.get('model') or 'model'}) was "
+                    "trained without differential privacy.", False)
         return ("No DP guarantee: no privacy ledger or summary was supplied, so only the "
                 "empirical privacy-risk figures speak to privacy.", False)
     if privacy.get("dp") is False:

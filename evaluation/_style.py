@@ -63,4 +63,5 @@ gap:14px;margin:6px 0 4px}
 .tabsynth-report p.ok{color:var(--pass);font-weight:600}
 .tabsynth-report p.bad{color:var(--fail);font-weight:600}
 .tabsynth-report td.big-num{font-size:17px;font-weight:700}
+.tabsynth-report img.rare{max-width:100%;border:1px solid var(--line);border-radius:6px}
 """

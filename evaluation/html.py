@@ -25,6 +25,7 @@ from . import _page_one
 from ._audit import audit_sentence
 from ._release import NOTICE
 from ._style import CSS as _CSS
+from .plots import MIN_RARE_ROWS
 
 if TYPE_CHECKING:  # pragma: no cover
     from jinja2 import Environment
@@ -133,7 +134,8 @@ def context(report: Report, *, fragment: bool) -> dict[str, Any]:
     by_name = {m.name: m for m in report.metrics}
     dp = by_name.get("dp_epsilon")
     veto = None if dp is None else dp.details.get("veto")
-    sentence, dp_holds = _page_one.privacy_sentence(report.privacy, veto)
+    sentence, dp_holds = _page_one.privacy_sentence(report.privacy, veto,
+                                                    report.parameters.get("generator"))
     how, deciders = _page_one.deciding_checks(report.checks)
     n = {s: sum(c["status"] == s for c in report.checks) for s in ("PASS", "FAIL", "NOT RUN")}
     minority = by_name.get("minority_column_shapes")
@@ -164,6 +166,7 @@ def context(report: Report, *, fragment: bool) -> dict[str, Any]:
         "parameters": _parameters(report),
         "plots": plots,
         "standalone": False,
+        "min_rare_rows": MIN_RARE_ROWS,
         "e_eps": (2.718281828 ** float(report.privacy["epsilon"])
                   if report.privacy and report.privacy.get("epsilon") is not None else None),
     }

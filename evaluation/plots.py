@@ -31,6 +31,7 @@ REAL_COLOR, SYN_COLOR = "#1f4e79", "#e07b39"
 TOP_CATEGORIES = 20
 MIN_CATEGORY_COUNT = 10
 MAX_PLOTTED_COLUMNS = 60
+MIN_RARE_ROWS = 50  # real rows needed to draw a distribution within the rare class
 
 
 def _figure(width: float, height: float, layout: str | None = None):
@@ -107,7 +108,8 @@ def rare_class_plot(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[
     result): its share of the real table vs the release, and the real vs synthetic
     distribution, within the class, of the column the release keeps least well.
 
-    ``real`` holds the real rows the section compared (the class, within the scenario).
+    ``real`` holds the real rows the section compared (the class, within the scenario). With
+    fewer than :data:`MIN_RARE_ROWS` of them only the shares are drawn.
     """
     if minority is None or not minority.ran:
         return None
@@ -116,19 +118,27 @@ def rare_class_plot(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[
     if not cols or len(real) == 0 or len(synthetic) == 0:
         return None
     worst = min(cols, key=lambda r: r["score"])
-    fig = _figure(8.4, 2.8, layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.2]})
+    # too few real rows: a distribution would all but show them, so only the shares are drawn
+    drawable = len(real) >= MIN_RARE_ROWS
+    fig = _figure(8.4 if drawable else 3.4, 2.8, layout="constrained")
+    if drawable:
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.2]})
+    else:
+        ax1 = fig.add_subplot()
     shares = [d.get("real_share") or 0.0, d.get("synthetic_share") or 0.0]
     ax1.bar([0, 1], shares, color=[REAL_COLOR, SYN_COLOR], width=0.6)
     ax1.set_xticks([0, 1], ["real", "synthetic"], fontsize=8)
     for x, v in enumerate(shares):
         ax1.text(x, v, f"{v:.1%}", ha="center", va="bottom", fontsize=8)
     label = f"class {d['class']}" if "class" in d else "scenario"
-    _style(ax1, f"share of rows in the {label}")
+    where = " and scenario" if "class" in d and "scenario" in d else ""
+    _style(ax1, f"share of rows in the {label}{where}")
+    if not drawable:
+        return _png(fig)
     n_cats = _draw(ax2, real[worst["column"]], synthetic[worst["column"]], worst["kind"])
     if n_cats:
         fig.set_figheight(max(2.8, 0.6 + 0.22 * n_cats))
-    _style(ax2, f"{worst['column']} within the {label} (least well kept; score "
+    _style(ax2, f"{worst['column']} within the {label}{where} (least well kept; score "
                 f"{worst['score']:.2f})")
     ax2.legend(fontsize=7, frameon=False)
     return _png(fig)
