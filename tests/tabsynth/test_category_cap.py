@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tabsynth import TVAE, Metadata
-from tabsynth.category_cap import OTHER, cap_categories
 from tabsynth.errors import DataWarning
 from tabsynth.stats import CategoricalStats, compute_stats
+from tabsynth.stats.categories import OTHER, cap_categories
 
 
 def _stats(cats, counts, other=None):

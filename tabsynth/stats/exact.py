@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, MetadataError, ParameterError, check_param
-from .metadata import ColumnMetadata, Metadata, _bound_to_seconds
+from ..errors import DataError, MetadataError, ParameterError, check_param
+from ..metadata.table import ColumnMetadata, Metadata, _bound_to_seconds
 
 __all__ = [
     "CategoricalStats",
@@ -445,7 +445,7 @@ def compute_stats(
         col = metadata.columns[name]
         s = df[name]
         if col.sdtype in ("categorical", "boolean"):
-            from .category_cap import cap_categories
+            from .categories import cap_categories
 
             cols[name] = cap_categories(name, _categorical_stats(name, col, s))
             continue

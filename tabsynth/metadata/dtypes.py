@@ -30,7 +30,7 @@ import warnings
 
 import pandas as pd
 
-from .errors import DataError, DataWarning
+from ..errors import DataError, DataWarning
 
 __all__ = ["metadata_from_dtypes", "typing_summary"]
 
@@ -64,7 +64,7 @@ def metadata_from_dtypes(df: pd.DataFrame, *, announce: bool = False):  # -> Met
     ``announce=True`` emits one :class:`~tabsynth.errors.DataWarning` telling the user how
     each column was typed and that declaring metadata is better.
     """
-    from .metadata import ColumnMetadata, Metadata
+    from .table import ColumnMetadata, Metadata
 
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")

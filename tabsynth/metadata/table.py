@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataWarning, MetadataError
+from ..errors import DataError, DataWarning, MetadataError
 
 __all__ = [
     "DATETIME_FORMATS",
@@ -350,7 +350,7 @@ class Metadata:
         """Metadata from the pandas dtypes and column names only: nothing computed from the
         values (the rule for a DP fit without declared metadata). See
         :func:`tabsynth.dtype_schema.metadata_from_dtypes`."""
-        from .dtype_schema import metadata_from_dtypes
+        from .dtypes import metadata_from_dtypes
 
         return metadata_from_dtypes(df, announce=announce)
 
@@ -391,7 +391,7 @@ class Metadata:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the metadata as JSON (atomically)."""
-        from .io import atomic_path
+        from ..io import atomic_path
 
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
         with atomic_path(path) as tmp:

@@ -81,10 +81,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .category_cap import OTHER, cap_categories
-from .errors import DataError, MetadataError, check_param
-from .metadata import ColumnMetadata, Metadata, _bound_to_seconds
-from .privacy import (
+from ..errors import DataError, MetadataError, check_param
+from ..metadata.table import ColumnMetadata, Metadata, _bound_to_seconds
+from ..privacy import (
     ACCOUNTANTS,
     BudgetExceededError,
     Ledger,
@@ -99,8 +98,9 @@ from .privacy import (
     quantiles_from_histogram,
     threshold_for,
 )
-from .privacy.noise import is_noise_rng
-from .stats import (
+from ..privacy.noise import is_noise_rng
+from .categories import OTHER, cap_categories
+from .exact import (
     _N_QUANTILES,
     CategoricalStats,
     ColumnStats,

@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .binning import Binned, bin_codes, quantile_bins
-from .errors import ConditionError, DataError, DataWarning, MetadataError
-from .metadata import ColumnMetadata, Metadata
-from .stats import (
+from ..errors import ConditionError, DataError, DataWarning, MetadataError
+from ..metadata.table import ColumnMetadata, Metadata
+from ..stats.exact import (
     UNIT_SECONDS,
     CategoricalStats,
     DatetimeStats,
@@ -34,6 +33,7 @@ from .stats import (
     _numeric_values,
     datetime_to_seconds,
 )
+from .binning import Binned, bin_codes, quantile_bins
 
 __all__ = ["DataTransformer", "DiscreteSpan", "Span"]
 
