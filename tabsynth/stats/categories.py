@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from ..errors import DataWarning
-from .exact import CategoricalStats
+from .schema import CategoricalStats
 
 __all__ = ["MAX_CATEGORIES", "OTHER", "cap_categories"]
 

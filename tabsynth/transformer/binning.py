@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..metadata.table import ColumnMetadata
-from ..stats.exact import DatetimeStats, NumericStats
+from ..stats.schema import DatetimeStats, NumericStats
 
 __all__ = ["Binned", "bin_codes", "quantile_bins"]
 

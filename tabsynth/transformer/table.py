@@ -15,96 +15,20 @@ span, and :meth:`DataTransformer.column_codes` gives the integer cell of each va
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ConditionError, DataError, DataWarning, MetadataError
+from ..errors import ConditionError, DataError, MetadataError
 from ..metadata.table import ColumnMetadata, Metadata
-from ..stats.exact import (
-    UNIT_SECONDS,
-    CategoricalStats,
-    DatetimeStats,
-    NumericStats,
-    TableStats,
-    _numeric_values,
-    datetime_to_seconds,
-)
+from ..stats.schema import CategoricalStats, DatetimeStats, NumericStats, TableStats
 from .binning import Binned, bin_codes, quantile_bins
+from .decode import binned_from_codes, continuous_from_matrix, discrete_from_codes
+from .encode import binned_codes, discrete_codes, encode_modes
+from .spans import ContinuousSpec, DiscreteSpan, DiscreteSpec, Span
 
 __all__ = ["DataTransformer", "DiscreteSpan", "Span"]
-
-_CLIP = 0.99
-_EPOCH_NS = np.datetime64("1970-01-01T00:00:00", "ns")
-
-
-@dataclass(frozen=True)
-class Span:
-    """A block of the encoded vector.
-
-    ``kind`` is ``"value"`` (1 dim, tanh), ``"mode"`` (softmax over modes), ``"category"``
-    (softmax over categories) or ``"missing"`` (softmax, 2 dims: [present, missing]).
-    """
-
-    column: str
-    kind: str
-    start: int
-    dim: int
-    activation: str
-
-
-@dataclass(frozen=True, eq=False)
-class DiscreteSpan:
-    """A categorical/boolean column covered by the conditional vector.
-
-    ``start``/``dim`` locate its one-hot block in the encoded data vector; ``cond_start`` its
-    block in the conditional vector. ``categories`` ends with ``None`` when the column has a
-    missing slot; ``frequencies`` (summing to 1) include the missing rate in that slot.
-    """
-
-    column: str
-    start: int
-    dim: int
-    categories: tuple
-    frequencies: np.ndarray
-    cond_start: int = 0
-
-
-@dataclass(frozen=True)
-class _Continuous:
-    name: str
-    meta: ColumnMetadata
-    stats: NumericStats | DatetimeStats
-    value: int
-    mode: int
-    n_modes: int
-    missing: int | None  # start of the [present, missing] span
-
-
-
-@dataclass(frozen=True)
-class _Discrete:
-    name: str
-    meta: ColumnMetadata
-    stats: CategoricalStats
-    start: int
-    dim: int
-    has_nan: bool
-    index: pd.Index
-
-
-def _nullable(dtype: str) -> str:
-    """Nullable pandas counterpart of a numpy int/bool dtype name."""
-    if dtype == "bool":
-        return "boolean"
-    if dtype.startswith("uint"):
-        return "UInt" + dtype[4:]
-    if dtype.startswith("int"):
-        return "Int" + dtype[3:]
-    return dtype
 
 
 class DataTransformer:
@@ -139,7 +63,7 @@ class DataTransformer:
         self.columns: list[str] = list(metadata.modelled_columns)
         self.output_info: list[Span] = []
         self.discrete_spans: list[DiscreteSpan] = []
-        self._specs: list[_Continuous | _Discrete] = []
+        self._specs: list[ContinuousSpec | DiscreteSpec | Binned] = []
         pos = 0
         cond = 0
         for name in self.columns:
@@ -165,7 +89,7 @@ class DataTransformer:
                     cats = (*cats, None)
                 self.discrete_spans.append(DiscreteSpan(name, pos, dim, cats, freqs, cond))
                 index = pd.Index(list(st.categories), dtype=object)
-                self._specs.append(_Discrete(name, meta, st, pos, dim, has_nan, index))
+                self._specs.append(DiscreteSpec(name, meta, st, pos, dim, has_nan, index))
                 pos += dim
                 cond += dim
             else:
@@ -188,7 +112,7 @@ class DataTransformer:
                 if st.missing_rate > 0:
                     missing = pos + 1 + k
                     self.output_info.append(Span(name, "missing", missing, 2, "softmax"))
-                self._specs.append(_Continuous(name, meta, st, pos, pos + 1, k, missing))
+                self._specs.append(ContinuousSpec(name, meta, st, pos, pos + 1, k, missing))
                 pos += 1 + k + (2 if missing is not None else 0)
         self.output_dim: int = pos
         self.cond_dim: int = cond
@@ -213,9 +137,6 @@ class DataTransformer:
         if self.numeric_encoding != "bins":
             raise ValueError(f"{what} needs DataTransformer(numeric_encoding='bins').")
 
-    def _bin_codes(self, spec: Binned, s: pd.Series) -> np.ndarray:
-        return bin_codes(spec, self._continuous_values(spec, s))  # type: ignore[arg-type]
-
     def column_codes(self, df: pd.DataFrame) -> np.ndarray:
         """Cell of each value: int array ``(n, len(columns))`` (``numeric_encoding="bins"``).
 
@@ -226,10 +147,10 @@ class DataTransformer:
         self._check_columns(df)
         out = np.zeros((len(df), len(self._specs)), dtype=np.int64)
         for j, spec in enumerate(self._specs):
-            if isinstance(spec, _Discrete):
-                out[:, j] = self._codes(spec, df[spec.name])
+            if isinstance(spec, DiscreteSpec):
+                out[:, j] = discrete_codes(spec, df[spec.name])
             else:
-                out[:, j] = self._bin_codes(spec, df[spec.name])  # type: ignore[arg-type]
+                out[:, j] = binned_codes(spec, df[spec.name])  # type: ignore[arg-type]
         return out
 
     def cell_marginals(self, grid: int = 4000) -> list[np.ndarray]:
@@ -241,7 +162,7 @@ class DataTransformer:
         self._require_bins("cell_marginals")
         out: list[np.ndarray] = []
         for spec in self._specs:
-            if isinstance(spec, _Discrete):
+            if isinstance(spec, DiscreteSpec):
                 out.append(np.asarray(self.discrete_spans[self._discrete_pos[spec.name]].frequencies,
                                       dtype=float))
                 continue
@@ -269,52 +190,6 @@ class DataTransformer:
         if missing:
             raise DataError(f"The table lacks the modelled column(s) {missing}.")
 
-    def _codes(self, spec: _Discrete, s: pd.Series) -> np.ndarray:
-        values = s.to_numpy(dtype=object)
-        codes = spec.index.get_indexer(values)
-        isna = pd.isna(s).to_numpy()
-        unknown = (codes < 0) & ~isna
-        if unknown.any():
-            if spec.stats.other is not None:
-                codes[unknown] = spec.stats.categories.index(spec.stats.other)
-            else:
-                examples = list(dict.fromkeys(values[unknown].tolist()))[:5]
-                raise DataError(
-                    f"Column {spec.name!r} has {int(unknown.sum())} value(s) not among its known "
-                    f"categories, such as {examples!r}."
-                )
-        if isna.any():
-            if spec.has_nan:
-                codes[isna] = spec.dim - 1
-            else:
-                fill = int(np.argmax(spec.stats.frequencies))
-                warnings.warn(
-                    f"Column {spec.name!r} has missing values but its statistics have none; "
-                    f"they are encoded as {spec.stats.categories[fill]!r}.",
-                    DataWarning,
-                    stacklevel=3,
-                )
-                codes[isna] = fill
-        return codes
-
-    def _continuous_values(self, spec: _Continuous, s: pd.Series) -> np.ndarray:
-        if spec.meta.sdtype == "datetime":
-            meta = spec.meta
-            if meta.datetime_format is None and isinstance(spec.stats, DatetimeStats) \
-                    and spec.stats.datetime_format is not None:
-                meta = ColumnMetadata("datetime", datetime_format=spec.stats.datetime_format)
-            x = datetime_to_seconds(s, meta).to_numpy(dtype=float)
-            bad = s.notna().to_numpy() & np.isnan(x)
-            if bad.any():
-                raise DataError(
-                    f"Column {spec.name!r}: {int(bad.sum())} value(s) cannot be parsed as dates."
-                )
-            return x
-        x = _numeric_values(spec.name, s)
-        if np.isinf(x).any():
-            raise DataError(f"Column {spec.name!r} has infinite values.")
-        return x
-
     def transform(self, df: pd.DataFrame, *, rng: np.random.Generator | int | None) -> np.ndarray:
         """Encode ``df`` (its modelled columns) as a ``float32`` matrix ``(n, output_dim)``.
 
@@ -331,43 +206,13 @@ class DataTransformer:
         rows = np.arange(n)
         for spec in self._specs:
             s = df[spec.name]
-            if isinstance(spec, _Discrete):
-                X[rows, spec.start + self._codes(spec, s)] = 1.0
+            if isinstance(spec, DiscreteSpec):
+                X[rows, spec.start + discrete_codes(spec, s)] = 1.0
                 continue
             if isinstance(spec, Binned):
-                X[rows, spec.start + self._bin_codes(spec, s)] = 1.0
+                X[rows, spec.start + binned_codes(spec, s)] = 1.0
                 continue
-            st = spec.stats
-            x = self._continuous_values(spec, s)
-            nan = np.isnan(x)
-            if nan.any() and spec.missing is None:
-                heaviest = int(np.argmax(st.mode_weights))
-                warnings.warn(
-                    f"Column {spec.name!r} has missing values but its statistics have none; "
-                    "they are encoded at the main mode.",
-                    DataWarning,
-                    stacklevel=2,
-                )
-                x = np.where(nan, st.mode_means[heaviest], x)
-                nan = np.zeros(n, dtype=bool)
-            x = np.clip(np.where(nan, st.lower, x), st.lower, st.upper)
-            mu = np.asarray(st.mode_means)
-            sd = np.asarray(st.mode_stds)
-            logw = np.log(np.maximum(np.asarray(st.mode_weights), 1e-300))
-            z = (x[:, None] - mu[None, :]) / sd[None, :]
-            logp = logw[None, :] - 0.5 * z * z - np.log(sd)[None, :]
-            logp -= logp.max(axis=1, keepdims=True)
-            p = np.exp(logp)
-            cum = np.cumsum(p, axis=1)
-            u = rng.random(n) * cum[:, -1]
-            k = np.minimum((cum < u[:, None]).sum(axis=1), spec.n_modes - 1)
-            value = np.clip((x - mu[k]) / (4 * sd[k]), -_CLIP, _CLIP)
-            if spec.missing is not None:
-                k = np.where(nan, 0, k)
-                value = np.where(nan, 0.0, value)
-                X[rows, spec.missing + nan.astype(np.int64)] = 1.0
-            X[:, spec.value] = value
-            X[rows, spec.mode + k] = 1.0
+            encode_modes(spec, s, rng, X, rows)
         return X
 
     def category_codes(self, df: pd.DataFrame) -> np.ndarray:
@@ -376,10 +221,10 @@ class DataTransformer:
         Missing values get the last (missing) slot of their span.
         """
         self._check_columns(df)
-        specs = [s for s in self._specs if isinstance(s, _Discrete)]
+        specs = [s for s in self._specs if isinstance(s, DiscreteSpec)]
         out = np.zeros((len(df), len(specs)), dtype=np.int64)
         for j, spec in enumerate(specs):
-            out[:, j] = self._codes(spec, df[spec.name])
+            out[:, j] = discrete_codes(spec, df[spec.name])
         return out
 
     # --------------------------------------------------------------- decoding
@@ -400,132 +245,15 @@ class DataTransformer:
         if rng is None and self.numeric_encoding == "bins":
             rng = np.random.default_rng()
         for spec in self._specs:
-            if isinstance(spec, _Discrete):
-                data[spec.name] = self._decode_discrete(spec, X)
+            if isinstance(spec, DiscreteSpec):
+                data[spec.name] = discrete_from_codes(
+                    spec, np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1))
             elif isinstance(spec, Binned):
-                data[spec.name] = self._decode_binned(spec, X, np.random.default_rng(rng))
+                b = np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1)
+                data[spec.name] = binned_from_codes(spec, b, np.random.default_rng(rng))
             else:
-                data[spec.name] = self._decode_continuous(spec, X)
+                data[spec.name] = continuous_from_matrix(spec, X)
         return pd.DataFrame(data, columns=self.columns)
-
-    def _decode_discrete(self, spec: _Discrete, X: np.ndarray) -> pd.Series:
-        return self._discrete_from_codes(
-            spec, np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1))
-
-    def _discrete_from_codes(self, spec: _Discrete, codes: np.ndarray) -> pd.Series:
-        cats = np.empty(spec.dim, dtype=object)
-        cats[: len(spec.stats.categories)] = list(spec.stats.categories)
-        if spec.has_nan:
-            cats[-1] = None
-        values = cats[codes]
-        isna = codes == len(spec.stats.categories)
-        dtype = spec.meta.dtype
-        if dtype == "category":
-            return pd.Series(pd.Categorical(values, categories=list(spec.stats.categories)))
-        if dtype is None:
-            return pd.Series(pd.array(values.tolist()) if len(values) else values)
-        if dtype == "object":
-            values[isna] = np.nan
-            return pd.Series(values, dtype=object)
-        return _as_dtype(pd.Series(values, dtype=object), dtype, isna.any())
-
-    def _decode_binned(self, spec: Binned, X: np.ndarray,
-                       rng: np.random.Generator) -> pd.Series:
-        """Argmax bin, then a value within it: the quantile function (the DP quantiles,
-        linear between them) at a level drawn uniformly among those the bin spans; uniform
-        within the bin when it spans no quantile mass."""
-        b = np.argmax(X[:, spec.start:spec.start + spec.dim], axis=1)
-        return self._binned_from_codes(spec, b, rng)
-
-    def _binned_from_codes(self, spec: Binned, b: np.ndarray, rng: np.random.Generator,
-                           bounds: tuple[float, float] | None = None) -> pd.Series:
-        """Values of bin codes ``b`` (see :meth:`_decode_binned`). ``bounds`` (in the column's
-        numeric space: epoch seconds for datetimes) restricts every value to ``[lo, hi]``:
-        the within-bin draw is made on the part of the bin inside the bounds, and rounding
-        (integers, decimals, datetime units) never leaves them. The caller picks bins that
-        meet the bounds (a bin outside them gives the nearest bound)."""
-        st = spec.stats
-        isna = b == spec.n_bins if spec.has_nan else np.zeros(len(b), dtype=bool)
-        b = np.minimum(b, spec.n_bins - 1)
-        lo, hi = spec.lo[b], spec.hi[b]
-        levels01 = np.linspace(0.0, 1.0, len(spec.quantiles))
-        if bounds is None:
-            l0, l1 = spec.levels[b, 0], spec.levels[b, 1]
-        else:
-            blo, bhi = _integer_bounds(bounds) if spec.is_integer else bounds
-            lo, hi = np.clip(lo, blo, bhi), np.clip(hi, blo, bhi)
-            edge = hi + (1.0 if spec.is_integer else 0.0)
-            l0 = np.interp(lo, spec.quantiles, levels01)
-            l1 = np.interp(edge, spec.quantiles, levels01)
-        u = rng.random(len(b))
-        width = hi - lo + (1.0 if spec.is_integer else 0.0)
-        uniform = lo + u * width
-        by_q = np.interp(l0 + u * (l1 - l0), levels01, spec.quantiles)
-        x = np.where(l1 - l0 > 1e-9, by_q, uniform)
-        if spec.is_integer:
-            x = np.where(l1 - l0 > 1e-9, np.round(x), np.floor(x))
-        x = np.clip(x, lo, hi)
-        if isinstance(st, DatetimeStats):
-            return self._decode_datetime(spec, st, x, isna, bounds)  # type: ignore[arg-type]
-        if not st.is_integer and st.decimals is not None:
-            x = _round_within(x, st.decimals, bounds)
-        x = np.where(isna, np.nan, x)
-        dtype = spec.meta.dtype
-        if dtype is None:
-            dtype = "int64" if st.is_integer else "float64"
-        return _as_dtype(pd.Series(x), dtype, isna.any())
-
-    def _decode_continuous(self, spec: _Continuous, X: np.ndarray) -> pd.Series:
-        st = spec.stats
-        k = np.argmax(X[:, spec.mode:spec.mode + spec.n_modes], axis=1)
-        mu = np.asarray(st.mode_means)
-        sd = np.asarray(st.mode_stds)
-        v = np.clip(X[:, spec.value].astype(float), -1.0, 1.0)
-        x = np.clip(v * 4 * sd[k] + mu[k], st.lower, st.upper)
-        isna = np.zeros(len(x), dtype=bool)
-        if spec.missing is not None:
-            isna = np.argmax(X[:, spec.missing:spec.missing + 2], axis=1) == 1
-        if isinstance(st, DatetimeStats):
-            return self._decode_datetime(spec, st, x, isna)
-        if st.is_integer:
-            x = np.round(x)
-        elif st.decimals is not None:
-            x = np.round(x, st.decimals)
-        x = np.where(isna, np.nan, x)
-        dtype = spec.meta.dtype
-        if dtype is None:
-            dtype = "int64" if st.is_integer else "float64"
-        return _as_dtype(pd.Series(x), dtype, isna.any())
-
-    def _decode_datetime(
-        self, spec: _Continuous, st: DatetimeStats, x: np.ndarray, isna: np.ndarray,
-        bounds: tuple[float, float] | None = None,
-    ) -> pd.Series:
-        unit_s = UNIT_SECONDS[st.unit]
-        unit_ns = max(int(round(unit_s * 1e9)), 1)
-        units = np.round(np.where(isna, 0.0, x) / unit_s)
-        if bounds is not None:  # whole units inside the bounds (when there is one)
-            ulo, uhi = np.ceil(bounds[0] / unit_s), np.floor(bounds[1] / unit_s)
-            if ulo <= uhi:
-                units = np.where(isna, units, np.clip(units, ulo, uhi))
-        units = units.astype(np.int64)
-        ns = units * unit_ns
-        dt = pd.Series(_EPOCH_NS + ns.astype("timedelta64[ns]"))
-        dt[isna] = pd.NaT
-        dtype = spec.meta.dtype
-        fmt = spec.meta.datetime_format or st.datetime_format
-        if dtype is not None and dtype.startswith("datetime64"):
-            target = pd.api.types.pandas_dtype(dtype)
-            tz = getattr(target, "tz", None)
-            if tz is not None:
-                dt = dt.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-            return dt.astype(target)
-        if fmt is None and dtype is None:
-            return dt
-        if fmt is None:
-            fmt = "%Y-%m-%d" if st.unit == "D" else "%Y-%m-%d %H:%M:%S"
-        text = dt.dt.strftime(fmt)
-        return text.astype(dtype or "str")
 
     def inverse_codes(self, codes: np.ndarray, *, rng: np.random.Generator | None = None,
                       bounds: dict[str, tuple[float, float]] | None = None) -> pd.DataFrame:
@@ -547,10 +275,10 @@ class DataTransformer:
         data: dict[str, pd.Series] = {}
         for j, spec in enumerate(self._specs):
             c = codes[:, j].astype(np.int64)
-            if isinstance(spec, _Discrete):
-                data[spec.name] = self._discrete_from_codes(spec, c)
+            if isinstance(spec, DiscreteSpec):
+                data[spec.name] = discrete_from_codes(spec, c)
             else:
-                data[spec.name] = self._binned_from_codes(
+                data[spec.name] = binned_from_codes(
                     spec, c, np.random.default_rng(rng), bounds.get(spec.name))  # type: ignore[arg-type]
         return pd.DataFrame(data, columns=self.columns)
 
@@ -607,36 +335,3 @@ class DataTransformer:
         raise ConditionError(
             f"Column {column!r} has no value {value!r}. Valid values: {shown}{more}."
         )
-
-
-def _integer_bounds(bounds: tuple[float, float]) -> tuple[float, float]:
-    lo, hi = float(np.ceil(bounds[0])), float(np.floor(bounds[1]))
-    return (lo, hi) if lo <= hi else (float(bounds[0]), float(bounds[1]))
-
-
-def _round_within(x: np.ndarray, decimals: int,
-                  bounds: tuple[float, float] | None) -> np.ndarray:
-    """``x`` rounded to ``decimals``; with ``bounds``, rounded values stay inside them (values
-    are left unrounded when no rounded value lies inside)."""
-    r = np.round(x, decimals)
-    if bounds is None:
-        return r
-    scale = 10.0 ** decimals
-    lo, hi = np.ceil(bounds[0] * scale) / scale, np.floor(bounds[1] * scale) / scale
-    if lo > hi:
-        return x
-    return np.clip(np.clip(r, lo, hi), bounds[0], bounds[1])
-
-
-def _as_dtype(s: pd.Series, dtype: str, has_nan: bool) -> pd.Series:
-    """Cast decoded values to the training dtype (nullable variant when NaN must fit)."""
-    target = dtype
-    if has_nan and (dtype == "bool" or dtype.startswith(("int", "uint"))):
-        target = _nullable(dtype)
-    try:
-        if target.startswith(("Int", "UInt")) or target in ("int64", "int32", "int16", "int8"):
-            if s.dtype == object:
-                s = pd.to_numeric(s)
-        return s.astype(target)
-    except (TypeError, ValueError):
-        return s.infer_objects()
