@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._scalars import py_scalar, sort_key
 from ..errors import DataError, MetadataError, check_param
-from ..metadata.table import ColumnMetadata, Metadata
+from ..metadata import ColumnMetadata, Metadata
 from .categories import cap_categories
 from .schema import (
     _UNITS_NS,

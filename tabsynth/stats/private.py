@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, MetadataError, check_param
-from ..metadata.table import ColumnMetadata, Metadata
+from ..metadata import ColumnMetadata, Metadata
 from ..privacy import (
     ACCOUNTANTS,
     BudgetExceededError,

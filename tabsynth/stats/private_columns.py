@@ -20,7 +20,7 @@ from scipy import stats as sps
 
 from .._scalars import py_scalar, sort_key
 from ..errors import DataError
-from ..metadata.table import ColumnMetadata
+from ..metadata import ColumnMetadata
 from ..privacy import (
     Ledger,
     LedgerEntry,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..metadata.table import ColumnMetadata
+from ..metadata import ColumnMetadata
 from ..stats.schema import DatetimeStats, NumericStats
 
 __all__ = ["Binned", "bin_codes", "quantile_bins"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DataWarning
-from ..metadata.table import ColumnMetadata
+from ..metadata import ColumnMetadata
 from ..stats.schema import DatetimeStats
 from ..stats.values import column_values
 from .binning import Binned, bin_codes

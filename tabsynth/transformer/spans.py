@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..metadata.table import ColumnMetadata
+from ..metadata import ColumnMetadata
 from ..stats.schema import CategoricalStats, DatetimeStats, NumericStats
 
 __all__ = ["ContinuousSpec", "DiscreteSpan", "DiscreteSpec", "Span"]

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConditionError, DataError, MetadataError
-from ..metadata.table import ColumnMetadata, Metadata
+from ..metadata import ColumnMetadata, Metadata
 from ..stats.schema import CategoricalStats, DatetimeStats, NumericStats, TableStats
 from .binning import Binned, bin_codes, quantile_bins
 from .decode import binned_from_codes, continuous_from_matrix, discrete_from_codes
