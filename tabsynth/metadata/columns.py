@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .._scalars import jsonable, sort_key
-from ..errors import MetadataError
+from ..errors import MetadataError, is_real
 
 __all__ = ["EXCLUDED_SDTYPES", "REPRESENTATIONS", "SDTYPES", "ColumnMetadata", "bound_to_seconds"]
 
@@ -123,7 +123,7 @@ class ColumnMetadata:
                 return [f"public_bounds must be two dates or epoch seconds, got {b!r}"]
         else:
             ok = all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                is_real(v) and math.isfinite(v)
                 for v in (lo, hi)
             )
             if not ok:

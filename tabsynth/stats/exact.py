@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._scalars import py_scalar, sort_key
-from ..errors import DataError, MetadataError, check_param
+from ..errors import DataError, MetadataError, check_param, is_int, is_real
 from ..metadata import ColumnMetadata, Metadata
 from .categories import cap_categories
 from .schema import (
@@ -237,11 +237,11 @@ def compute_stats(
         sorted, or ``public_domain`` when declared.
     """
     check_param("compute_stats", "max_modes", max_modes,
-                isinstance(max_modes, int) and max_modes >= 1, "an int >= 1")
+                is_int(max_modes) and max_modes >= 1, "an int >= 1")
     check_param("compute_stats", "max_fit_rows", max_fit_rows,
-                isinstance(max_fit_rows, int) and max_fit_rows >= 10, "an int >= 10")
+                is_int(max_fit_rows) and max_fit_rows >= 10, "an int >= 10")
     check_param("compute_stats", "weight_threshold", weight_threshold,
-                isinstance(weight_threshold, (int, float)) and 0 <= weight_threshold < 1,
+                is_real(weight_threshold) and 0 <= weight_threshold < 1,
                 "a float in [0, 1)")
     rng = np.random.default_rng(random_state)
     missing = [c for c in metadata.modelled_columns if c not in df.columns]

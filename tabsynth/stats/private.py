@@ -75,7 +75,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, MetadataError, check_param
+from ..errors import DataError, MetadataError, check_param, is_int, is_real
 from ..metadata import ColumnMetadata, Metadata
 from ..privacy import (
     ACCOUNTANTS,
@@ -187,22 +187,18 @@ def compute_private_stats(
     owner = "compute_private_stats"
     check_param(owner, "budget", budget, isinstance(budget, PrivacyBudget), "a PrivacyBudget")
     check_param(owner, "share", share,
-                isinstance(share, (int, float)) and not isinstance(share, bool)
-                and 0 < share < 1, "a float in (0, 1)")
+                is_real(share) and 0 < share < 1, "a float in (0, 1)")
     check_param(owner, "accountant", accountant, accountant in ACCOUNTANTS,
                 f"one of {list(ACCOUNTANTS)}")
     check_param(owner, "rng", rng, (secure_mode and rng is None) or is_noise_rng(rng),
                 "a privacy noise source (tabsynth.privacy.noise_rng())")
     check_param(owner, "max_modes", max_modes,
-                isinstance(max_modes, int) and not isinstance(max_modes, bool) and max_modes >= 1,
-                "an int >= 1")
+                is_int(max_modes) and max_modes >= 1, "an int >= 1")
     check_param(owner, "n_bins", n_bins,
-                isinstance(n_bins, int) and not isinstance(n_bins, bool) and n_bins >= 2,
-                "an int >= 2")
+                is_int(n_bins) and n_bins >= 2, "an int >= 2")
     check_param(owner, "category_delta_share", category_delta_share,
-                isinstance(category_delta_share, (int, float))
-                and not isinstance(category_delta_share, bool)
-                and 0 < category_delta_share < 1, "a float in (0, 1)")
+                is_real(category_delta_share) and 0 < category_delta_share < 1,
+                "a float in (0, 1)")
     check_param(owner, "secure_mode", secure_mode, isinstance(secure_mode, bool), "a bool")
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")

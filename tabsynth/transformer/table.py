@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConditionError, DataError, MetadataError
+from ..errors import ConditionError, DataError, MetadataError, ParameterError, check_param
 from ..metadata import ColumnMetadata, Metadata
 from ..stats.schema import CategoricalStats, DatetimeStats, NumericStats, TableStats
 from .binning import Binned, bin_codes, quantile_bins
@@ -52,10 +52,8 @@ class DataTransformer:
 
     def __init__(self, metadata: Metadata, stats: TableStats, *,
                  numeric_encoding: str = "modes", n_bins: int = 16) -> None:
-        if numeric_encoding not in ("modes", "bins"):
-            raise ValueError(
-                f"numeric_encoding must be 'modes' or 'bins'. Got {numeric_encoding!r} instead."
-            )
+        check_param("DataTransformer", "numeric_encoding", numeric_encoding,
+                    numeric_encoding in ("modes", "bins"), "'modes' or 'bins'")
         self.metadata = metadata
         self.stats = stats
         self.numeric_encoding = numeric_encoding
@@ -135,7 +133,7 @@ class DataTransformer:
 
     def _require_bins(self, what: str) -> None:
         if self.numeric_encoding != "bins":
-            raise ValueError(f"{what} needs DataTransformer(numeric_encoding='bins').")
+            raise ParameterError(f"{what} needs DataTransformer(numeric_encoding='bins').")
 
     def column_codes(self, df: pd.DataFrame) -> np.ndarray:
         """Cell of each value: int array ``(n, len(columns))`` (``numeric_encoding="bins"``).
