@@ -62,8 +62,8 @@ def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
     condition asks for. Post-processing of the statistics and the ledger (both in the model
     file): no row is read, nothing is charged, old model files get the same masks.
     """
-    from ..private_stats import OTHER
     from ..stats import CategoricalStats
+    from ..stats.private import OTHER
 
     stats, ledger = model.stats_, model.ledger_
     if ledger is None or stats is None or stats.source != "dp" or not stats.n_rows:
@@ -139,7 +139,7 @@ def prepare_private_ar(model: Any, df: Any, metadata: Any,
     from ..errors import ParameterError
     from ..privacy import LedgerEntry, check_delta_noisy, resolve_budget
     from ..privacy.dpsgd_plan import plan_dpsgd
-    from ..private_stats import compute_private_stats
+    from ..stats.private import compute_private_stats
     from .dp_training import _is_default, _resolve_mode, resolve_dp_schedule
 
     name = type(model).__name__

@@ -222,7 +222,7 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
     """
     from ..errors import ParameterError
     from ..privacy import LedgerEntry, check_delta_noisy, resolve_budget
-    from ..private_stats import compute_private_stats
+    from ..stats.private import compute_private_stats
 
     name = type(model).__name__
     resolved = resolve_budget(float(model.epsilon), model.delta, len(df), noise)

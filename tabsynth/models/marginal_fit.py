@@ -359,8 +359,8 @@ def _fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *,
         measure_adaptively,
         rho_for_epsilon,
     )
-    from ..private_stats import compute_private_stats
     from ..stats import compute_stats
+    from ..stats.private import compute_private_stats
 
     owner = type(model).__name__
     target = target if target is not None else getattr(model, "target", None)
