@@ -7,7 +7,7 @@
 models use their DP schedule (``tabsynth.models.dp_training.resolve_dp_schedule``: large
 Poisson batches, few epochs) while the non-DP twin runs 5 epochs of batch 500 (s/epoch and
 the ratio then compare epochs of different batch sizes). ``--no-correction`` samples the raw
-generator (no post-processing onto the DP marginals, ``tabsynth.postprocess``).
+generator (no post-processing onto the DP marginals, ``tabsynth.sampling.correction``).
 
 Protocol (benchmarks/_common.py): adult, complete rows, stratified 80/20 split (seed 0). For
 each family: the non-DP twin and one DP model per epsilon, same epochs, batch size and network

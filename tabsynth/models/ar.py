@@ -9,7 +9,7 @@ is drawn within its bin from the quantile function (integers stay integers, boun
 
 The network (:mod:`tabsynth.models.ar_network`) predicts each column from the ones before it;
 trained on random column orders (``column_order="random"``), any subset of columns can be
-generated first. Conditions (:mod:`tabsynth.models.conditions`: values, sets of values, numeric
+generated first. Conditions (:mod:`tabsynth.sampling.conditions`: values, sets of values, numeric
 and datetime ranges) are met exactly: the conditioned columns are generated first, each with
 the logits of the cells outside its condition masked, and values are drawn within the part of
 a bin inside a range. No rejection loop, exactly ``n`` rows, a class with a handful of rows
@@ -107,7 +107,7 @@ class ARSynthesizer(BaseSynthesizer):
     _ROUTES: ClassVar[tuple[str, ...]] = ("dpsgd",)
     #: Rows per sampling pass.
     _sample_batch_size: ClassVar[int] = 50_000
-    #: The DP marginal correction (tabsynth/postprocess.py) is off: it maps numeric values
+    #: The DP marginal correction (tabsynth/sampling/correction.py) is off: it maps numeric values
     #: after sampling and would move them out of a range condition; the marginals are learnt
     #: directly (a column first in an order is predicted from nothing).
     marginal_correction: ClassVar[bool] = False

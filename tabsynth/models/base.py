@@ -39,7 +39,7 @@ import pandas as pd
 from .._device import is_valid_device_spec, resolve_device
 from ..errors import MetadataError, NotFittedError, ParameterError, check_param
 from ..metadata import check_modelled
-from .conditions import Condition, ParsedConditions, RejectionBudget, parse_conditions
+from ..sampling.conditions import Condition, ParsedConditions, RejectionBudget, parse_conditions
 from .persistence import save_model
 
 __all__ = ["BaseSynthesizer"]
@@ -355,7 +355,7 @@ class BaseSynthesizer(abc.ABC):
         conditions : dict, optional
             ``{column: value}`` for categorical/boolean columns, ``{column: (lo, hi)}`` for
             numerical/datetime ranges (inclusive, ``None`` open). See
-            :mod:`tabsynth.models.conditions`.
+            :mod:`tabsynth.sampling.conditions`.
         random_state : int, optional
             Seed; the same seed gives the same rows (on the same device).
         batch_size : int, optional
@@ -374,8 +374,8 @@ class BaseSynthesizer(abc.ABC):
 
     def sample_rare(self, n: int, *, column: str, **kwargs: Any) -> pd.DataFrame:
         """``n`` rows from a rare region of ``column``: a numeric tail (``quantile``, ``tail``)
-        or its rare categories (``rare_threshold``). See :func:`tabsynth.rare.sample_rare`."""
-        from ..rare import sample_rare
+        or its rare categories (``rare_threshold``). See :func:`tabsynth.sampling.rare.sample_rare`."""
+        from ..sampling.rare import sample_rare
 
         return sample_rare(self, n, column=column, **kwargs)
 
@@ -483,7 +483,7 @@ class BaseSynthesizer(abc.ABC):
         rng = np.random.default_rng(random_state)
         generator = self._torch_generator(rng, self.device_)
         budget = RejectionBudget(n, rejected, original=parsed.original)
-        from ..postprocess import apply_correction, correction_for  # DP post-processing hook
+        from ..sampling.correction import apply_correction, correction_for  # DP post-processing hook
 
         correction = correction_for(self)
         buffer: list[pd.DataFrame] = []
@@ -493,7 +493,7 @@ class BaseSynthesizer(abc.ABC):
             if emitted + buffered < n:
                 m = budget.next_batch(n - emitted - buffered, batch_size)
                 df = self._generate_rows(m, exact=exact, rng=rng, generator=generator)
-                # --- DP post-processing hook (tabsynth/postprocess.py): DP-SGD models only;
+                # --- DP post-processing hook (tabsynth/sampling/correction.py): DP-SGD models only;
                 # maps rows onto the model's own DP marginals (stats_), never real data.
                 if correction is not None:
                     df = apply_correction(df, correction, rng)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._progress import format_losses, progress_bar
 from .base import BaseSynthesizer, _is_dims, _is_float, _is_int
-from .conditions import Condition, ParsedConditions
+from ..sampling.conditions import Condition, ParsedConditions
 from .condvec import ConditionSampler
 
 __all__ = ["CTGAN"]

@@ -87,7 +87,7 @@ def _targets(st: Any) -> np.ndarray:
 
 def build_correction(model: Any, pilot: pd.DataFrame | None = None) -> MarginalCorrection:
     """Estimate the correction of a fitted DP model (from its own unconditional pilot)."""
-    from .stats import CategoricalStats, NumericStats
+    from ..stats import CategoricalStats, NumericStats
 
     stats = model.stats_
     if pilot is None:

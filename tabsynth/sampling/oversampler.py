@@ -58,15 +58,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from .errors import ConditionError, NotFittedError, ParameterError, check_param
-from .sampling_strategy import (
+from ..errors import ConditionError, NotFittedError, ParameterError, check_param
+from .strategy import (
     _py,
     _sort_key,
     _spent_tuple,
     resolve_sampling_strategy,
 )
 
-__all__ = ["Oversampler", "resolve_sampling_strategy"]  # oversample_table: tabsynth.augment
+__all__ = ["Oversampler", "resolve_sampling_strategy"]  # oversample_table: tabsynth.sampling.augment
 
 _TARGET = "__tabsynth_target__"
 _MODELS = ("ctgan", "tvae", "ar", "smote")
@@ -175,7 +175,7 @@ class Oversampler(BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _validate_params(self) -> None:
-        from .models.base import BaseSynthesizer
+        from ..models.base import BaseSynthesizer
 
         name = type(self).__name__
         check_param(name, "model", self.model,
@@ -250,18 +250,18 @@ class Oversampler(BaseEstimator):
 
     # ------------------------------------------------------------------ models
     def _make_model(self) -> Any:
-        from .models.base import BaseSynthesizer
+        from ..models.base import BaseSynthesizer
 
         if isinstance(self.model, BaseSynthesizer):
             cls = type(self.model)
             params = dict(self.model.get_params())
         else:
             if self.model == "ctgan":
-                from .models.ctgan import CTGAN as cls  # noqa: N813
+                from ..models.ctgan import CTGAN as cls  # noqa: N813
             elif self.model == "ar":
-                from .models.ar import ARSynthesizer as cls
+                from ..models.ar import ARSynthesizer as cls
             else:
-                from .models.tvae import TVAE as cls  # noqa: N813
+                from ..models.tvae import TVAE as cls  # noqa: N813
             params = {}
         params.update(self.model_params or {})
         valid = cls._get_param_names()
@@ -280,7 +280,7 @@ class Oversampler(BaseEstimator):
         return cls(**params)
 
     def _metadata_for(self, frame: pd.DataFrame, target: str | None, classes: list) -> Any:
-        from .metadata import Metadata
+        from ..metadata import Metadata
 
         # Under DP nothing is inferred from the values: dtypes and names only.
         md = (Metadata.from_dtypes(frame) if self.epsilon is not None
@@ -381,7 +381,7 @@ class Oversampler(BaseEstimator):
             non_private.append("SMOTE-NC interpolates real minority rows outside any DP "
                                "mechanism: the synthetic rows are not differentially private.")
             if self.epsilon is not None:
-                from .privacy.errors import PrivacyWarning
+                from ..privacy.errors import PrivacyWarning
 
                 warnings.warn(
                     "Oversampler(model='smote') ignores epsilon: SMOTE reads the real minority "
@@ -393,7 +393,7 @@ class Oversampler(BaseEstimator):
                                "trained on the real rows outside any DP mechanism: which "
                                "synthetic rows are kept is not differentially private.")
             if self.epsilon is not None:
-                from .privacy.errors import PrivacyWarning
+                from ..privacy.errors import PrivacyWarning
 
                 warnings.warn(
                     "Oversampler(filter_synthetic=...) selects synthetic rows with a classifier "
@@ -672,7 +672,7 @@ class Oversampler(BaseEstimator):
 
 
 def __getattr__(name: str) -> Any:
-    # oversample_table moved to tabsynth.augment (the table helper of the CLI)
+    # oversample_table moved to tabsynth.sampling.augment (the table helper of the CLI)
     if name == "oversample_table":
         from .augment import oversample_table
 

@@ -2,7 +2,7 @@
 
 :func:`resolve_sampling_strategy` turns a float ratio, a strategy name or a dict into
 ``{class: rows to add}`` from the class counts; the label helpers here are shared by
-:class:`~tabsynth.Oversampler` and :mod:`tabsynth.augment`.
+:class:`~tabsynth.Oversampler` and :mod:`tabsynth.sampling.augment`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["resolve_sampling_strategy"]
 
