@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .._device import is_valid_device_spec, resolve_device
+from .._estimator import Estimator
 from ..errors import MetadataError, NotFittedError, ParameterError, check_param
 from ..metadata import check_modelled
 from ..sampling.conditions import Condition, ParsedConditions, RejectionBudget, parse_conditions
@@ -71,7 +72,7 @@ def _table_format(path: Path) -> str | None:
     return None
 
 
-class BaseSynthesizer(abc.ABC):
+class BaseSynthesizer(Estimator, abc.ABC):
     """Base class of tabsynth's synthesizers (:class:`~tabsynth.CTGAN`, :class:`~tabsynth.TVAE`).
 
     Holds the estimator contract (parameters, ``fit``, ``sample``, ``sample_to``, ``save``,
@@ -84,37 +85,7 @@ class BaseSynthesizer(abc.ABC):
     _tuple_params: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------ params
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters of this synthesizer (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params: Any) -> BaseSynthesizer:
-        """Set parameters; validated at the next ``fit``. Returns ``self``.
-
-        Raises
-        ------
-        ParameterError
-            An unknown parameter name (the valid ones are listed).
-        """
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ParameterError(
-                    f"Invalid parameter {name!r} for {type(self).__name__}. "
-                    f"Valid parameters: {valid}."
-                )
-            setattr(self, name, value)
-        return self
-
+    # get_params / set_params / clone: tabsynth._estimator.Estimator (one place for all)
     def __repr__(self) -> str:
         sig = inspect.signature(type(self).__init__)
         parts = []
@@ -315,14 +286,6 @@ class BaseSynthesizer(abc.ABC):
             f"got {type(metadata).__name__}."
         )
 
-    def _reset_fitted(self) -> None:
-        """Forget everything a previous fit left: fitted attributes (``name_``) and private
-        state and caches (``_name``, e.g. the marginal correction); parameters stay."""
-        params = set(self._get_param_names())
-        for name in list(vars(self)):
-            if name not in params and (name.endswith("_") or name.startswith("_")):
-                delattr(self, name)
-
     @staticmethod
     def _torch_generator(rng: np.random.Generator, device: Any) -> Any:
         import torch
@@ -374,7 +337,8 @@ class BaseSynthesizer(abc.ABC):
 
     def sample_rare(self, n: int, *, column: str, **kwargs: Any) -> pd.DataFrame:
         """``n`` rows from a rare region of ``column``: a numeric tail (``quantile``, ``tail``)
-        or its rare categories (``rare_threshold``). See :func:`tabsynth.sampling.rare.sample_rare`."""
+        or its rare categories (``rare_threshold``).
+        See :func:`tabsynth.sampling.rare.sample_rare`."""
         from ..sampling.rare import sample_rare
 
         return sample_rare(self, n, column=column, **kwargs)
@@ -483,7 +447,10 @@ class BaseSynthesizer(abc.ABC):
         rng = np.random.default_rng(random_state)
         generator = self._torch_generator(rng, self.device_)
         budget = RejectionBudget(n, rejected, original=parsed.original)
-        from ..sampling.correction import apply_correction, correction_for  # DP post-processing hook
+        from ..sampling.correction import (  # DP post-processing hook
+            apply_correction,
+            correction_for,
+        )
 
         correction = correction_for(self)
         buffer: list[pd.DataFrame] = []

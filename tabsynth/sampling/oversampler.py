@@ -56,8 +56,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from .._estimator import Estimator
 from ..errors import ConditionError, NotFittedError, ParameterError, check_param
 from .strategy import (
     _py,
@@ -66,12 +66,13 @@ from .strategy import (
     resolve_sampling_strategy,
 )
 
-__all__ = ["Oversampler", "resolve_sampling_strategy"]  # oversample_table: tabsynth.sampling.augment
+# oversample_table: tabsynth.sampling.augment
+__all__ = ["Oversampler", "resolve_sampling_strategy"]
 
 _TARGET = "__tabsynth_target__"
 _MODELS = ("ctgan", "tvae", "ar", "smote")
 # ---------------------------------------------------------------------------- estimator
-class Oversampler(BaseEstimator):
+class Oversampler(Estimator):
     """Oversample rare classes with synthetic rows from a (DP) CTGAN/TVAE/ARSynthesizer.
 
     Parameters
@@ -358,8 +359,7 @@ class Oversampler(BaseEstimator):
     # ------------------------------------------------------------------ internals
     def _fit(self, X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, bool]:
         self._validate_params()
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-            delattr(self, name)
+        self._reset_fitted()
         frame, y_arr, is_frame = self._check_xy(X, y)
         counts = Counter(_py(v) for v in y_arr)
         classes = self._label_set(counts)
