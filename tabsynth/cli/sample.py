@@ -5,9 +5,10 @@ Rare events:
 * ``--oversample COL=VALUE --ratio R --data REAL.csv`` writes REAL plus synthetic rows of class
   VALUE (exact, through the conditional vector) until count(VALUE) / count(largest other class)
   reaches R (:func:`tabsynth.sampling.augment.oversample_table`).
-* ``--rare COL[:Q]`` generates N rows from a rare region of COL (:func:`tabsynth.sampling.rare.sample_rare`):
-  a numeric column's tail beyond the model's quantile Q (default 0.05; ``--tail``), or a
-  categorical column's categories rarer than Q (default 0.02).
+* ``--rare COL[:Q]`` generates N rows from a rare region of COL
+  (:func:`tabsynth.sampling.rare.sample_rare`): a numeric column's tail beyond the model's
+  quantile Q (default 0.05; ``--tail``), or a categorical column's categories rarer than Q
+  (default 0.02).
 """
 
 from __future__ import annotations
@@ -114,8 +115,8 @@ def sample_command(
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
     start = time.perf_counter()
     if oversample is not None:
-        from tabsynth.sampling.augment import oversample_table
         from tabsynth.io import read_table, write_table
+        from tabsynth.sampling.augment import oversample_table
 
         parsed_os = parse_conditions((oversample,), cats)
         (column, value), = parsed_os.items()

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from .._progress import format_losses, progress_bar
-from .base import BaseSynthesizer, _is_dims, _is_float, _is_int
 from ..sampling.conditions import Condition
+from .base import BaseSynthesizer, _is_dims, _is_float, _is_int
 
 __all__ = ["TVAE"]
 
@@ -155,7 +155,8 @@ class TVAE(BaseSynthesizer):
 
     # ------------------------------------------------------------------ networks
     def _build_networks(self, init_generator: Any) -> None:
-        from .networks import Decoder, OutputLayout, init_weights
+        from .networks import OutputLayout, init_weights
+        from .tvae_networks import Decoder
 
         t = self.transformer_
         self._layout = OutputLayout.from_output_info(t.output_info, t.output_dim)
@@ -169,13 +170,14 @@ class TVAE(BaseSynthesizer):
     # ------------------------------------------------------------------ training
     def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
                generator: Any) -> list[dict[str, float]]:
-        if self.epsilon is not None:  # DP-SGD hook (see models/dp_training.py)
-            from .dp_training import train_tvae_dp
+        if self.epsilon is not None:  # DP-SGD (models/tvae_dp.py; plan: models/dp_training.py)
+            from . import tvae_dp
 
-            return train_tvae_dp(self, X, codes, rng=rng, generator=generator)
+            return tvae_dp.train_tvae_dp(self, X, codes, rng=rng, generator=generator)
         import torch
 
-        from .networks import Encoder, adam, init_weights
+        from .networks import adam, init_weights
+        from .tvae_networks import Encoder
 
         dev = self.device_
         t = self.transformer_

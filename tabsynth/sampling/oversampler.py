@@ -59,10 +59,10 @@ import pandas as pd
 
 from .._estimator import Estimator
 from ..errors import ConditionError, NotFittedError, ParameterError, check_param
+from ..privacy.spent import parallel_spent
 from .strategy import (
     _py,
     _sort_key,
-    _spent_tuple,
     resolve_sampling_strategy,
 )
 
@@ -130,10 +130,11 @@ class Oversampler(Estimator):
     ledgers_ : list of Ledger
         One per model (empty for non-private models); per-class ledgers carry
         ``partition={"column": ..., "value": ...}``.
-    privacy_spent_ : dict or None
-        ``{"epsilon", "delta", "accountant", "composition"}`` (the models' shape): the model's
-        guarantee, or under parallel composition the maximum epsilon and the maximum delta
-        over the parts (each taken separately).
+    privacy_spent_ : PrivacySpent or None
+        ``{"epsilon", "delta", "accountant", "composition"}``
+        (:class:`tabsynth.privacy.spent.PrivacySpent`, the models' type): the model's
+        guarantee, or under parallel composition the maximum epsilon and the maximum delta over
+        the parts (each taken separately).
     privacy_report_ : dict
         ``{"dp": bool, "composition": ..., "epsilon": ..., "delta": ..., "non_private": [...],
         "real_rows_in_output": bool, "note": ...}``.
@@ -432,15 +433,11 @@ class Oversampler(Estimator):
         if self.model != "smote":
             self.sampling_strategy_ = (strategy if self.keep_real
                                        else self._synthetic_sizes(counts, classes))
-        spents = [_spent_tuple(getattr(m, "privacy_spent_", None)) for m in self.models_.values()]
-        spents = [s for s in spents if s is not None]
-        models_dp = bool(spents) and len(spents) == len(self.models_)
-        # Parallel composition over disjoint partitions: (max epsilon, max delta), taken
-        # separately (a max over (epsilon, delta) tuples would under-report delta).
-        self.privacy_spent_ = None if not spents else {
-            "epsilon": max(e for e, _ in spents), "delta": max(d for _, d in spents),
-            "accountant": self._accountant(),
-            "composition": "parallel" if self.per_class else "single model"}
+        spents = [getattr(m, "privacy_spent_", None) for m in self.models_.values()]
+        models_dp = bool(spents) and all(sp is not None for sp in spents)
+        # Parallel composition over disjoint partitions (tabsynth.privacy.spent)
+        self.privacy_spent_ = parallel_spent(
+            spents, composition="parallel" if self.per_class else "single model")
         if self.keep_real and models_dp:
             non_private.append("keep_real=True: the output contains the real rows passed in "
                                "(and class sizes from the real labels).")
@@ -494,13 +491,6 @@ class Oversampler(Estimator):
                 "Under DP fewer than two labels cleared the DP release threshold: declare the "
                 "label set as public with classes=[...] or raise epsilon.")
         return sorted(labels, key=_sort_key)
-
-    def _accountant(self) -> str | None:
-        for m in self.models_.values():
-            spent = getattr(m, "privacy_spent_", None)
-            if isinstance(spent, Mapping):
-                return spent.get("accountant")
-        return None
 
     def _note(self, dp: bool, non_private: list[str]) -> str:
         if non_private:

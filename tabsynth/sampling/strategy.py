@@ -138,14 +138,3 @@ def _sort_key(v: Any) -> tuple[str, Any]:
 
 def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
-
-
-def _spent_tuple(spent: Any) -> tuple[float, float] | None:
-    if spent is None:
-        return None
-    if isinstance(spent, Mapping):
-        return float(spent["epsilon"]), float(spent.get("delta", 0.0))
-    if hasattr(spent, "epsilon"):
-        return float(spent.epsilon), float(getattr(spent, "delta", 0.0))
-    eps, delta = spent
-    return float(eps), float(delta)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from tabsynth import CTGAN, Metadata
-from tabsynth.sampling.augment import MAX_NEW_ROWS, oversample_table
 from tabsynth.errors import ConditionError, DataWarning, ParameterError
+from tabsynth.sampling.augment import MAX_NEW_ROWS, oversample_table
 
 TINY = dict(epochs=1, batch_size=50, embedding_dim=8, generator_dim=(16,),
             discriminator_dim=(16,), verbose=False, device="cpu", random_state=0)
