@@ -23,7 +23,6 @@ compute_private_stats`, declared metadata costs nothing), weights by DP-SGD thro
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -220,24 +219,16 @@ class ARSynthesizer(BaseSynthesizer):
 
             init_from_marginals(self)  # post-processing of the DP statistics
         generator = self._torch_generator(rng, device)
-        self._dp_plan = plan
-        start = time.perf_counter()
-        try:
+
+        def train() -> list[dict[str, float]]:
             if private:
                 from .ar_dp import train_ar_dp
 
-                history = train_ar_dp(self, codes, rng=rng, generator=generator)
-            else:
-                history = self._train(np.empty((len(codes), 0), np.float32), codes, rng=rng,
-                                      generator=generator)
-        finally:
-            self.__dict__.pop("_dp_plan", None)
-        seconds = time.perf_counter() - start
-        spent = schedule = None
-        if private:
-            from .dp_training import finish_private
+                return train_ar_dp(self, codes, rng=rng, generator=generator)
+            return self._train(np.empty((len(codes), 0), np.float32), codes, rng=rng,
+                               generator=generator)
 
-            spent, schedule = finish_private(ledger, plan)
+        history, seconds, spent, schedule = self._run_training(train, ledger, plan)
         summary = {
             **self.__dict__.pop("_best", {}),  # non-DP: the best epoch (set by _train)
             "epochs": int((schedule or {}).get("epochs", len(history))),

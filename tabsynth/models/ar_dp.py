@@ -159,16 +159,13 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     """DP-SGD training of the network on the rows' cells (module docstring, step 4)."""
     import torch
 
-    from .._progress import progress_bar
-    from ..privacy.dpsgd import poisson_batches
     from .dp_training import (
         _backward,
         _check_private,
         _epsilon_column,
-        _make_private,
-        _privacy_noise,
         _progress,
         _release,
+        start_private_loop,
     )
 
     plan = model._dp_plan
@@ -178,11 +175,9 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(dev)
     lr = model.learning_rate * (plan.lr_scale or {}).get("learning_rate", 1.0)
     optim = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=model.weight_decay)
-    gsm, optim = _make_private(net, optim, model, plan, generator)
-    batches = poisson_batches(len(codes), plan.sample_rate, plan.steps, _privacy_noise(plan))
-    gsm.train()
+    gsm, optim, batches, bar = start_private_loop(net, optim, model, plan, generator,
+                                                  len(codes))
     history: list[dict[str, float]] = []
-    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
     try:
         for epoch in bar:
             for _ in range(plan.steps_per_epoch):

@@ -149,18 +149,8 @@ class BaseSynthesizer(Estimator, abc.ABC):
         init_gen = self._torch_generator(rng, "cpu")
         train_gen = self._torch_generator(rng, device)
         self._build_networks(init_gen)
-        self._dp_plan = plan
-        start = time.perf_counter()
-        try:
-            history = self._train(X, codes, rng=rng, generator=train_gen)
-        finally:
-            self.__dict__.pop("_dp_plan", None)
-        seconds = time.perf_counter() - start
-        spent = schedule = None
-        if private:
-            from .dp_training import finish_private
-
-            spent, schedule = finish_private(ledger, plan)
+        history, seconds, spent, schedule = self._run_training(
+            lambda: self._train(X, codes, rng=rng, generator=train_gen), ledger, plan)
         summary = {
             "epochs": int((schedule or {}).get("epochs", self.epochs)),
             "batch_size": int((schedule or {}).get("batch_size", self.batch_size)),
@@ -187,6 +177,24 @@ class BaseSynthesizer(Estimator, abc.ABC):
         check_data(df, md, private=private)
         check_modelled(md, type(self).__name__)
         return df, md, resolve_device(self.device, owner=type(self).__name__)
+
+    def _run_training(self, train: Any, ledger: Any,
+                      plan: Any) -> tuple[list[dict[str, float]], float, Any, Any]:
+        """Run ``train()`` (the DP-SGD ``plan`` readable as ``_dp_plan`` meanwhile):
+        ``(history, seconds, privacy_spent, dp_schedule)``; the last two ``None`` without a
+        plan (:func:`tabsynth.models.dp_training.finish_private` otherwise)."""
+        self._dp_plan = plan
+        start = time.perf_counter()
+        try:
+            history = train()
+        finally:
+            self.__dict__.pop("_dp_plan", None)
+        seconds = time.perf_counter() - start
+        if plan is None:
+            return history, seconds, None, None
+        from .dp_training import finish_private
+
+        return (history, seconds, *finish_private(ledger, plan))
 
     def _store_fit(self, result: FitResult) -> None:
         """THE writer of fitted state: every fitted attribute (``name_``) comes from

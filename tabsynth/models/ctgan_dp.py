@@ -51,10 +51,9 @@ from .dp_training import (
     _backward,
     _check_private,
     _epsilon_column,
-    _make_private,
-    _privacy_noise,
     _progress,
     _release,
+    start_private_loop,
 )
 
 __all__ = ["build_dp_discriminator", "train_ctgan_dp"]
@@ -90,7 +89,6 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     import torch
     from torch.nn import functional as F
 
-    from .._progress import progress_bar
     from .networks import init_weights, set_dropout_generator
 
     plan: DPPlan = model._dp_plan
@@ -116,7 +114,7 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
                                * lr_scale.get("discriminator_lr", 1.0),
                                betas=(0.5, 0.9),
                                weight_decay=model.discriminator_decay)
-    gsm, optim_d = _make_private(disc, optim_d, model, plan, generator)
+    gsm, optim_d, batches, bar = start_private_loop(disc, optim_d, model, plan, generator, n)
     gen_net = model._generator
     optim_g = torch.optim.Adam(gen_net.parameters(),
                                lr=model.generator_lr * lr_scale.get("generator_lr", 1.0),
@@ -184,14 +182,8 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
         optim_g.step()
         return float(loss.detach())
 
-    sampler = _privacy_noise(plan)
-    from ..privacy.dpsgd import poisson_batches
-
-    batches = poisson_batches(n, plan.sample_rate, plan.steps, sampler)
     gen_net.train()
-    gsm.train()
     history: list[dict[str, float]] = []
-    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
     done = 0
     try:
         for epoch in bar:

@@ -318,6 +318,21 @@ def _make_private(module: Any, optimizer: Any, model: Any, plan: DPPlan, generat
     )
 
 
+def start_private_loop(module: Any, optimizer: Any, model: Any, plan: DPPlan, generator: Any,
+                       n_rows: int) -> tuple[Any, Any, Any, Any]:
+    """``(gsm, optimizer, batches, bar)`` of a DP-SGD loop: the Opacus wrappers
+    (:func:`_make_private`), the Poisson batches of row indices (masks from the plan's OS
+    entropy noise), the module in train mode and the progress bar over ``plan.epochs``."""
+    from .._progress import progress_bar
+    from ..privacy.dpsgd import poisson_batches
+
+    gsm, optimizer = _make_private(module, optimizer, model, plan, generator)
+    batches = poisson_batches(n_rows, plan.sample_rate, plan.steps, _privacy_noise(plan))
+    gsm.train()
+    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
+    return gsm, optimizer, batches, bar
+
+
 def _progress(model: Any, plan: DPPlan, epoch: int, bar: Any, extra: dict[str, float]) -> float:
     """Epsilon spent after ``epoch`` epochs (computed only when the bar is shown)."""
     if not model.verbose:

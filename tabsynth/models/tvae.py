@@ -168,6 +168,16 @@ class TVAE(BaseSynthesizer):
         return {"decoder": self._decoder}
 
     # ------------------------------------------------------------------ training
+    def _new_encoder(self, rng: np.random.Generator) -> Any:
+        """A freshly initialised encoder on the model's device (training only: not saved)."""
+        from .networks import init_weights
+        from .tvae_networks import Encoder
+
+        t = self.transformer_
+        encoder = Encoder(t.output_dim, tuple(self.compress_dims), self.embedding_dim)
+        init_weights(encoder, self._torch_generator(rng, "cpu"))
+        return encoder.to(self.device_)
+
     def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
                generator: Any) -> list[dict[str, float]]:
         if self.epsilon is not None:  # DP-SGD (models/tvae_dp.py; plan: models/dp_training.py)
@@ -176,16 +186,12 @@ class TVAE(BaseSynthesizer):
             return tvae_dp.train_tvae_dp(self, X, codes, rng=rng, generator=generator)
         import torch
 
-        from .networks import adam, init_weights
-        from .tvae_networks import Encoder
+        from .networks import adam
 
         dev = self.device_
-        t = self.transformer_
         n = X.shape[0]
         data = torch.from_numpy(X).to(dev)
-        encoder = Encoder(t.output_dim, tuple(self.compress_dims), self.embedding_dim)
-        init_weights(encoder, self._torch_generator(rng, "cpu"))
-        encoder.to(dev)
+        encoder = self._new_encoder(rng)
         self._encoder = encoder
         self._optim = adam(
             list(encoder.parameters()) + list(self._decoder.parameters()),

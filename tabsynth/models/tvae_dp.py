@@ -26,10 +26,9 @@ from .dp_training import (
     _backward,
     _check_private,
     _epsilon_column,
-    _make_private,
-    _privacy_noise,
     _progress,
     _release,
+    start_private_loop,
 )
 
 __all__ = ["DP_TVAE_KL_WEIGHT", "DP_TVAE_SAMPLE_SIGMA", "DP_TVAE_TRAIN_SCALE", "build_private_vae",
@@ -94,32 +93,20 @@ def train_tvae_dp(model: Any, X: np.ndarray, codes: np.ndarray, *, rng: np.rando
     ``sigma`` is set to the public :data:`DP_TVAE_SAMPLE_SIGMA` (not trained)."""
     import torch
 
-    from .._progress import progress_bar
-    from ..privacy.dpsgd import poisson_batches
-    from .networks import init_weights
-    from .tvae_networks import Encoder
-
     plan: DPPlan = model._dp_plan
     dev = model.device_
-    t = model.transformer_
     n = X.shape[0]
     data = torch.from_numpy(X).to(dev)
-    encoder = Encoder(t.output_dim, tuple(model.compress_dims), model.embedding_dim)
-    init_weights(encoder, model._torch_generator(rng, "cpu"))
-    encoder.to(dev)
-    vae = build_private_vae(model, encoder)
+    vae = build_private_vae(model, model._new_encoder(rng))
     _check_private(vae)
     vae.to(dev)
     lr = model.learning_rate * (plan.lr_scale or {}).get("learning_rate", 1.0)
     optim = torch.optim.Adam(vae.parameters(), lr=lr,
                              weight_decay=model.l2scale)
-    gsm, optim = _make_private(vae, optim, model, plan, generator)
+    gsm, optim, batches, bar = start_private_loop(vae, optim, model, plan, generator, n)
     with torch.no_grad():
         model._decoder.sigma.fill_(DP_TVAE_SAMPLE_SIGMA)
-    batches = poisson_batches(n, plan.sample_rate, plan.steps, _privacy_noise(plan))
-    gsm.train()
     history: list[dict[str, float]] = []
-    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
     try:
         for epoch in bar:
             for _ in range(plan.steps_per_epoch):
