@@ -35,7 +35,7 @@ import pandas as pd
 
 from .._device import resolve_device
 from .._estimator import Estimator
-from ..errors import MetadataError, NotFittedError, ParameterError, check_param
+from ..errors import NotFittedError, ParameterError, check_param
 from ..metadata import check_modelled
 from ..sampling.conditions import Condition, ParsedConditions
 from .fit_result import FitResult
@@ -47,6 +47,7 @@ from .params import (  # noqa: F401 - _is_*: re-exported (the models import them
     _is_int,
     check_common_params,
     check_privacy_params,
+    resolve_metadata,
 )
 from .persistence import restore_fitted, save_model
 
@@ -166,13 +167,13 @@ class BaseSynthesizer(Estimator, abc.ABC):
         """Validate the parameters, forget a previous fit, read and check the table:
         ``(df, metadata, device)``."""
         from ..io import read_table
-        from ..metadata import Metadata, check_data
+        from ..metadata import check_data
 
         self._validate_params()
         self._reset_fitted()
         df = read_table(data)
         private = self.epsilon is not None
-        md = self._resolve_metadata(metadata, df, Metadata, private=private)
+        md = resolve_metadata(metadata, df, private=private)
         md.validate(df, private=private)
         check_data(df, md, private=private)
         check_modelled(md, type(self).__name__)
@@ -237,25 +238,6 @@ class BaseSynthesizer(Estimator, abc.ABC):
         from ..stats import compute_stats
 
         return compute_stats(df, metadata, random_state=int(rng.integers(2**32)))
-
-    @staticmethod
-    def _resolve_metadata(metadata: Any, df: pd.DataFrame, Metadata: Any,  # noqa: N803
-                          private: bool = False) -> Any:
-        if metadata is None and private:
-            # Under DP nothing is inferred from the values: dtypes and names only.
-            return Metadata.from_dtypes(df, announce=True)
-        if metadata is None:
-            return Metadata.detect(df)
-        if isinstance(metadata, Metadata):
-            return metadata.copy()
-        if isinstance(metadata, Mapping):
-            return Metadata.from_dict(metadata)
-        if isinstance(metadata, (str, os.PathLike)):
-            return Metadata.load(metadata)
-        raise MetadataError(
-            "metadata must be a Metadata, a dict, a path to a metadata JSON file or None, "
-            f"got {type(metadata).__name__}."
-        )
 
     @staticmethod
     def _torch_generator(rng: np.random.Generator, device: Any) -> Any:

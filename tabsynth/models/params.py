@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from .._device import is_valid_device_spec
-from ..errors import check_param
+from ..errors import MetadataError, check_param
 
-__all__ = ["GRAD_SAMPLE_MODES", "MAX_EPSILON", "check_common_params", "check_privacy_params"]
+__all__ = ["GRAD_SAMPLE_MODES", "MAX_EPSILON", "check_common_params", "check_privacy_params",
+           "resolve_metadata"]
 
 #: Largest epsilon accepted: far beyond any meaningful guarantee; larger values made the
 #: accountants divide by zero and the marginal route loop for minutes.
@@ -77,3 +80,25 @@ def check_privacy_params(model: Any) -> None:
     if model.route == "marginals" and eps is None:
         c("route", False, "'dpsgd' when epsilon is None ('marginals' is a private route: give "
           "epsilon)")
+
+
+def resolve_metadata(metadata: Any, df: Any, *, private: bool = False) -> Any:
+    """The ``metadata`` argument of ``fit`` as a :class:`~tabsynth.Metadata` (a copy): a
+    Metadata, a dict, a path to a metadata JSON file, or ``None`` (detected; under DP from the
+    dtypes and names only: nothing is inferred from the values)."""
+    from ..metadata import Metadata
+
+    if metadata is None and private:
+        return Metadata.from_dtypes(df, announce=True)
+    if metadata is None:
+        return Metadata.detect(df)
+    if isinstance(metadata, Metadata):
+        return metadata.copy()
+    if isinstance(metadata, Mapping):
+        return Metadata.from_dict(metadata)
+    if isinstance(metadata, (str, os.PathLike)):
+        return Metadata.load(metadata)
+    raise MetadataError(
+        "metadata must be a Metadata, a dict, a path to a metadata JSON file or None, "
+        f"got {type(metadata).__name__}."
+    )
