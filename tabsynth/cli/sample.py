@@ -4,10 +4,11 @@ Rare events:
 
 * ``--oversample COL=VALUE --ratio R --data REAL.csv`` writes REAL plus synthetic rows of class
   VALUE (exact, through the conditional vector) until count(VALUE) / count(largest other class)
-  reaches R (:func:`tabsynth.augment.oversample_table`).
-* ``--rare COL[:Q]`` generates N rows from a rare region of COL (:func:`tabsynth.rare.sample_rare`):
-  a numeric column's tail beyond the model's quantile Q (default 0.05; ``--tail``), or a
-  categorical column's categories rarer than Q (default 0.02).
+  reaches R (:func:`tabsynth.sampling.augment.oversample_table`).
+* ``--rare COL[:Q]`` generates N rows from a rare region of COL
+  (:func:`tabsynth.sampling.rare.sample_rare`): a numeric column's tail beyond the model's
+  quantile Q (default 0.05; ``--tail``), or a categorical column's categories rarer than Q
+  (default 0.02).
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ def sample_command(
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
     start = time.perf_counter()
     if oversample is not None:
-        from tabsynth.augment import oversample_table
         from tabsynth.io import read_table, write_table
+        from tabsynth.sampling.augment import oversample_table
 
         parsed_os = parse_conditions((oversample,), cats)
         (column, value), = parsed_os.items()
@@ -143,7 +144,7 @@ def sample_command(
     parsed = parse_conditions(conditions, cats) if conditions else None
     if rare is not None:
         from tabsynth.io import write_table
-        from tabsynth.rare import sample_rare
+        from tabsynth.sampling.rare import sample_rare
 
         column, q = _parse_rare(rare)
         discrete = column in cats

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_param
+from ..errors import ParameterError, check_param
 
 __all__ = ["MAX_NEW_ROWS", "oversample_table"]
 
@@ -138,8 +138,8 @@ def oversample_table(
         rows to add. Messages list at most ten values, and under DP only the model's
         (public or DP-released) classes, never values read from ``data``.
     """
-    from .io import read_table
-    from .sampling_strategy import _MISSING, _find, _py, _sort_key
+    from ..io import read_table
+    from .strategy import _MISSING, _find, _py, _sort_key
 
     df = read_table(data)
     check_param("oversample_table", "ratio", ratio,
