@@ -136,6 +136,21 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
     ``loss_history_`` and ``training_summary_``; the network (``_generator`` / ``_decoder``)
     is built by the model's ``_build_networks``.
     """
+    from tqdm.auto import tqdm
+
+    # one bar over the whole run: its postfix names the phase (DP statistics, scoring the
+    # candidate marginals for selection, fitting, batch-norm refresh), its count the fit steps
+    with tqdm(total=ROUNDS * STEPS_PER_ROUND + FINAL_STEPS, unit="step",
+              desc=f"{type(model).__name__} marginals", disable=not model.verbose,
+              leave=True) as bar:
+        return _fit_to_marginals(model, df, metadata, rng=rng, noise=noise,
+                                 generator=generator, device=device, target=target,
+                                 _exact=_exact, bar=bar)
+
+
+def _fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *,
+                      rng: np.random.Generator, noise: Any, generator: Any, device: Any,
+                      target: str | None, _exact: bool, bar: Any) -> FitResult:
     from .._device import resolve_device
     from ..privacy import noise_rng
     from ..privacy.ledger import Ledger
@@ -160,6 +175,7 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
         )
 
     # 1. budget and DP statistics (the RDP accountant: the ledger will hold EM entries)
+    bar.set_postfix_str("DP statistics" if not _exact else "statistics", refresh=True)
     if _exact:
         budget = None
         stats = compute_stats(df, metadata, random_state=int(rng.integers(2**32)))
@@ -209,19 +225,12 @@ def fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *, rng: np.ran
         return fitter.fit(measurements, final=final)
 
     note = "marginal route (GEM-style): measured, then fitted as post-processing"
-    from tqdm.auto import tqdm
-
-    # one bar over the whole adaptive run: fitting steps between the rounds of selection and
-    # measurement (those take well under a second each)
-    with tqdm(total=ROUNDS * STEPS_PER_ROUND + FINAL_STEPS, unit="step",
-              desc=f"{type(model).__name__} marginals", disable=not model.verbose,
-              leave=True) as bar:
-        fitter.bar = bar
-        measurements, _ = measure_adaptively(
-            measurer, fit_round, rho=rho, rounds=ROUNDS, per_round=PER_ROUND,
-            candidates=candidates, target=t_idx, one_way_share=ONE_WAY_SHARE, note=note,
-        )
-        fitter.bar = None
+    fitter.bar = bar
+    measurements, _ = measure_adaptively(
+        measurer, fit_round, rho=rho, rounds=ROUNDS, per_round=PER_ROUND,
+        candidates=candidates, target=t_idx, one_way_share=ONE_WAY_SHARE, note=note,
+    )
+    fitter.bar = None
     del measurer
     model._generator.eval() if hasattr(model, "_generator") else model._decoder.eval()
 

@@ -67,6 +67,16 @@ class MarginalFitter:
         self._n_hat: float | None = None
         self._masked: list[int] = []
         self.bar: Any = None  # a progress bar over all fitting steps (set by the caller)
+        self._said = 0.0
+
+    def _say(self, text: str, *, every: float = 0.0) -> None:
+        """Show the current phase on the bar (at most once per ``every`` seconds)."""
+        import time
+
+        if self.bar is None or time.monotonic() - self._said < every:
+            return
+        self._said = time.monotonic()
+        self.bar.set_postfix_str(text, refresh=True)
 
     # -- the network as a distribution over rows --------------------------------------------
     def _soft_rows(self, n: int, *, train: bool) -> tuple[list[Any], Any]:
@@ -113,10 +123,13 @@ class MarginalFitter:
         import torch
 
         self.net.eval()
+        out = {}
         with torch.no_grad():
             probs, _ = self._soft_rows(EVAL_ROWS, train=False)
-            out = {tuple(c): self._marginal(probs, c).cpu().numpy().astype(float)
-                   for c in cliques}
+            for i, c in enumerate(cliques):  # thousands of candidates on a wide table
+                self._say(f"round {self._calls}: scoring candidate marginals "
+                          f"{i}/{len(cliques)}", every=0.5 if i else 0.0)
+                out[tuple(c)] = self._marginal(probs, c).cpu().numpy().astype(float)
         self.net.train()
         return out
 
@@ -143,6 +156,7 @@ class MarginalFitter:
             w = np.ones(len(measurements))
         weights = torch.as_tensor(w, dtype=torch.float32, device=self.dev)
         steps = self.final_steps if final else self.steps_per_round
+        self._say(f"round {self._calls}: fitting {len(measurements)} marginals")
         self.net.train()
         total = 0.0
         for _ in range(steps):
@@ -205,7 +219,8 @@ class MarginalFitter:
             bn.momentum = None  # cumulative average over the passes below
         self.net.train()
         with torch.no_grad():
-            for _ in range(passes):
+            for k in range(passes):
+                self._say(f"round {self._calls}: batch-norm statistics {k}/{passes}")
                 self._soft_rows(self.batch, train=False)
         for bn, mom in zip(bns, momenta, strict=True):
             bn.momentum = mom

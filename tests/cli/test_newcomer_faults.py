@@ -186,10 +186,12 @@ def test_audit_refuting_the_claim_exits_1(run, tmp_path, small_csv, monkeypatch)
 def test_marginals_route_shows_every_phase(run, tmp_path, monkeypatch):
     """Selection (scoring candidates), batch-norm refresh and DP statistics show on the bar."""
     import tabsynth.models.marginal_fit as mf
+    import tabsynth.models.marginal_fitter as fitter
 
     for name, value in (("STEPS_PER_ROUND", 2), ("FINAL_STEPS", 2), ("BATCH", 64),
-                        ("EVAL_ROWS", 64), ("ROUNDS", 2)):
+                        ("ROUNDS", 2)):
         monkeypatch.setattr(mf, name, value)
+    monkeypatch.setattr(fitter, "EVAL_ROWS", 64)
     src = tmp_path / "d.csv"
     _table(200).to_csv(src, index=False)
     res = run("fit", src, "-o", tmp_path / "m.tsmodel", "--epsilon", "5", "--route",
