@@ -105,13 +105,17 @@ def _init_worker(model_path: str, device: str, queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from ..models.registry import load
 
-    _WORKER["model"] = load(model_path, device=device)
     _WORKER["report"] = queue.put if queue is not None else None
+    try:
+        _WORKER["model"] = load(model_path, device=device)
+    except Exception as exc:  # raised by the first task, so the caller sees this error
+        _WORKER["error"] = exc
 
 
 def _worker_partition(task: tuple) -> int:
-    report = _WORKER["report"]
-    return write_partition(_WORKER["model"], *task, report=report)
+    if "error" in _WORKER:
+        raise _WORKER["error"]
+    return write_partition(_WORKER["model"], *task, report=_WORKER["report"])
 
 
 @contextlib.contextmanager
