@@ -183,6 +183,11 @@ def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
             frames["holdout"] = None
             continue
         df = t.frame[cols]
+        if t.sample is not None and t.sample["rows_read"] < t.sample["rows_total"]:
+            subsampling.append(
+                f"{t.role}: {t.sample['rows_total']:,} rows subsampled uniformly to "
+                f"{t.sample['rows_read']:,} (seed {t.sample['seed']}) while reading the "
+                f"partitioned Parquet dataset ({t.sample['files']:,} files)")
         if len(df) > max_rows:
             subsampling.append(f"{t.role}: {len(df):,} rows subsampled uniformly to "
                                f"{max_rows:,} (seeded)")
@@ -195,18 +200,21 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
               max_rows, step, options) -> Report:
     step(_STEPS[0])
     meta = normalise_metadata(metadata)
-    t_real = load_table(real, "real")
-    t_syn = load_table(synthetic, "synthetic")
-    t_hold = None if holdout is None else load_table(holdout, "holdout")
+    seeds = np.random.SeedSequence(random_state).spawn(5)
+    # a partitioned Parquet folder is read as a seeded uniform sample of max_rows rows
+    read = [int(s.generate_state(1)[0]) for s in seeds[4].spawn(3)]
+    t_real = load_table(real, "real", max_rows=max_rows, seed=read[0])
+    t_syn = load_table(synthetic, "synthetic", max_rows=max_rows, seed=read[1])
+    t_hold = (None if holdout is None
+              else load_table(holdout, "holdout", max_rows=max_rows, seed=read[2]))
     given_cols = [str(c) for c in t_real.frame.columns]
     kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
     cols = list(kinds)
     excluded = [c for c in given_cols if c not in kinds]
     conditions = check_conditions(options["conditions"], t_real.frame, kinds)
 
-    seeds = np.random.SeedSequence(random_state).spawn(4)
     rng_sub = np.random.default_rng(seeds[0])
-    seed_det, seed_util, seed_priv = (int(s.generate_state(1)[0]) for s in seeds[1:])
+    seed_det, seed_util, seed_priv = (int(s.generate_state(1)[0]) for s in seeds[1:4])
 
     frames, subsampling = _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub)
     r, s, h = frames["real"], frames["synthetic"], frames["holdout"]

@@ -57,7 +57,7 @@ def _read_json(path: str, what: str) -> Any:
 
 @cli.command("evaluate")
 @click.argument("real", type=click.Path(dir_okay=False))
-@click.argument("synthetic", type=click.Path(dir_okay=False))
+@click.argument("synthetic", type=click.Path())
 @click.option("--holdout", type=click.Path(dir_okay=False),
               help="Real rows the generator never saw (enables utility and privacy figures).")
 @click.option("--target", help="Column to predict (utility, rarest-class fidelity).")
@@ -100,6 +100,9 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
                  json_out: str | None, form: str, release_form: bool, seed: int, max_rows: int,
                  conditions: tuple[str, ...], pair_binning: str, no_progress: bool) -> None:
     """Score SYNTHETIC against REAL (the training table) and write a sign-off report.
+
+    SYNTHETIC may be a folder of Parquet files (tabsynth sample --partitions): a seeded
+    uniform sample of --max-rows rows is read from it; the report states the sample.
 
     \b
     tabsynth evaluate train.csv synth.csv --holdout test.csv --target income \\

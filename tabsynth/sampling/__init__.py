@@ -9,7 +9,9 @@
 - ``strategy`` — how many rows to add per class (imbalanced-learn's ``sampling_strategy``);
 - ``oversampler`` (``Oversampler``), ``labels`` (the DP label domain and per-class sizes),
   ``cleaning`` (SMOTE and the real-data filter: non-private) — rare-class oversampling;
-- ``augment`` — the augmented table of ``tabsynth sample --oversample``.
+- ``augment`` — the augmented table of ``tabsynth sample --oversample``;
+- ``partitioned`` — ``sample_to_dataset``: a partitioned Parquet dataset from independent
+  seeded partitions, in parallel worker processes (``tabsynth sample --partitions``).
 
 Attributes load lazily (the oversampler imports scikit-learn; nothing here imports torch).
 """
@@ -20,18 +22,21 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_attributes
 
-__all__ = ["Oversampler", "oversample_table", "resolve_sampling_strategy", "sample_rare"]
+__all__ = ["Oversampler", "oversample_table", "resolve_sampling_strategy", "sample_rare",
+           "sample_to_dataset"]
 
 _LAZY = {
     "Oversampler": ("tabsynth.sampling.oversampler", "Oversampler"),
     "oversample_table": ("tabsynth.sampling.augment", "oversample_table"),
     "resolve_sampling_strategy": ("tabsynth.sampling.strategy", "resolve_sampling_strategy"),
     "sample_rare": ("tabsynth.sampling.rare", "sample_rare"),
+    "sample_to_dataset": ("tabsynth.sampling.partitioned", "sample_to_dataset"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .augment import oversample_table
     from .oversampler import Oversampler
+    from .partitioned import sample_to_dataset
     from .rare import sample_rare
     from .strategy import resolve_sampling_strategy
 
