@@ -25,7 +25,8 @@ def csv_options(func: Any) -> Any:
     func = click.option(
         "--na-values", "na_values", multiple=True, metavar="TOKEN",
         help="A CSV cell meaning 'missing' besides the empty field (repeatable). By default "
-             "'None', 'NA', 'null'... are ordinary values.")(func)
+             "'None', 'NA', 'null'... are ordinary values. Default: the metadata's "
+             "na_values, if it names any.")(func)
     func = click.option("--decimal", default=None, metavar="CHAR",
                         help="CSV decimal mark (default: sniffed, '.' or ',').")(func)
     func = click.option("--sep", default=None, metavar="CHAR", callback=_sep_value,

@@ -67,7 +67,7 @@ def audit_command(data: str, metadata_path: str, epsilon: float, delta: float | 
     metadata = Metadata.from_json_any(metadata_path)
     text_columns = [n for n, c in metadata.to_dict()["columns"].items()
                     if c.get("sdtype") != "numerical"]
-    df = read_table(data, sep=sep, decimal=decimal, na_values=list(na_values) or None,
+    df = read_table(data, sep=sep, decimal=decimal, na_values=list(na_values) or metadata.na_values,
                     text_columns=text_columns)
     params: dict[str, object] = {"device": device, "route": route, "verbose": False}
     if epochs is not None:

@@ -88,7 +88,8 @@ def fit_command(
     metadata = Metadata.from_json_any(metadata_path) if metadata_path is not None else None
     text_columns = ([n for n, c in metadata.to_dict()["columns"].items()
                      if c.get("sdtype") != "numerical"] if metadata is not None else [])
-    df = read_table(data, sep=sep, decimal=decimal, na_values=list(na_values) or None,
+    na = list(na_values) or (metadata.na_values if metadata is not None else None)
+    df = read_table(data, sep=sep, decimal=decimal, na_values=na,
                     text_columns=text_columns)
     params: dict[str, object] = {"device": device, "random_state": seed, "verbose": not quiet}
     if epochs is not None:

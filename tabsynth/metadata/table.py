@@ -9,7 +9,9 @@
                          "public_domain": null, "dtype": "int64"}, ...}}
 
 ``public_bounds`` / ``public_domain`` are declared public by the user and cost no privacy
-budget. ``id`` and ``text`` columns are excluded from modelling.
+budget. ``id`` and ``text`` columns are excluded from modelling. An optional top-level
+``"na_values": ["NA", "n/a"]`` names the CSV tokens that mean "missing" in this table (only the
+empty field does otherwise); the CLI reads CSV with them unless ``--na-values`` is given.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from .interop import columns_from_sdv, is_native, read_json
 __all__ = ["SCHEMA_VERSION", "Metadata"]
 
 SCHEMA_VERSION = 1
-_TOP_KEYS = ("schema_version", "primary_key", "columns")
+_TOP_KEYS = ("schema_version", "primary_key", "columns", "na_values")
 
 
 class Metadata:
@@ -46,6 +48,9 @@ class Metadata:
         Columns in table order.
     primary_key : str, optional
         Name of the primary key column (an ``id`` column).
+    na_values : sequence of str, optional
+        CSV tokens that mean "missing" in this table (besides the empty field). Only the
+        empty field is missing when omitted, so words such as 'None' or 'NA' stay categories.
     """
 
     def __init__(
@@ -53,6 +58,7 @@ class Metadata:
         columns: Mapping[str, ColumnMetadata | Mapping[str, Any]] | None = None,
         *,
         primary_key: str | None = None,
+        na_values: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         self.columns: dict[str, ColumnMetadata] = {}
         for name, col in (columns or {}).items():
@@ -66,6 +72,14 @@ class Metadata:
                 f"primary_key {primary_key!r} is not a column of the metadata."
             )
         self.primary_key = primary_key
+        if na_values is not None and (
+                not isinstance(na_values, (list, tuple))
+                or not all(isinstance(t, str) for t in na_values)):
+            raise MetadataError(
+                f"na_values must be a list of strings (the CSV tokens meaning missing), got "
+                f"{na_values!r}."
+            )
+        self.na_values: list[str] | None = None if na_values is None else list(na_values)
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -152,12 +166,16 @@ class Metadata:
 
     # ----------------------------------------------------------- dict / JSON
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (``schema_version``, ``primary_key``, ``columns``)."""
-        return {
+        """JSON-safe dict (``schema_version``, ``primary_key``, ``columns``; ``na_values``
+        only when set)."""
+        d: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "primary_key": self.primary_key,
             "columns": {n: c.to_dict() for n, c in self.columns.items()},
         }
+        if self.na_values is not None:
+            d["na_values"] = list(self.na_values)
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Metadata:
@@ -183,7 +201,7 @@ class Metadata:
         columns = d.get("columns")
         if not isinstance(columns, Mapping):
             raise MetadataError("Metadata needs a 'columns' object mapping names to columns.")
-        return cls(columns, primary_key=d.get("primary_key"))
+        return cls(columns, primary_key=d.get("primary_key"), na_values=d.get("na_values"))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the metadata as JSON (atomically)."""

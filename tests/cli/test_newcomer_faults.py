@@ -309,3 +309,50 @@ def test_dp_condition_on_a_class_below_one_row_says_prior(run, tmp_path, small_c
     check(res, 0, "sex='Other': the model's DP estimate of this class is below one row")
     assert "prior" in res.output and res.output.count("DP estimate") == 1
     assert set(pd.read_csv(out)["sex"]) == {"Other"} and leftovers(tmp_path) == []
+
+
+def test_metadata_names_the_na_tokens(run, tmp_path):
+    """NA tokens can be declared in the metadata file (issue 12 item 2): 'n/a' is read as missing
+    and written back as 'n/a', while 'None' / 'NA' stay categories; --na-values overrides."""
+    df = _table(200).astype({"bmi": "object"})
+    df.loc[::10, "bmi"] = "n/a"
+    src = tmp_path / "lab.csv"
+    df.to_csv(src, index=False)
+    meta = {"schema_version": 1, "primary_key": None, "na_values": ["n/a"], "columns": {
+        "age": {"sdtype": "numerical", "representation": "int"},
+        "bmi": {"sdtype": "numerical", "representation": "float"},
+        "lab": {"sdtype": "categorical"}, "grp": {"sdtype": "categorical"}}}
+    mpath = tmp_path / "meta.json"
+    mpath.write_text(json.dumps(meta))
+    check(run("fit", src, "--metadata", mpath, "-o", tmp_path / "m.tsmodel", *FAST), 0,
+          "x 4 columns")
+    out = tmp_path / "out.csv"
+    check(run("sample", tmp_path / "m.tsmodel", "-n", "400", "-o", out, "--seed", "0"), 0,
+          "Wrote 400 rows")
+    back = pd.read_csv(out, keep_default_na=False, dtype=str)
+    assert set(back["bmi"]) - {"n/a"}, "numbers are generated"
+    assert (back["bmi"] == "n/a").any()  # the missing token of the input, not ''
+    assert "" not in set(back["bmi"])
+    assert {"None", "NA"} & set(back["lab"])  # still categories
+    # without the declaration the column holds text in a numerical column: a clear refusal
+    meta.pop("na_values")
+    mpath.write_text(json.dumps(meta))
+    res = run("fit", src, "--metadata", mpath, "-o", tmp_path / "m2.tsmodel", *FAST)
+    assert res.exit_code == 3 and "Traceback" not in res.output, res.output
+    assert "n/a" in res.output or "--na-values" in res.output
+    assert not (tmp_path / "m2.tsmodel").exists()
+
+
+def test_metadata_na_values_must_be_strings(tmp_path):
+    from tabsynth import Metadata
+    from tabsynth.errors import MetadataError
+
+    m = Metadata.from_dict({"schema_version": 1, "columns": {"a": {"sdtype": "categorical"}},
+                            "na_values": ["NA"]})
+    assert m.na_values == ["NA"] and Metadata.from_dict(m.to_dict()) == m
+    assert "na_values" not in Metadata.from_dict(
+        {"schema_version": 1, "columns": {"a": {"sdtype": "categorical"}}}).to_dict()
+    for bad in ("NA", [1, 2], {"x": 1}):
+        with pytest.raises(MetadataError, match="na_values must be a list of strings"):
+            Metadata.from_dict({"schema_version": 1, "columns": {"a": {"sdtype": "categorical"}},
+                                "na_values": bad})
