@@ -34,6 +34,7 @@ _LAZY = {
     "load": ("tabsynth.models.registry", "load"),
     "Oversampler": ("tabsynth.oversampling", "Oversampler"),
     "sample_rare": ("tabsynth.rare", "sample_rare"),
+    "rebalance": ("tabsynth.rebalance", "rebalance"),
 }
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "TabsynthWarning",
     "__version__",
     "load",
+    "rebalance",
     "sample_rare",
 ]
 
@@ -60,6 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models.ar import ARSynthesizer
     from .models.ctgan import CTGAN
     from .models.registry import load
+    from .rebalance import rebalance
     from .models.tvae import TVAE
 
 
