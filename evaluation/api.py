@@ -92,6 +92,8 @@ def evaluate(
     random_state: int | None = None,
     progress: bool = True,
     max_rows: int = DEFAULT_MAX_ROWS,
+    protected: str | list[str] | None = None,
+    positive: Any = None,
 ) -> Report:
     """Score a synthetic table against the real (training) table and apply a policy.
 
@@ -128,6 +130,13 @@ def evaluate(
     max_rows
         Tables longer than this are subsampled uniformly (seeded) before scoring; the report
         records it. Detection uses at most 10,000 rows per side, privacy risk at most 20,000.
+    protected
+        Protected column(s) (``["sex", "race"]``): adds the fairness section
+        (:mod:`tabsynth.evaluation.fairness`, ``Report.fairness``): group shares in real vs
+        synthetic and, with ``target`` and ``holdout``, a model trained on each scored on the
+        holdout (accuracy, ROC AUC, demographic-parity difference, equalised-odds gap).
+    positive
+        The favourable class of ``target`` for the fairness figures (default: the rarest).
 
     Raises
     ------
@@ -147,7 +156,7 @@ def evaluate(
     try:
         with limited_threads():
             return _evaluate(real, synthetic, holdout, metadata, target, ledger, audit_d, pol,
-                             random_state, max_rows, bar)
+                             random_state, max_rows, bar, protected, positive)
     finally:
         bar.close()
 
@@ -170,7 +179,7 @@ def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
 
 
 def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, random_state,
-              max_rows, step) -> Report:
+              max_rows, step, protected=None, positive=None) -> Report:
     step(_STEPS[0])
     meta = normalise_metadata(metadata)
     t_real = load_table(real, "real")
@@ -179,6 +188,10 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     given_cols = [str(c) for c in t_real.frame.columns]
     kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
     cols = list(kinds)
+    if protected is not None:  # fail fast, before any figure
+        from .fairness import check_protected
+
+        protected = check_protected(protected, kinds, target)
     excluded = [c for c in given_cols if c not in kinds]
 
     seeds = np.random.SeedSequence(random_state).spawn(4)
@@ -194,6 +207,13 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     )
     step(_STEPS[5])
     metrics += utility_metrics(r, s, h, kinds, target=target, random_state=seed_util)
+    fairness = None
+    if protected is not None:
+        from .fairness import fairness_section
+
+        fairness = fairness_section(r, s, h, kinds, protected=protected, target=target,
+                                    positive=positive, random_state=seed_util,
+                                    shares_from=(t_real.frame, t_syn.frame))
 
     step(_STEPS[6])
     metrics += privacy_risk_metrics(r, s, h, kinds=dict(kinds), target=target,
@@ -246,6 +266,7 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         policy=pol.to_dict(),
         plots=plots,
         audit=audit,
+        fairness=fairness,
     )
 
 

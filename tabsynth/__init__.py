@@ -62,8 +62,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models.ar import ARSynthesizer
     from .models.ctgan import CTGAN
     from .models.registry import load
-    from .rebalance import rebalance
     from .models.tvae import TVAE
+    from .rebalance import rebalance
 
 
 def __getattr__(name: str) -> Any:

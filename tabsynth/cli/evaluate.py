@@ -81,12 +81,15 @@ def _read_json(path: str, what: str) -> Any:
 @click.option("--max-rows", type=click.IntRange(min=100), default=100_000, show_default=True,
               help="Subsample larger tables to this many rows.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--protected", default=None, metavar="COL[,COL...]",
+              help="Protected column(s): adds the fairness section (group shares; with "
+                   "--target and --holdout, demographic-parity and equalised-odds gaps).")
 @handle_errors
 def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | None,
                  metadata: str | None, model: str | None, privacy_json: str | None,
                  audit_json: str | None, policy: str | None, html_out: str,
                  json_out: str | None, form: str, release_form: bool, seed: int, max_rows: int,
-                 no_progress: bool) -> None:
+                 no_progress: bool, protected: str | None) -> None:
     """Score SYNTHETIC against REAL (the training table) and write a sign-off report.
 
     \b
@@ -100,7 +103,7 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
     try:
         _run(real, synthetic, holdout, target, metadata, model, privacy_json, audit_json,
              policy, html_out, json_out, "release" if release_form else form, seed, max_rows,
-             no_progress)
+             no_progress, protected)
     except EvaluationParameterError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -108,7 +111,8 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
 def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
          metadata: str | None, model: str | None, privacy_json: str | None,
          audit_json: str | None, policy: str | None, html_out: str, json_out: str | None,
-         form: str, seed: int, max_rows: int, no_progress: bool) -> None:
+         form: str, seed: int, max_rows: int, no_progress: bool,
+         protected: str | None = None) -> None:
     from ..evaluation import evaluate, load_policy
     from ..evaluation._audit import validate_audit
     from ..evaluation._outputs import check_outputs
@@ -128,7 +132,9 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
         ledger = _read_json(privacy_json, "--privacy")
     report = evaluate(real, synthetic, holdout=holdout, metadata=meta, target=target,
                       ledger=ledger, audit=audit, policy=pol, random_state=seed,
-                      progress=not no_progress, max_rows=max_rows)
+                      progress=not no_progress, max_rows=max_rows,
+                      protected=None if protected is None else
+                      [c.strip() for c in protected.split(",") if c.strip()])
     report.save(html=html_out, json=json_out, form=form)
     for c in report.checks:
         if c["status"] != "PASS":
@@ -137,6 +143,13 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
                        + (f" — {c['reason']}" if c.get("reason") else ""))
     for note in report.warnings:
         click.echo(f"  Note: {note}")
+    models = ((report.fairness or {}).get("downstream") or {}).get("models", {})
+    for side, m in models.items():  # the fairness section (evaluation/fairness.py)
+        f = {k: "—" if v is None else f"{v:.3f}" for k, v in m.items()}
+        click.echo(f"  Fairness, trained on {side}: accuracy {f['accuracy']}, ROC AUC "
+                   f"{f['roc_auc']}, demographic-parity difference "
+                   f"{f['demographic_parity_difference']}, equalised-odds gap "
+                   f"{f['equalized_odds_gap']}")
     click.echo(f"Verdict: {report.verdict}")
     click.echo(f"HTML report ({form} form): {html_out}")
     if json_out:
