@@ -73,8 +73,10 @@ def _label(values: Sequence[Any]) -> str:
 
 def _keys(df: pd.DataFrame, protected: Sequence[str]) -> pd.Series:
     """One hashable key (a tuple of plain values, missing -> None) per row."""
-    cols = [df[c].astype("object").map(_py) for c in protected]
-    return pd.Series(list(zip(*cols, strict=True)), index=df.index, dtype=object)
+    cols = [[_py(v) for v in df[c].astype("object")] for c in protected]
+    keys = np.empty(len(df), dtype=object)
+    keys[:] = list(zip(*cols, strict=True))
+    return pd.Series(keys, index=df.index, dtype=object)
 
 
 def _sort_key(key: tuple) -> tuple:

@@ -19,7 +19,7 @@ import pandas as pd
 from .errors import ParameterError, check_param
 
 __all__ = ["align_rows", "allocate", "domain", "frequencies", "group_codes", "group_label",
-           "protected_columns", "resolve_shares"]
+           "plan_added", "protected_columns", "resolve_shares"]
 
 _OWNER = "rebalance"
 _SEP = " × "
@@ -114,6 +114,17 @@ def allocate(total: int, shares: np.ndarray) -> np.ndarray:
         order = np.argsort(-(raw - base), kind="stable")
         base[order[:left]] += 1
     return base
+
+
+def plan_added(counts: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Synthetic rows per group so that ``counts + added`` reaches the ``target`` shares by
+    adding rows only: the group with the largest ``count / target`` sets the total size (at
+    least the current one), split by :func:`allocate`; a group already above its allocation
+    gets none. Groups with a target of 0 must have no rows (the caller checks)."""
+    pos = target > 0
+    size = max(int(math.ceil(float(np.max(counts[pos] / target[pos])) - 1e-9)),
+               int(counts.sum()))
+    return np.maximum(allocate(size, target) - counts, 0)
 
 
 def group_codes(df: pd.DataFrame, cols: list[str], domains: list[list[Any]]) -> np.ndarray:

@@ -53,6 +53,7 @@ from ._rebalance_groups import (
     frequencies,
     group_codes,
     group_label,
+    plan_added,
     protected_columns,
     resolve_shares,
 )
@@ -261,10 +262,7 @@ def rebalance(
             warnings.warn(f"{outside} real row(s) have a missing protected value or one the "
                           "model does not hold: they are kept and left out of the shares.",
                           DataWarning, stacklevel=2)
-        pos = target > 0
-        size = max(int(math.ceil(float(np.max(counts[pos] / target[pos])) - 1e-9)),
-                   int(counts.sum()))
-        added = np.maximum(allocate(size, target) - counts, 0)
+        added = plan_added(counts, target)
     else:
         if n is None:
             n_rows = getattr(getattr(fitted, "stats_", None), "n_rows", None)
