@@ -34,7 +34,7 @@ _LAZY = {
     "load": ("tabsynth.models.registry", "load"),
     "Oversampler": ("tabsynth.oversampling", "Oversampler"),
     "sample_rare": ("tabsynth.rare", "sample_rare"),
-    "rebalance": ("tabsynth.rebalance", "rebalance"),
+    "rebalance": ("tabsynth.rebalancing", "rebalance"),
 }
 
 __all__ = [
@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models.ctgan import CTGAN
     from .models.registry import load
     from .models.tvae import TVAE
-    from .rebalance import rebalance
+    from .rebalancing import rebalance
 
 
 def __getattr__(name: str) -> Any:
