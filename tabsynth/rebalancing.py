@@ -99,10 +99,15 @@ class Rebalanced:
     model: Any = field(repr=False, default=None)
 
 
-
 def _fit(data: Any, model: Any, *, epsilon, delta, metadata, model_params, random_state,
          verbose) -> Any:
     if model is not None and not isinstance(model, str):
+        given = [k for k, v in (("epsilon", epsilon), ("delta", delta),
+                                ("model_params", model_params)) if v is not None]
+        if given:
+            raise ParameterError(f"rebalance: {', '.join(given)} go with fitting a model here "
+                                 "(model=None or a name); a synthesizer instance carries its "
+                                 "own parameters.")
         if hasattr(model, "transformer_"):
             return model
         if data is None:
@@ -115,11 +120,9 @@ def _fit(data: Any, model: Any, *, epsilon, delta, metadata, model_params, rando
         raise ParameterError("rebalance needs data= to fit a model (or a fitted model=).")
     check_param(_OWNER, "model_params", model_params,
                 model_params is None or isinstance(model_params, Mapping), "None or a dict")
-    from importlib import import_module
+    import tabsynth  # the public (lazy) names of the models
 
-    module, cls = {"ar": ("ar", "ARSynthesizer"), "ctgan": ("ctgan", "CTGAN"),
-                   "tvae": ("tvae", "TVAE")}[name]
-    klass = getattr(import_module(f"tabsynth.models.{module}"), cls)
+    klass = getattr(tabsynth, {"ar": "ARSynthesizer", "ctgan": "CTGAN", "tvae": "TVAE"}[name])
     params = {"epsilon": epsilon, "delta": delta, "random_state": random_state,
               "verbose": verbose, **dict(model_params or {})}
     return klass(**params).fit(data, metadata)

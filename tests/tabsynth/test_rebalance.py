@@ -126,10 +126,12 @@ def test_align_rows_string_keys_avoid_collisions() -> None:
     ({"protected": "sex", "n": 10}, "n goes with keep_real=False"),
     ({"protected": "sex", "random_state": -1}, "random_state"),
     ({"protected": "sex", "keep_real": "yes"}, "keep_real"),
+    ({"protected": "sex", "epsilon": 1.0}, "epsilon go with fitting"),
+    ({"protected": "sex", "model": "gan"}, "'model' parameter"),
 ])
 def test_bad_inputs_are_refused(data, model, kwargs, words) -> None:
     with pytest.raises(ParameterError, match=words):
-        rebalance(data, model=model, verbose=False, **kwargs)
+        rebalance(data, verbose=False, **{"model": model, **kwargs})
 
 
 def test_keep_real_needs_data(model) -> None:
