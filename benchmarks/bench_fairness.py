@@ -56,6 +56,7 @@ def _metadata(train: pd.DataFrame, private: bool):
 
 def _score(name: str, table: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame,
            seed: int, extra: dict) -> dict:
+    print(f"[{time.strftime('%H:%M:%S')}] scoring: {name}", file=sys.stderr, flush=True)
     from tabsynth.evaluation._schema import infer_kinds
     from tabsynth.evaluation.fairness import fairness_section
 
