@@ -97,6 +97,8 @@ def evaluate(
     conditions: Mapping[str, Any] | None = None,
     pair_binning: str = "own",
     generator: Mapping[str, Any] | None = None,
+    protected: str | list[str] | None = None,
+    positive: Any = None,
 ) -> Report:
     """Score a synthetic table against the real (training) table and apply a policy.
 
@@ -146,6 +148,13 @@ def evaluate(
     generator
         What produced the release, for page one (e.g. ``{"model": "TVAE", "route":
         "dpsgd"}``); ``tabsynth evaluate --model`` fills it from the model file.
+    protected
+        Protected column(s) (``["sex", "race"]``): adds the fairness section
+        (:mod:`tabsynth.evaluation.fairness`, ``Report.fairness``): group shares in real vs
+        synthetic and, with ``target`` and ``holdout``, a model trained on each scored on the
+        holdout (accuracy, ROC AUC, demographic-parity difference, equalised-odds gap).
+    positive
+        The favourable class of ``target`` for the fairness figures (default: the rarest).
 
     Raises
     ------
@@ -169,7 +178,8 @@ def evaluate(
             return _evaluate(real, synthetic, holdout, metadata, target, ledger, audit_d, pol,
                              random_state, max_rows, bar,
                              {"conditions": conditions, "pair_binning": pair_binning,
-                              "generator": generator})
+                              "generator": generator, "protected": protected,
+                              "positive": positive})
     finally:
         bar.close()
 
@@ -199,6 +209,7 @@ def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
 def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, random_state,
               max_rows, step, options) -> Report:
     step(_STEPS[0])
+    protected, positive = options.get("protected"), options.get("positive")
     meta = normalise_metadata(metadata)
     seeds = np.random.SeedSequence(random_state).spawn(5)
     # a partitioned Parquet folder is read as a seeded uniform sample of max_rows rows
@@ -210,6 +221,10 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     given_cols = [str(c) for c in t_real.frame.columns]
     kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
     cols = list(kinds)
+    if protected is not None:  # fail fast, before any figure
+        from .fairness import check_protected
+
+        protected = check_protected(protected, kinds, target)
     excluded = [c for c in given_cols if c not in kinds]
     conditions = check_conditions(options["conditions"], t_real.frame, kinds)
 
@@ -228,6 +243,13 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         metrics.append(scenario_conformance(t_syn.frame, conditions, kinds))
     step(_STEPS[5])
     metrics += utility_metrics(r, s, h, kinds, target=target, random_state=seed_util)
+    fairness = None
+    if protected is not None:
+        from .fairness import fairness_section
+
+        fairness = fairness_section(r, s, h, kinds, protected=protected, target=target,
+                                    positive=positive, random_state=seed_util,
+                                    shares_from=(t_real.frame, t_syn.frame))
 
     step(_STEPS[6])
     metrics += privacy_risk_metrics(r, s, h, kinds=dict(kinds), target=target,
@@ -287,6 +309,7 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         policy=pol.to_dict(),
         plots=plots,
         audit=audit,
+        fairness=fairness,
     )
 
 

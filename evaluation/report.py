@@ -14,6 +14,7 @@ rename): on error no partial file is left.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -86,6 +87,7 @@ class Report:
     plots: dict[str, Any] = field(default_factory=dict, repr=False)
     audit: dict[str, Any] | None = None
     form: str = "internal"
+    fairness: dict[str, Any] | None = None  # evaluation/fairness.py; None: no protected column
 
     # ------------------------------------------------------------------ access
 
@@ -119,7 +121,13 @@ class Report:
 
     def release(self) -> Report:
         """This report in the release form (no real-table hashes, sizes or exact counts)."""
-        return release_copy(self)
+        rep = release_copy(self)
+        if rep is not self and self.fairness is not None:
+            from .fairness import release_section
+
+            rows = (self.datasets.get("real") or {}).get("rows")
+            rep = dataclasses.replace(rep, fairness=release_section(self.fairness, rows))
+        return rep
 
     def _in_form(self, form: str, owner: str) -> Report:
         return self.release() if check_form(form, owner) == "release" else self
@@ -139,6 +147,7 @@ class Report:
             "datasets": rep.datasets,
             "privacy": rep.privacy,
             "audit": rep.audit,
+            "fairness": rep.fairness,
             "parameters": rep.parameters,
             "policy": rep.policy,
             "environment": rep.environment,
@@ -212,6 +221,7 @@ class Report:
             signoff=dict(d.get("signoff") or {}),
             audit=d.get("audit"),
             form=str(d.get("form", "internal")),
+            fairness=d.get("fairness"),
         )
 
     @classmethod

@@ -34,6 +34,7 @@ _LAZY = {
     "load": ("tabsynth.models.registry", "load"),
     "Oversampler": ("tabsynth.sampling.oversampler", "Oversampler"),
     "sample_rare": ("tabsynth.sampling.rare", "sample_rare"),
+    "rebalance": ("tabsynth.rebalancing", "rebalance"),
 }
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "TabsynthWarning",
     "__version__",
     "load",
+    "rebalance",
     "sample_rare",
 ]
 
@@ -61,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models.ctgan import CTGAN
     from .models.registry import load
     from .models.tvae import TVAE
+    from .rebalancing import rebalance
     from .sampling.oversampler import Oversampler
     from .sampling.rare import sample_rare
 

@@ -8,7 +8,8 @@ import pytest
 
 EXPECTED = {
     "tabsynth": {
-        "ARSynthesizer", "CTGAN", "TVAE", "Metadata", "Oversampler", "load", "sample_rare",
+        "ARSynthesizer", "CTGAN", "TVAE", "Metadata", "Oversampler", "load", "rebalance",
+        "sample_rare",
         "__version__",
         "TabsynthError", "ParameterError", "DataError", "MetadataError", "ConditionError",
         "NotFittedError", "ModelFileError", "TabsynthWarning", "DataWarning",

@@ -192,7 +192,8 @@ def _register() -> None:
     # Import command modules so they attach themselves to ``cli``.
     from importlib import import_module
 
-    for name in ("metadata_cmd", "fit", "sample", "info", "evaluate", "demo", "sign", "audit"):
+    for name in ("metadata_cmd", "fit", "sample", "info", "evaluate", "demo", "sign", "audit",
+                 "rebalance"):
         try:
             import_module(f"tabsynth.cli.{name}")
         except ModuleNotFoundError as exc:  # pragma: no cover - during development only

@@ -93,12 +93,16 @@ def _read_json(path: str, what: str) -> Any:
               help="Numeric columns in pair trends: own = each table on its own range "
                    "(SDMetrics' QualityReport); real = both on the real table's range.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--protected", default=None, metavar="COL[,COL...]",
+              help="Protected column(s): adds the fairness section (group shares; with "
+                   "--target and --holdout, demographic-parity and equalised-odds gaps).")
 @handle_errors
 def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | None,
                  metadata: str | None, model: str | None, privacy_json: str | None,
                  audit_json: str | None, policy: str | None, html_out: str,
                  json_out: str | None, form: str, release_form: bool, seed: int, max_rows: int,
-                 conditions: tuple[str, ...], pair_binning: str, no_progress: bool) -> None:
+                 conditions: tuple[str, ...], pair_binning: str, no_progress: bool,
+                 protected: str | None) -> None:
     """Score SYNTHETIC against REAL (the training table) and write a sign-off report.
 
     SYNTHETIC may be a folder of Parquet files (tabsynth sample --partitions): a seeded
@@ -117,7 +121,8 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
     try:
         _run(real, synthetic, holdout, target, metadata, model, privacy_json, audit_json,
              policy, html_out, json_out, "release" if release_form else form, seed, max_rows,
-             no_progress, {"conditions": conditions, "pair_binning": pair_binning})
+             no_progress, {"conditions": conditions, "pair_binning": pair_binning,
+                           "protected": protected})
     except EvaluationParameterError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -159,7 +164,9 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
     report = evaluate(real, synthetic, holdout=holdout, metadata=meta, target=target,
                       ledger=ledger, audit=audit, policy=pol, random_state=seed,
                       progress=not no_progress, max_rows=max_rows, conditions=conditions,
-                      pair_binning=options["pair_binning"], generator=generator)
+                      pair_binning=options["pair_binning"], generator=generator,
+                      protected=None if options["protected"] is None else
+                      [c.strip() for c in options["protected"].split(",") if c.strip()])
     if model:  # which model file the ledger came from: the digest `tabsynth sign` signs
         import hashlib
 
@@ -174,6 +181,13 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
                        + (f" — {c['reason']}" if c.get("reason") else ""))
     for note in report.warnings:
         click.echo(f"  Note: {note}")
+    models = ((report.fairness or {}).get("downstream") or {}).get("models", {})
+    for side, m in models.items():  # the fairness section (evaluation/fairness.py)
+        f = {k: "—" if v is None else f"{v:.3f}" for k, v in m.items()}
+        click.echo(f"  Fairness, trained on {side}: accuracy {f['accuracy']}, ROC AUC "
+                   f"{f['roc_auc']}, demographic-parity difference "
+                   f"{f['demographic_parity_difference']}, equalised-odds gap "
+                   f"{f['equalized_odds_gap']}")
     click.echo(f"Verdict: {report.verdict}")
     click.echo(f"HTML report ({form} form): {html_out}")
     if json_out:
