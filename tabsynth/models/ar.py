@@ -33,6 +33,7 @@ import pandas as pd
 from .._device import resolve_device
 from .._progress import format_losses, progress_bar
 from ..metadata import check_modelled
+from ..privacy.accounting import fallback_warned_once
 from .base import BaseSynthesizer, _is_float, _is_int
 
 __all__ = ["ARSynthesizer"]
@@ -194,6 +195,7 @@ class ARSynthesizer(BaseSynthesizer):
         return [columns.index(c) for c in order]
 
     # ------------------------------------------------------------------ fitting
+    @fallback_warned_once()  # the PRV -> RDP fallback warning: once per fit
     def fit(self, data: Any, metadata: Any = None) -> ARSynthesizer:
         """Fit on a table, from scratch (see :meth:`BaseSynthesizer.fit`). Returns ``self``."""
         from ..io import read_table

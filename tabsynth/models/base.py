@@ -39,6 +39,7 @@ import pandas as pd
 from .._device import is_valid_device_spec, resolve_device
 from ..errors import MetadataError, NotFittedError, ParameterError, check_param
 from ..metadata import check_modelled
+from ..privacy.accounting import fallback_warned_once
 from .conditions import Condition, ParsedConditions, RejectionBudget, parse_conditions
 from .persistence import save_model
 
@@ -183,6 +184,7 @@ class BaseSynthesizer(abc.ABC):
         """Model-specific parameter checks (``check_param``)."""
 
     # ------------------------------------------------------------------ fitting
+    @fallback_warned_once()  # the PRV -> RDP fallback warning: once per fit
     def fit(self, data: Any, metadata: Any = None) -> BaseSynthesizer:
         """Fit the synthesizer on a table, from scratch.
 
