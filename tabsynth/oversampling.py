@@ -219,8 +219,9 @@ class Oversampler(BaseEstimator):
             )
 
     @staticmethod
-    def _check_xy(X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, bool]:
-        """``X`` as a DataFrame (copy), ``y`` as a 1-d array; whether X was a DataFrame."""
+    def _check_xy(X: Any, y: Any, private: bool = False) -> tuple[pd.DataFrame, np.ndarray, bool]:
+        """``X`` as a DataFrame (copy), ``y`` as a 1-d array; whether X was a DataFrame.
+        ``private`` (a DP fit): messages quote no exact count."""
         is_frame = isinstance(X, pd.DataFrame)
         if is_frame:
             frame = X.reset_index(drop=True).copy()
@@ -239,9 +240,9 @@ class Oversampler(BaseEstimator):
         if y_arr.ndim != 1:
             raise ParameterError(f"y must be 1-d (one label per row); got shape {y_arr.shape}.")
         if len(y_arr) != len(frame):
-            raise ParameterError(
-                f"X and y do not match: X has {len(frame)} rows, y has {len(y_arr)} labels."
-            )
+            sizes = ("" if private else
+                     f": X has {len(frame)} rows, y has {len(y_arr)} labels")
+            raise ParameterError(f"X and y do not match{sizes} (one label per row).")
         if len(frame) == 0:
             raise ParameterError("X is empty: nothing to oversample.")
         if pd.isna(pd.Series(y_arr)).any():
@@ -360,7 +361,8 @@ class Oversampler(BaseEstimator):
         self._validate_params()
         for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, name)
-        frame, y_arr, is_frame = self._check_xy(X, y)
+        private = self.epsilon is not None and self.model != "smote"
+        frame, y_arr, is_frame = self._check_xy(X, y, private)
         counts = Counter(_py(v) for v in y_arr)
         classes = self._label_set(counts)
         self.classes_ = np.asarray(classes, dtype=y_arr.dtype if y_arr.dtype != object else object)
@@ -369,8 +371,7 @@ class Oversampler(BaseEstimator):
                 f"y has a single class ({classes[0]!r}): there is no minority class to "
                 "oversample."
             )
-        strategy = resolve_sampling_strategy(self.sampling_strategy, counts,
-                                             owner=type(self).__name__)
+        strategy = self._exact_strategy(counts, private)
         self.target_name_ = (str(y.name) if isinstance(y, pd.Series) and y.name is not None
                              and str(y.name) not in frame.columns else _TARGET)
         self.model_ = None
@@ -458,6 +459,23 @@ class Oversampler(BaseEstimator):
             "note": self._note(dp, non_private),
         }
         return frame, y_arr, is_frame
+
+    def _exact_strategy(self, counts: Mapping[Any, int], private: bool) -> OrderedDict:
+        """``sampling_strategy`` resolved on y's exact class counts. Under DP a refusal quotes
+        no label of y and no count (issue 11, item 10): the labels may be private and the
+        counts are exact; the reason is given in general terms."""
+        try:
+            return resolve_sampling_strategy(self.sampling_strategy, counts,
+                                             owner=type(self).__name__)
+        except ParameterError:
+            if not private:
+                raise
+        raise ParameterError(
+            f"sampling_strategy={self.sampling_strategy!r} of {type(self).__name__} does not "
+            "fit the labels of y. Under DP the details are not quoted (they would name labels "
+            "of y or exact class counts): a float needs exactly two classes and a ratio above "
+            "the current minority/majority one; a dict names classes of y with totals at or "
+            "above their current counts.") from None
 
     def _discover_labels(self) -> bool:
         """Under DP without declared classes the label set is a DP output of the model."""
