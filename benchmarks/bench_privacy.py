@@ -7,7 +7,7 @@
 models use their DP schedule (``tabsynth.models.dp_training.resolve_dp_schedule``: large
 Poisson batches, few epochs) while the non-DP twin runs 5 epochs of batch 500 (s/epoch and
 the ratio then compare epochs of different batch sizes). ``--no-correction`` samples the raw
-generator (no post-processing onto the DP marginals, ``tabsynth.postprocess``).
+generator (no post-processing onto the DP marginals, ``tabsynth.sampling.correction``).
 
 Protocol (benchmarks/_common.py): adult, complete rows, stratified 80/20 split (seed 0). For
 each family: the non-DP twin and one DP model per epsilon, same epochs, batch size and network
@@ -38,10 +38,10 @@ _LOOP_SECONDS: list[float] = []
 def _time_dp_loops() -> None:
     """A DP model file holds no training time (a side channel that grows with n), so the
     benchmark times the DP training loops itself by wrapping them."""
-    from tabsynth.models import dp_training
+    from tabsynth.models import ctgan_dp, tvae_dp
 
-    for name in ("train_ctgan_dp", "train_tvae_dp"):
-        inner = getattr(dp_training, name)
+    for module, name in ((ctgan_dp, "train_ctgan_dp"), (tvae_dp, "train_tvae_dp")):
+        inner = getattr(module, name)
 
         def timed(*a, _inner=inner, **k):
             start = time.perf_counter()
@@ -50,7 +50,7 @@ def _time_dp_loops() -> None:
             finally:
                 _LOOP_SECONDS.append(time.perf_counter() - start)
 
-        setattr(dp_training, name, timed)
+        setattr(module, name, timed)
 
 
 def loop_seconds(model) -> float:

@@ -10,8 +10,9 @@ check and verdict; the schema (column names and kinds); the synthetic table's ow
 the privacy summary (ε, δ, mechanisms, what was declared public); parameters, policy,
 versions. It drops the real and holdout tables' hashes, row counts and file names, every
 exact count in the figures' details (an allow-list keeps only per-column / per-pair scores and
-method descriptions), the raw ledger, class labels and the marginal plots (their axes and
-labels are read off the real data). Nothing is computed anew: the release form is a redaction.
+method descriptions), the raw ledger, class labels and the marginal and rare-class plots
+(their axes and labels are read off the real data). Nothing is computed anew: the release
+form is a redaction.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ _SAFE_DETAILS = frozenset({
     # audit (counts of canaries and guesses, not of real rows)
     "epsilon_lower", "confidence", "claimed_epsilon", "n_canaries", "n_guesses", "n_correct",
     "positive_control_epsilon_lower", "passed",
+    # pair-trend binning and SDMetrics' thresholded figure; a scenario release's conformance
+    # (counts of release rows, never of real ones)
+    "pair_binning", "sdmetrics_thresholded", "scenario", "rows_checked", "rows_not_meeting",
+    "per_condition",
 })
 _SAFE_ROW_KEYS = frozenset({"column", "kind", "metric", "score", "column_1", "column_2"})
 _REAL_ROLES = ("real", "holdout")
@@ -116,7 +121,8 @@ def release_copy(report: Report) -> Report:
     """A copy of ``report`` in the release form (the report itself is left unchanged)."""
     if report.form == "release":
         return report
-    plots = {k: v for k, v in (report.plots or {}).items() if k != "marginals"}
+    plots = {k: v for k, v in (report.plots or {}).items()
+             if k not in ("marginals", "rare_class")}  # axes read off the real data
     return dataclasses.replace(
         report,
         metrics=[_metric(m) for m in report.metrics],

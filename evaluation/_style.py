@@ -53,4 +53,15 @@ word-break:break-all}
 .tabsynth-report .signoff td{height:38px}
 .tabsynth-report .signoff td.blank{border-bottom:1px solid #999;width:70%}
 .tabsynth-report footer{margin-top:30px;color:var(--muted);font-size:12px}
+.tabsynth-report .page-one{border-bottom:2px solid var(--line);padding-bottom:12px}
+.tabsynth-report .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));
+gap:14px;margin:6px 0 4px}
+.tabsynth-report .card{border:1px solid var(--line);border-radius:8px;padding:4px 14px 8px}
+.tabsynth-report .card h3{margin-top:10px}
+.tabsynth-report table.kv th{width:28%;background:none;color:var(--muted)}
+.tabsynth-report .sentence{font-size:15px}
+.tabsynth-report p.ok{color:var(--pass);font-weight:600}
+.tabsynth-report p.bad{color:var(--fail);font-weight:600}
+.tabsynth-report td.big-num{font-size:17px;font-weight:700}
+.tabsynth-report img.rare{max-width:100%;border:1px solid var(--line);border-radius:6px}
 """

@@ -15,10 +15,12 @@ from ._tables import load_table, normalise_metadata, prepare, subsample
 from ._threads import limited_threads
 from ._types import MetricResult
 from .errors import check_param
-from .fidelity import fidelity_metrics
+from .fidelity import PAIR_BINNINGS, fidelity_metrics
 from .policy import Policy, load_policy, verdict
 from .privacy_risk import privacy_risk_metrics
 from .report import Report, environment, summarize_ledger
+from .scenario import check_conditions, rare_rows, scenario_conformance
+from .scenario import to_json as scenario_json
 from .utility import utility_metrics
 
 DEFAULT_MAX_ROWS = 100_000
@@ -92,6 +94,9 @@ def evaluate(
     random_state: int | None = None,
     progress: bool = True,
     max_rows: int = DEFAULT_MAX_ROWS,
+    conditions: Mapping[str, Any] | None = None,
+    pair_binning: str = "own",
+    generator: Mapping[str, Any] | None = None,
 ) -> Report:
     """Score a synthetic table against the real (training) table and apply a policy.
 
@@ -128,6 +133,19 @@ def evaluate(
     max_rows
         Tables longer than this are subsampled uniformly (seeded) before scoring; the report
         records it. Detection uses at most 10,000 rows per side, privacy risk at most 20,000.
+    conditions
+        The scenario a release was generated under (as ``tabsynth sample --condition``): a
+        mapping ``column -> value | [values] | (low, high)`` (inclusive; ``None`` leaves an end
+        open). The rarest-class section then compares the release with the real rows meeting
+        the conditions, ``scenario_conformance`` counts the release rows that do not, and page
+        one names the scenario (:mod:`tabsynth.evaluation.scenario`).
+    pair_binning
+        How Column Pair Trends bins a numeric column paired with a categorical one: ``"own"``
+        (default; each table on its own range, SDMetrics' QualityReport, equal to it to 1e-6)
+        or ``"real"`` (both tables on the real table's range). The report labels the choice.
+    generator
+        What produced the release, for page one (e.g. ``{"model": "TVAE", "route":
+        "dpsgd"}``); ``tabsynth evaluate --model`` fills it from the model file.
 
     Raises
     ------
@@ -142,12 +160,16 @@ def evaluate(
                 isinstance(max_rows, int) and not isinstance(max_rows, bool) and max_rows >= 100,
                 "an int >= 100")
     audit_d = validate_audit(audit)
+    check_param("evaluate", "pair_binning", pair_binning, pair_binning in PAIR_BINNINGS,
+                f"one of {list(PAIR_BINNINGS)}")
     pol = load_policy(policy)  # fail fast on a bad policy, before any work
     bar = _Progress(progress)
     try:
         with limited_threads():
             return _evaluate(real, synthetic, holdout, metadata, target, ledger, audit_d, pol,
-                             random_state, max_rows, bar)
+                             random_state, max_rows, bar,
+                             {"conditions": conditions, "pair_binning": pair_binning,
+                              "generator": generator})
     finally:
         bar.close()
 
@@ -161,6 +183,11 @@ def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
             frames["holdout"] = None
             continue
         df = t.frame[cols]
+        if t.sample is not None and t.sample["rows_read"] < t.sample["rows_total"]:
+            subsampling.append(
+                f"{t.role}: {t.sample['rows_total']:,} rows subsampled uniformly to "
+                f"{t.sample['rows_read']:,} (seed {t.sample['seed']}) while reading the "
+                f"partitioned Parquet dataset ({t.sample['files']:,} files)")
         if len(df) > max_rows:
             subsampling.append(f"{t.role}: {len(df):,} rows subsampled uniformly to "
                                f"{max_rows:,} (seeded)")
@@ -170,28 +197,35 @@ def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
 
 
 def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, random_state,
-              max_rows, step) -> Report:
+              max_rows, step, options) -> Report:
     step(_STEPS[0])
     meta = normalise_metadata(metadata)
-    t_real = load_table(real, "real")
-    t_syn = load_table(synthetic, "synthetic")
-    t_hold = None if holdout is None else load_table(holdout, "holdout")
+    seeds = np.random.SeedSequence(random_state).spawn(5)
+    # a partitioned Parquet folder is read as a seeded uniform sample of max_rows rows
+    read = [int(s.generate_state(1)[0]) for s in seeds[4].spawn(3)]
+    t_real = load_table(real, "real", max_rows=max_rows, seed=read[0])
+    t_syn = load_table(synthetic, "synthetic", max_rows=max_rows, seed=read[1])
+    t_hold = (None if holdout is None
+              else load_table(holdout, "holdout", max_rows=max_rows, seed=read[2]))
     given_cols = [str(c) for c in t_real.frame.columns]
     kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
     cols = list(kinds)
     excluded = [c for c in given_cols if c not in kinds]
+    conditions = check_conditions(options["conditions"], t_real.frame, kinds)
 
-    seeds = np.random.SeedSequence(random_state).spawn(4)
     rng_sub = np.random.default_rng(seeds[0])
-    seed_det, seed_util, seed_priv = (int(s.generate_state(1)[0]) for s in seeds[1:])
+    seed_det, seed_util, seed_priv = (int(s.generate_state(1)[0]) for s in seeds[1:4])
 
     frames, subsampling = _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub)
     r, s, h = frames["real"], frames["synthetic"], frames["holdout"]
 
     step(_STEPS[1])
     metrics: list[MetricResult] = fidelity_metrics(
-        r, s, kinds, target=target, random_state=seed_det, step=step
+        r, s, kinds, target=target, random_state=seed_det, step=step,
+        pair_binning=options["pair_binning"], conditions=conditions,
     )
+    if conditions:
+        metrics.append(scenario_conformance(t_syn.frame, conditions, kinds))
     step(_STEPS[5])
     metrics += utility_metrics(r, s, h, kinds, target=target, random_state=seed_util)
 
@@ -204,7 +238,7 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     metrics.append(audit_metric(audit))
 
     step(_STEPS[7])
-    from .plots import marginal_plots, pair_heatmap
+    from .plots import marginal_plots, pair_heatmap, rare_class_plot
 
     shapes = next(m for m in metrics if m.name == "column_shapes")
     trends = next(m for m in metrics if m.name == "column_pair_trends")
@@ -213,6 +247,10 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         "marginals": marginal_plots(r, s, kinds, scores),
         "pair_heatmap": pair_heatmap(trends.details.get("pairs", []), cols),
     }
+    rare = rare_rows(r, s, kinds, target, conditions)
+    if not isinstance(rare, str):
+        plots["rare_class"] = rare_class_plot(
+            rare[1], rare[2], kinds, next(m for m in metrics if m.name == "minority_column_shapes"))
 
     step(_STEPS[8])
     checks = pol.apply(metrics)
@@ -223,6 +261,9 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         "target": target,
         "random_state": random_state,
         "max_rows": max_rows,
+        "pair_binning": options["pair_binning"],
+        "conditions": scenario_json(conditions),
+        "generator": None if not options["generator"] else dict(options["generator"]),
         "subsampling": subsampling + [
             "detection: at most 10,000 rows per side (balanced, seeded)",
             f"privacy risk: at most {PRIVACY_MAX_ROWS:,} rows per table",

@@ -10,9 +10,9 @@ Definitions follow SDMetrics (``sdmetrics`` 0.15-0.21) so figures compare with p
   the synthetic table a real count of 1e-6; we use an exact 0, which differs by < 1e-6/n).
 * **Column Shapes** = mean of the per-column scores.
 * **CorrelationSimilarity** (two continuous columns): ``1 - |rho_real - rho_syn| / 2``, Pearson on
-  the rows where both values are present; a constant column gives ``nan`` (left out of the mean,
-  as SDMetrics does). SDMetrics >= 0.18 fills missing values with 0 instead; on complete data the
-  two agree.
+  the rows where both values are present (SDMetrics drops the incomplete rows of the pair too);
+  a constant column, or a correlation that is undefined on either side, gives ``nan`` (left out
+  of the mean, as SDMetrics does).
 * **ContingencySimilarity** (any other pair): ``1 - TVD`` of the joint frequency tables, where a
   missing value is its own category and frequencies are over all rows (SDMetrics'
   ``groupby(dropna=False).size() / len``). Continuous columns of mixed pairs are cut into 10
@@ -22,7 +22,14 @@ Definitions follow SDMetrics (``sdmetrics`` 0.15-0.21) so figures compare with p
   both tables on the *real* table's range instead (values outside fall into the edge bins,
   missing values get their own bin), which does not reward a synthetic column for a shifted
   range.
-* **Column Pair Trends** = mean of the pair scores.
+* **Column Pair Trends** = mean of the pair scores over *every* pair: SDMetrics' classic
+  definition, which its ``QualityReport`` computes with ``real_correlation_threshold = 0`` and
+  ``real_association_threshold = 0`` (and which the published figures of SDV, TabularARGN
+  and others use). SDMetrics >= 0.2x's ``QualityReport`` by default averages only the pairs whose
+  real association is strong (``|Pearson| > 0.5`` for two continuous columns, Cramer's V > 0.3
+  otherwise; :data:`SDMETRICS_THRESHOLDS`); that figure is reported beside ours in
+  ``details["sdmetrics_thresholded"]`` (equal to SDMetrics' default QualityReport to 1e-6), so a
+  reader who runs SDMetrics with its defaults finds their number in the report too.
 
 Every column is integer-coded once; joint tables are ``np.bincount`` over combined codes, so the
 pair scores cost one pass over the rows per pair (no groupby).
@@ -44,6 +51,16 @@ from ._types import MetricResult
 
 N_BINS = 10
 DETECTION_ROWS = 10_000
+PAIR_BINNINGS = ("own", "real")
+#: SDMetrics' QualityReport defaults (``sdmetrics.reports.utils``): pairs counted in its
+#: thresholded Column Pair Trends need |real Pearson| above the first (two continuous columns)
+#: or real Cramer's V above the second (any other pair).
+SDMETRICS_THRESHOLDS = {"correlation": 0.5, "association": 0.3}
+BINNING_LABELS = {
+    "own": f"{N_BINS} equal-width bins on each table's own range (SDMetrics' QualityReport)",
+    "real": f"{N_BINS} equal-width bins on the real table's range (pair_binning='real'; "
+            "differs from SDMetrics)",
+}
 
 
 # ---------------------------------------------------------------- encoding helpers
@@ -136,9 +153,9 @@ def correlation_similarity(
         return float("nan"), float("nan"), float("nan")
     rr = _pearson(real_x, real_y)
     rs = _pearson(syn_x, syn_y)
-    rr0 = 0.0 if np.isnan(rr) else rr
-    rs0 = 0.0 if np.isnan(rs) else rs
-    return 1.0 - abs(rr0 - rs0) / 2.0, rr, rs
+    if np.isnan(rr) or np.isnan(rs):  # SDMetrics: an undefined correlation scores nan
+        return float("nan"), rr, rs
+    return 1.0 - abs(rr - rs) / 2.0, rr, rs
 
 
 def contingency_similarity(
@@ -148,6 +165,21 @@ def contingency_similarity(
     jr = np.bincount(real_a * kb + real_b, minlength=ka * kb) / len(real_a)
     js = np.bincount(syn_a * kb + syn_b, minlength=ka * kb) / len(syn_a)
     return float(1.0 - 0.5 * np.abs(jr - js).sum())
+
+
+def cramers_v(codes_a: np.ndarray, codes_b: np.ndarray, ka: int, kb: int) -> float:
+    """Cramer's V of two integer-coded columns over their observed categories (nan if < 2).
+
+    As SDMetrics computes ``real_association`` (``scipy.stats.contingency.association`` on the
+    real table's contingency table of observed values, missing values a category of their own).
+    """
+    from scipy.stats.contingency import association
+
+    table = np.bincount(codes_a * kb + codes_b, minlength=ka * kb).reshape(ka, kb)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if table.sum() == 0 or min(table.shape) < 2:
+        return float("nan")
+    return float(association(table, method="cramer"))
 
 
 def _discrete_codes(
@@ -194,8 +226,26 @@ def _pair_scores(
             score = contingency_similarity(ra, rb, sa, sb, ka, kb)
             rows.append({"column_1": a, "column_2": b, "metric": "ContingencySimilarity",
                          "score": _clean(score), "real_correlation": None,
-                         "synthetic_correlation": None})
+                         "synthetic_correlation": None,
+                         "real_association": _clean(cramers_v(ra, rb, ka, kb))})
     return rows
+
+
+def sdmetrics_thresholded(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """SDMetrics >= 0.2x's default Column Pair Trends: the mean over the strong real pairs."""
+    t_cor, t_assoc = SDMETRICS_THRESHOLDS["correlation"], SDMETRICS_THRESHOLDS["association"]
+    kept = []
+    for r in rows:
+        if r["metric"] == "CorrelationSimilarity":
+            strong = r["real_correlation"] is not None and abs(r["real_correlation"]) > t_cor
+        else:
+            strong = r.get("real_association") is not None and r["real_association"] > t_assoc
+        if strong:
+            kept.append(r["score"])
+    value = _mean(kept)
+    return {"value": _clean(value), "pairs_counted": len([k for k in kept if k is not None]),
+            "pairs_total": len(rows), "correlation_threshold": t_cor,
+            "association_threshold": t_assoc}
 
 
 # ---------------------------------------------------------------- metrics
@@ -247,8 +297,9 @@ def column_pair_trends(
         title="Column pair trends" + title_suffix,
         description="Mean over column pairs of correlation similarity (two numeric columns) or "
         "contingency similarity (otherwise); 1.0 means identical pairwise relationships.",
-        details={"pairs": rows, "binning": f"{N_BINS} equal-width bins on the "
-                 + ("real table's range" if pair_binning == "real" else "table's own range")},
+        details={"pairs": rows, "binning": BINNING_LABELS[pair_binning],
+                 "pair_binning": pair_binning,
+                 "sdmetrics_thresholded": sdmetrics_thresholded(rows)},
         reason=None if np.isfinite(value) else "no column pair could be scored",
     )
 
@@ -312,43 +363,6 @@ def _cv_aucs(X, y, is_cat, folds, seed) -> list[float]:
     return aucs
 
 
-def minority_fidelity(
-    real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, Kind], target: str | None,
-) -> list[MetricResult]:
-    """Shapes and pair trends on the rows of the rarest target class only."""
-    names = ("minority_column_shapes", "minority_column_pair_trends")
-    titles = ("Column shapes (rarest class)", "Column pair trends (rarest class)")
-
-    def not_run(reason: str) -> list[MetricResult]:
-        return [MetricResult(name=n, group="fidelity", value=float("nan"), title=t,
-                             description="", reason=reason)
-                for n, t in zip(names, titles, strict=True)]
-
-    if target is None:
-        return not_run("no target column was given")
-    if kinds.get(target) in CONTINUOUS:
-        return not_run(f"the target '{target}' is numeric (no classes)")
-    counts = real[target].value_counts(dropna=True)
-    if len(counts) < 2:
-        return not_run(f"the target '{target}' has fewer than two classes")
-    rarest = counts.sort_values(kind="stable").index[0]
-    r = real[real[target] == rarest]
-    s = synthetic[synthetic[target].astype("object") == rarest]
-    if len(s) == 0:
-        return not_run(f"the synthetic table has no row of the rarest class ({rarest!s})")
-    sub = {c: k for c, k in kinds.items() if c != target}
-    suffix = f" — class {rarest!s}"
-    shapes = column_shapes(r, s, sub, prefix="minority_", title_suffix=suffix)
-    trends = column_pair_trends(r, s, sub, prefix="minority_", title_suffix=suffix)
-    extra = {"class": str(rarest), "real_rows": int(len(r)), "synthetic_rows": int(len(s)),
-             "real_share": round(len(r) / len(real), 6),
-             "synthetic_share": round(len(s) / len(synthetic), 6)}
-    return [
-        MetricResult(**{**m.__dict__, "details": {**m.details, **extra}})
-        for m in (shapes, trends)
-    ]
-
-
 def fidelity_metrics(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -357,14 +371,24 @@ def fidelity_metrics(
     target: str | None,
     random_state: int | None,
     step: Callable[[str], None] | None = None,
+    pair_binning: str = "own",
+    conditions: Mapping[str, Any] | None = None,
 ) -> list[MetricResult]:
-    """All fidelity metrics: shapes, pair trends, detection, rarest-class shapes/trends."""
+    """All fidelity metrics: shapes, pair trends, detection, rarest-class (scenario) figures.
+
+    ``conditions`` (checked by :func:`.scenario.check_conditions`) restricts the real rows of
+    the rarest-class section to the scenario (the release's conformance is scored apart, on
+    the whole release: :func:`.scenario.scenario_conformance`).
+    """
+    from .scenario import minority_fidelity
+
     step = step or (lambda _label: None)
     out = [column_shapes(real, synthetic, kinds)]
     step("fidelity: column pair trends")
-    out.append(column_pair_trends(real, synthetic, kinds))
+    out.append(column_pair_trends(real, synthetic, kinds, pair_binning=pair_binning))
     step("fidelity: detection")
     out.append(detection(real, synthetic, kinds, random_state=random_state))
     step("fidelity: rarest class")
-    out.extend(minority_fidelity(real, synthetic, kinds, target))
+    out.extend(minority_fidelity(real, synthetic, kinds, target, conditions=conditions,
+                                 pair_binning=pair_binning))
     return out

@@ -8,7 +8,10 @@ Only aggregates are drawn, never individual records:
 * categorical columns: category shares, the 20 most frequent real categories; categories
   seen fewer than 10 times in the real table are pooled into "(other)" so no rare label
   (which may identify a person) is printed;
-* a heatmap of ``1 - score`` of the column-pair trends.
+* a heatmap of ``1 - score`` of the column-pair trends;
+* for page one, the rare class (the target's rarest class, within the scenario of a
+  conditioned release): its share of the real table vs the release, and the distribution of
+  the column the release keeps least well, real vs synthetic, within the class.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ REAL_COLOR, SYN_COLOR = "#1f4e79", "#e07b39"
 TOP_CATEGORIES = 20
 MIN_CATEGORY_COUNT = 10
 MAX_PLOTTED_COLUMNS = 60
+MIN_RARE_ROWS = 50  # real rows needed to draw a distribution within the rare class
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, layout: str | None = None):
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=90)
+    return Figure(figsize=(width, height), dpi=90, layout=layout)
 
 
 def _png(fig) -> str:
@@ -49,10 +53,8 @@ def _style(ax, title: str) -> None:
     ax.tick_params(labelsize=7)
 
 
-def marginal_plot(real: pd.Series, synthetic: pd.Series, kind: Kind, title: str) -> str:
-    """Real vs synthetic marginal of one column as a base64 PNG."""
-    fig = _figure(4.2, 2.6)
-    ax = fig.add_subplot()
+def _draw(ax, real: pd.Series, synthetic: pd.Series, kind: Kind) -> int:
+    """Real vs synthetic shares of one column on ``ax``; the number of category rows drawn."""
     if kind in CONTINUOUS:
         xr, xs = as_float(real), as_float(synthetic)
         xr, xs = xr[~np.isnan(xr)], xs[~np.isnan(xs)]
@@ -69,25 +71,76 @@ def marginal_plot(real: pd.Series, synthetic: pd.Series, kind: Kind, title: str)
         if kind == "datetime":
             ticks = np.linspace(lo, hi, 4)
             ax.set_xticks(ticks, [str(pd.Timestamp(int(t)).date()) for t in ticks])
-    else:
-        r = real.astype("object").where(real.notna(), "(missing)")
-        s = synthetic.astype("object").where(synthetic.notna(), "(missing)")
-        counts = r.value_counts()
-        shown = [c for c in counts.index[:TOP_CATEGORIES] if counts[c] >= MIN_CATEGORY_COUNT]
-        r = r.where(r.isin(shown), "(other)")
-        s = s.where(s.isin(shown), "(other)")
-        cats = shown + (["(other)"] if (r == "(other)").any() or (s == "(other)").any() else [])
-        pr = r.value_counts(normalize=True).reindex(cats, fill_value=0).to_numpy()
-        ps = s.value_counts(normalize=True).reindex(cats, fill_value=0).to_numpy()
-        y = np.arange(len(cats))
-        ax.barh(y - 0.2, pr, height=0.4, color=REAL_COLOR, label="real")
-        ax.barh(y + 0.2, ps, height=0.4, color=SYN_COLOR, label="synthetic")
-        ax.set_yticks(y, [str(c)[:28] for c in cats], fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlabel("share of rows", fontsize=7)
-        fig.set_figheight(max(1.8, 0.6 + 0.22 * len(cats)))
+        return 0
+    r = real.astype("object").where(real.notna(), "(missing)")
+    s = synthetic.astype("object").where(synthetic.notna(), "(missing)")
+    counts = r.value_counts()
+    shown = [c for c in counts.index[:TOP_CATEGORIES] if counts[c] >= MIN_CATEGORY_COUNT]
+    r = r.where(r.isin(shown), "(other)")
+    s = s.where(s.isin(shown), "(other)")
+    cats = shown + (["(other)"] if (r == "(other)").any() or (s == "(other)").any() else [])
+    pr = r.value_counts(normalize=True).reindex(cats, fill_value=0).to_numpy()
+    ps = s.value_counts(normalize=True).reindex(cats, fill_value=0).to_numpy()
+    y = np.arange(len(cats))
+    ax.barh(y - 0.2, pr, height=0.4, color=REAL_COLOR, label="real")
+    ax.barh(y + 0.2, ps, height=0.4, color=SYN_COLOR, label="synthetic")
+    ax.set_yticks(y, [str(c)[:28] for c in cats], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of rows", fontsize=7)
+    return len(cats)
+
+
+def marginal_plot(real: pd.Series, synthetic: pd.Series, kind: Kind, title: str) -> str:
+    """Real vs synthetic marginal of one column as a base64 PNG."""
+    fig = _figure(4.2, 2.6)
+    ax = fig.add_subplot()
+    n_cats = _draw(ax, real, synthetic, kind)
+    if n_cats:
+        fig.set_figheight(max(1.8, 0.6 + 0.22 * n_cats))
     _style(ax, title)
     ax.legend(fontsize=7, frameon=False)
+    return _png(fig)
+
+
+def rare_class_plot(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, Kind],
+                    minority: Any) -> str | None:
+    """Page one's plot for the rare class (``minority``: the ``minority_column_shapes``
+    result): its share of the real table vs the release, and the real vs synthetic
+    distribution, within the class, of the column the release keeps least well.
+
+    ``real`` holds the real rows the section compared (the class, within the scenario). With
+    fewer than :data:`MIN_RARE_ROWS` of them only the shares are drawn.
+    """
+    if minority is None or not minority.ran:
+        return None
+    d = minority.details
+    cols = [r for r in d.get("columns", []) if r["score"] is not None]
+    if not cols or len(real) == 0 or len(synthetic) == 0:
+        return None
+    worst = min(cols, key=lambda r: r["score"])
+    # too few real rows: a distribution would all but show them, so only the shares are drawn
+    drawable = len(real) >= MIN_RARE_ROWS
+    fig = _figure(8.4 if drawable else 3.4, 2.8, layout="constrained")
+    if drawable:
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.2]})
+    else:
+        ax1 = fig.add_subplot()
+    shares = [d.get("real_share") or 0.0, d.get("synthetic_share") or 0.0]
+    ax1.bar([0, 1], shares, color=[REAL_COLOR, SYN_COLOR], width=0.6)
+    ax1.set_xticks([0, 1], ["real", "synthetic"], fontsize=8)
+    for x, v in enumerate(shares):
+        ax1.text(x, v, f"{v:.1%}", ha="center", va="bottom", fontsize=8)
+    label = f"class {d['class']}" if "class" in d else "scenario"
+    where = " and scenario" if "class" in d and "scenario" in d else ""
+    _style(ax1, f"share of rows in the {label}{where}")
+    if not drawable:
+        return _png(fig)
+    n_cats = _draw(ax2, real[worst["column"]], synthetic[worst["column"]], worst["kind"])
+    if n_cats:
+        fig.set_figheight(max(2.8, 0.6 + 0.22 * n_cats))
+    _style(ax2, f"{worst['column']} within the {label}{where} (least well kept; score "
+                f"{worst['score']:.2f})")
+    ax2.legend(fontsize=7, frameon=False)
     return _png(fig)
 
 

@@ -10,9 +10,9 @@ Public API (models load lazily, so ``import tabsynth`` does not import torch)::
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import install_moved_modules, lazy_attributes
 from ._version import __version__
 from .errors import (
     ConditionError,
@@ -32,8 +32,8 @@ _LAZY = {
     "TVAE": ("tabsynth.models.tvae", "TVAE"),
     "ARSynthesizer": ("tabsynth.models.ar", "ARSynthesizer"),
     "load": ("tabsynth.models.registry", "load"),
-    "Oversampler": ("tabsynth.oversampling", "Oversampler"),
-    "sample_rare": ("tabsynth.rare", "sample_rare"),
+    "Oversampler": ("tabsynth.sampling.oversampler", "Oversampler"),
+    "sample_rare": ("tabsynth.sampling.rare", "sample_rare"),
 }
 
 __all__ = [
@@ -61,16 +61,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models.ctgan import CTGAN
     from .models.registry import load
     from .models.tvae import TVAE
+    from .sampling.oversampler import Oversampler
+    from .sampling.rare import sample_rare
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        value = getattr(import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tabsynth' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)
+install_moved_modules()  # tabsynth.oversampling, tabsynth.augment, ...: deprecated paths

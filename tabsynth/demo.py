@@ -152,10 +152,12 @@ def run_demo(
     ledger = synth_model.ledger_.to_dict() if synth_model.ledger_ is not None else None
     report = evaluate(train, release, holdout=holdout, target=target, ledger=ledger,
                       metadata=synth_model.metadata_.to_dict(), random_state=random_state,
-                      progress=verbose)
+                      progress=verbose,
+                      generator={"model": type(synth_model).__name__, "file": model_path.name,
+                                 "route": route if epsilon is not None else "non-private",
+                                 "epsilon": epsilon})
     html_path, json_path = out / "report.html", out / "report.json"
-    report.to_html(html_path)
-    report.to_json(json_path)
+    report.save(html=html_path, json=json_path)  # both land together or neither does
     spent = synth_model.privacy_spent_
     eps = None if spent is None else float(getattr(spent, "epsilon", None) or spent["epsilon"])
     return DemoResult(out, Path(model_path), release_path, oversampled_path, html_path,

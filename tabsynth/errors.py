@@ -19,11 +19,16 @@ The leaves also derive from the builtin a user would naturally catch::
     TabsynthWarning(UserWarning)
     └── DataWarning                     columns excluded, values clipped, ...
 
-Privacy-specific errors live in :mod:`tabsynth.privacy.errors` and evaluation errors in
-:mod:`tabsynth.evaluation.errors`; each tree is rooted at the package's own base class.
+Parameters are checked with :func:`check_param` (the one message format) and the type tests
+:func:`is_int` / :func:`is_real`. Privacy-specific errors live in
+:mod:`tabsynth.privacy.errors` and evaluation errors in :mod:`tabsynth.evaluation.errors`; each
+tree is rooted at the package's own base class (with its own ``check_param``: those packages
+never import ``tabsynth``).
 """
 
 from __future__ import annotations
+
+import numbers
 
 
 class TabsynthError(Exception):
@@ -96,3 +101,14 @@ def check_param(owner: str, name: str, value: object, ok: bool, expected: str) -
         raise ParameterError(
             f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
         )
+
+
+def is_int(value: object) -> bool:
+    """An integer (Python or numpy), not a bool: the type test of every int parameter."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value: object) -> bool:
+    """A real number (Python or numpy int/float), not a bool: the type test of every float
+    parameter (finiteness and range are the caller's ``ok``)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -7,9 +7,10 @@ column); :func:`write_table` writes missing values back with the token the input
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,8 @@ import pandas as pd
 from ._atomic import atomic_outputs, atomic_path, check_output_path
 from .errors import DataError
 
-__all__ = ["atomic_outputs", "atomic_path", "check_output_path", "read_table", "write_table"]
+__all__ = ["atomic_outputs", "atomic_path", "check_output_path", "read_table", "table_format",
+           "write_table", "write_table_chunks"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -172,6 +174,48 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, na_rep: str | None
             df.to_csv(tmp, index=False, compression=compression, na_rep=na_rep)
         else:
             df.to_parquet(tmp, index=False)
+    return target
+
+
+def table_format(path: str | os.PathLike) -> str | None:
+    """``"csv"`` (``.csv``, ``.csv.gz``) or ``"parquet"`` (``.parquet``, ``.pq``): the formats
+    tabsynth writes; ``None`` for any other name."""
+    try:
+        return _format_of(Path(path), _WRITE_SUFFIXES)
+    except DataError:
+        return None
+
+
+def write_table_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike, *,
+                       na_rep: str = "") -> Path:
+    """Stream ``chunks`` to one CSV or Parquet file, atomically (a temporary name renamed at the
+    end: a failed run leaves nothing behind). CSV gets its header once (``na_rep``: the token
+    of missing values); Parquet one row group per chunk (later chunks cast to the first one's
+    schema)."""
+    target = Path(path)
+    fmt = _format_of(target, _WRITE_SUFFIXES)
+    with atomic_path(target) as tmp:
+        if fmt == "csv":
+            opener = gzip.open if target.name.lower().endswith(".gz") else open
+            with opener(tmp, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+                for i, chunk in enumerate(chunks):
+                    chunk.to_csv(fh, header=(i == 0), index=False, na_rep=str(na_rep))
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            writer = None
+            try:
+                for chunk in chunks:
+                    table = pa.Table.from_pandas(chunk, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    elif not table.schema.equals(writer.schema):
+                        table = table.cast(writer.schema)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
     return target
 
 

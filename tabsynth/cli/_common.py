@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tabsynth.errors import ConditionError, MetadataError, ParameterError
+from tabsynth.errors import ConditionError, ParameterError
 
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 _OP_RE = re.compile(r"^\s*(?P<col>.+?)\s*(?P<op>>=|<=|==|=|>|<)\s*(?P<val>.*?)\s*$")
@@ -25,7 +25,8 @@ def csv_options(func: Any) -> Any:
     func = click.option(
         "--na-values", "na_values", multiple=True, metavar="TOKEN",
         help="A CSV cell meaning 'missing' besides the empty field (repeatable). By default "
-             "'None', 'NA', 'null'... are ordinary values.")(func)
+             "'None', 'NA', 'null'... are ordinary values. Default: the metadata's "
+             "na_values, if it names any.")(func)
     func = click.option("--decimal", default=None, metavar="CHAR",
                         help="CSV decimal mark (default: sniffed, '.' or ',').")(func)
     func = click.option("--sep", default=None, metavar="CHAR", callback=_sep_value,
@@ -62,32 +63,6 @@ def check_distinct(inputs: dict[str, str | None], outputs: dict[str, str | None]
                 f"The output {name} {value!r} is also the input {seen[os.path.realpath(value)]};"
                 " choose another output path."
             )
-
-
-def load_metadata_file(path: str) -> Any:
-    """A tabsynth or SDV metadata JSON file as a Metadata (MetadataError, exit 3, otherwise)."""
-    import json
-
-    from tabsynth.metadata import Metadata
-
-    p = Path(path)
-    if not p.is_file():
-        raise MetadataError(f"The metadata file {path!r} does not exist.")
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MetadataError(
-            f"The metadata file {path!r} is not UTF-8 text (byte {exc.start}: {exc.reason}). "
-            "Re-save it as UTF-8."
-        ) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MetadataError(f"The metadata file {path!r} is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise MetadataError(f"The metadata file {path!r} must hold a JSON object.")
-    return Metadata.from_dict(doc) if "schema_version" in doc else Metadata.from_sdv(doc)
 
 
 def _number(raw: str) -> int | float | None:

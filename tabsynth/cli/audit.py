@@ -10,8 +10,10 @@ import json
 
 import click
 
+from tabsynth.metadata import Metadata
+
 from ._app import EXIT_OTHER, cli, handle_errors
-from ._common import check_distinct, check_writable, csv_options, load_metadata_file
+from ._common import check_distinct, check_writable, csv_options
 
 
 @cli.command("audit")
@@ -62,10 +64,10 @@ def audit_command(data: str, metadata_path: str, epsilon: float, delta: float | 
 
     check_distinct({"DATA": data, "--metadata": metadata_path}, {"-o": output})
     check_writable(output)
-    metadata = load_metadata_file(metadata_path)
+    metadata = Metadata.from_json_any(metadata_path)
     text_columns = [n for n, c in metadata.to_dict()["columns"].items()
                     if c.get("sdtype") != "numerical"]
-    df = read_table(data, sep=sep, decimal=decimal, na_values=list(na_values) or None,
+    df = read_table(data, sep=sep, decimal=decimal, na_values=list(na_values) or metadata.na_values,
                     text_columns=text_columns)
     params: dict[str, object] = {"device": device, "route": route, "verbose": False}
     if epochs is not None:

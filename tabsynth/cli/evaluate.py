@@ -6,9 +6,13 @@ A model file given with ``--model`` is verified exactly as ``tabsynth.load`` doe
 (:func:`tabsynth.artifact.verify_model_file`: members, manifest and weights checksums,
 format, class) without importing torch; a tampered file is refused. Its ledger goes into the
 report and its metadata (unless ``--metadata`` is given) tells which columns were modelled, so
-an ID column the model dropped is left out of the comparison instead of refused.
+an ID column the model dropped is left out of the comparison instead of refused. The report's
+parameters name the model file and its sha256 (the digest ``tabsynth sign`` signs), so a
+reviewer holding the signed model and the signed report can check that the ledger in the report
+came from that model.
 Every output is checked writable before any work, and the HTML and JSON land together or not
-at all.
+at all. A missing table or metadata file exits 3 and a missing model file 4, as in ``fit`` and
+``sample`` (not click's usage error).
 """
 
 from __future__ import annotations
@@ -52,14 +56,14 @@ def _read_json(path: str, what: str) -> Any:
 
 
 @cli.command("evaluate")
-@click.argument("real", type=click.Path(exists=True, dir_okay=False))
-@click.argument("synthetic", type=click.Path(exists=True, dir_okay=False))
-@click.option("--holdout", type=click.Path(exists=True, dir_okay=False),
+@click.argument("real", type=click.Path(dir_okay=False))
+@click.argument("synthetic", type=click.Path())
+@click.option("--holdout", type=click.Path(dir_okay=False),
               help="Real rows the generator never saw (enables utility and privacy figures).")
 @click.option("--target", help="Column to predict (utility, rarest-class fidelity).")
-@click.option("--metadata", type=click.Path(exists=True, dir_okay=False),
+@click.option("--metadata", type=click.Path(dir_okay=False),
               help="Metadata JSON (tabsynth or SDV single-table); default: the model's.")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False),
+@click.option("--model", type=click.Path(dir_okay=False),
               help="tabsynth model file (verified): its ledger and metadata go into the report.")
 @click.option("--privacy", "privacy_json", type=click.Path(exists=True, dir_okay=False),
               help="A release's privacy summary or ledger JSON (e.g. an Oversampler's "
@@ -80,27 +84,40 @@ def _read_json(path: str, what: str) -> Any:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--max-rows", type=click.IntRange(min=100), default=100_000, show_default=True,
               help="Subsample larger tables to this many rows.")
+@click.option("--condition", "conditions", multiple=True, metavar="COND",
+              help="The scenario the release was generated under, as for tabsynth sample "
+                   "(repeatable): COL=VALUE, COL>=X, COL<=X. The rarest-class section uses the "
+                   "real rows meeting it; the report counts release rows that do not.")
+@click.option("--pair-binning", type=click.Choice(["own", "real"]), default="own",
+              show_default=True,
+              help="Numeric columns in pair trends: own = each table on its own range "
+                   "(SDMetrics' QualityReport); real = both on the real table's range.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @handle_errors
 def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | None,
                  metadata: str | None, model: str | None, privacy_json: str | None,
                  audit_json: str | None, policy: str | None, html_out: str,
                  json_out: str | None, form: str, release_form: bool, seed: int, max_rows: int,
-                 no_progress: bool) -> None:
+                 conditions: tuple[str, ...], pair_binning: str, no_progress: bool) -> None:
     """Score SYNTHETIC against REAL (the training table) and write a sign-off report.
+
+    SYNTHETIC may be a folder of Parquet files (tabsynth sample --partitions): a seeded
+    uniform sample of --max-rows rows is read from it; the report states the sample.
 
     \b
     tabsynth evaluate train.csv synth.csv --holdout test.csv --target income \\
         --model adult.tsmodel -o report.html --json report.json
     tabsynth evaluate train.csv synth.csv --model adult.tsmodel --form release \\
         -o public.html --json public.json
+    tabsynth evaluate train.csv fraud_sport.csv --target FraudFound_P \\
+        --condition FraudFound_P=1 --condition VehicleCategory=Sport
     """
     from ..evaluation.errors import EvaluationParameterError
 
     try:
         _run(real, synthetic, holdout, target, metadata, model, privacy_json, audit_json,
              policy, html_out, json_out, "release" if release_form else form, seed, max_rows,
-             no_progress)
+             no_progress, {"conditions": conditions, "pair_binning": pair_binning})
     except EvaluationParameterError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -108,27 +125,47 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
 def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
          metadata: str | None, model: str | None, privacy_json: str | None,
          audit_json: str | None, policy: str | None, html_out: str, json_out: str | None,
-         form: str, seed: int, max_rows: int, no_progress: bool) -> None:
+         form: str, seed: int, max_rows: int, no_progress: bool,
+         options: dict[str, Any]) -> None:
     from ..evaluation import evaluate, load_policy
     from ..evaluation._audit import validate_audit
     from ..evaluation._outputs import check_outputs
+    from ._common import parse_conditions
 
     pol = load_policy(policy)  # bad policy -> usage error before any work
+    if metadata is not None and not Path(metadata).is_file():  # exit 3, as for fit
+        from tabsynth.errors import MetadataError
+
+        raise MetadataError(f"The metadata file {metadata!r} does not exist.")
+    # the sampling syntax; values are matched type-tolerantly against the real table
+    conditions = parse_conditions(options["conditions"], {}) or None
     outputs = [p for p in (html_out, json_out) if p]
     check_outputs(outputs)  # every output writable, before any work
     audit = validate_audit(_read_json(audit_json, "--audit")) if audit_json else None
     ledger: Any = None
     meta: Any = metadata
+    generator = None
     if model:
         manifest = read_model_file(model)
         ledger = manifest.get("ledger")
+        params = manifest.get("params") if isinstance(manifest.get("params"), dict) else {}
+        generator = {"model": manifest.get("class"), "file": Path(model).name,
+                     "route": params.get("route") if params.get("epsilon") is not None
+                     else "non-private", "epsilon": params.get("epsilon")}
         if meta is None and isinstance(manifest.get("metadata"), dict):
             meta = manifest["metadata"]
     if privacy_json:
         ledger = _read_json(privacy_json, "--privacy")
     report = evaluate(real, synthetic, holdout=holdout, metadata=meta, target=target,
                       ledger=ledger, audit=audit, policy=pol, random_state=seed,
-                      progress=not no_progress, max_rows=max_rows)
+                      progress=not no_progress, max_rows=max_rows, conditions=conditions,
+                      pair_binning=options["pair_binning"], generator=generator)
+    if model:  # which model file the ledger came from: the digest `tabsynth sign` signs
+        import hashlib
+
+        report.parameters["model_file"] = Path(model).name
+        report.parameters["model_file_sha256"] = hashlib.sha256(
+            Path(model).read_bytes()).hexdigest()
     report.save(html=html_out, json=json_out, form=form)
     for c in report.checks:
         if c["status"] != "PASS":

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from tabsynth.metadata import Metadata
+
 from ._app import cli, handle_errors
-from ._common import check_distinct, check_writable, csv_options, load_metadata_file
+from ._common import check_distinct, check_writable, csv_options
 
 
 @cli.command("fit")
@@ -83,10 +85,11 @@ def fit_command(
 
         check_writable(output + ".sig")
         private_key = load_private_key(sign_key)  # a bad key fails before training
-    metadata = load_metadata_file(metadata_path) if metadata_path is not None else None
+    metadata = Metadata.from_json_any(metadata_path) if metadata_path is not None else None
     text_columns = ([n for n, c in metadata.to_dict()["columns"].items()
                      if c.get("sdtype") != "numerical"] if metadata is not None else [])
-    df = read_table(data, sep=sep, decimal=decimal, na_values=list(na_values) or None,
+    na = list(na_values) or (metadata.na_values if metadata is not None else None)
+    df = read_table(data, sep=sep, decimal=decimal, na_values=na,
                     text_columns=text_columns)
     params: dict[str, object] = {"device": device, "random_state": seed, "verbose": not quiet}
     if epochs is not None:

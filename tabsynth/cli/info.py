@@ -17,11 +17,11 @@ def info_command(model_path: str, as_json: bool) -> None:
     """Describe a saved model: what it is, what it learned from, what privacy it spent.
 
     The file is verified first (manifest and weights checksums, format, class), as
-    ``tabsynth.load`` does; a tampered or corrupt file fails with exit code 1.
+    ``tabsynth.load`` does; a tampered or corrupt file fails with exit code 4.
     """
     from tabsynth.artifact import verify_model_file
 
-    manifest = verify_model_file(model_path)  # ModelFileError (exit 1) when tampered/corrupt
+    manifest = verify_model_file(model_path)  # ModelFileError (exit 4) when tampered/corrupt
     if as_json:
         click.echo("checksums verified", err=True)
         click.echo(json.dumps(manifest, indent=2, sort_keys=True, default=str))

@@ -4,10 +4,15 @@ Rare events:
 
 * ``--oversample COL=VALUE --ratio R --data REAL.csv`` writes REAL plus synthetic rows of class
   VALUE (exact, through the conditional vector) until count(VALUE) / count(largest other class)
-  reaches R (:func:`tabsynth.augment.oversample_table`).
-* ``--rare COL[:Q]`` generates N rows from a rare region of COL (:func:`tabsynth.rare.sample_rare`):
-  a numeric column's tail beyond the model's quantile Q (default 0.05; ``--tail``), or a
-  categorical column's categories rarer than Q (default 0.02).
+  reaches R (:func:`tabsynth.sampling.augment.oversample_table`).
+* ``--rare COL[:Q]`` generates N rows from a rare region of COL
+  (:func:`tabsynth.sampling.rare.sample_rare`): a numeric column's tail beyond the model's
+  quantile Q (default 0.05; ``--tail``), or a categorical column's categories rarer than Q
+  (default 0.02).
+
+At scale: ``--partitions P`` writes OUT as a folder of P Parquet files from independent seeded
+partitions, ``--workers W`` processes in parallel
+(:func:`tabsynth.sampling.partitioned.sample_to_dataset`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ Examples:
   tabsynth sample m.tsmodel --oversample fraud=1 --ratio 0.5 --data train.csv -o aug.csv
   tabsynth sample m.tsmodel -n 5000 --rare avg_glucose_level:0.05 --tail upper -o tail.csv
   tabsynth sample m.tsmodel -n 5000 --rare work_type:0.02 -o rare_jobs.csv
+  tabsynth sample m.tsmodel -n 100000000 -o out/ --partitions 64 --workers 8 --seed 1
 """
 
 
@@ -65,6 +71,15 @@ def _parse_rare(spec: str) -> tuple[str, float | None]:
 @click.option("--seed", type=int, default=None, help="Random seed for reproducible samples.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=50_000, show_default=True,
               help="Rows generated and written per chunk (bounds memory).")
+@click.option("--partitions", type=int, default=None, metavar="P",
+              help="Write OUTPUT as a folder of P Parquet files (part-00000.parquet ...), one "
+                   "seeded partition each; the same --seed gives the same files for any "
+                   "--workers.")
+@click.option("--workers", type=int, default=1, show_default=True, metavar="W",
+              help="With --partitions: worker processes generating partitions in parallel.")
+@click.option("--overwrite", is_flag=True, default=False,
+              help="With --partitions: replace an existing non-empty OUTPUT folder (once the "
+                   "new dataset is complete).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu",
               show_default=True)
 @csv_options
@@ -81,6 +96,9 @@ def sample_command(
     tail: str,
     seed: int | None,
     chunk_size: int,
+    partitions: int | None,
+    workers: int,
+    overwrite: bool,
     device: str,
     sep: str | None,
     decimal: str | None,
@@ -106,16 +124,27 @@ def sample_command(
         raise ParameterError("--ratio and --data go with --oversample COL=VALUE.")
     elif n is None:
         raise ParameterError("Missing option '-n' / '--num-rows' (the number of rows).")
+    if partitions is not None or workers != 1 or overwrite:
+        _sample_dataset(model_path, n, output, conditions, oversample, rare, seed, chunk_size,
+                        partitions, workers, overwrite, device)
+        return
     check_distinct({"MODEL": model_path, "--data": data}, {"-o": output})
     check_writable(output, table=True)
     model, manifest = load_with_manifest(model_path, device=device)
+    if not list(getattr(model, "columns_", None) or []):  # a file from before fit refused it
+        from tabsynth.errors import ModelFileError
+
+        raise ModelFileError(
+            f"The model file {model_path!r} models no column: there is nothing to sample. "
+            "Fit again (tabsynth fit now refuses such a table and says why)."
+        )
     csv_format = manifest.get("csv_format") or {}
     na_rep = str(csv_format.get("na_rep", "") or "")
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
     start = time.perf_counter()
     if oversample is not None:
-        from tabsynth.augment import oversample_table
         from tabsynth.io import read_table, write_table
+        from tabsynth.sampling.augment import oversample_table
 
         parsed_os = parse_conditions((oversample,), cats)
         (column, value), = parsed_os.items()
@@ -136,7 +165,7 @@ def sample_command(
     parsed = parse_conditions(conditions, cats) if conditions else None
     if rare is not None:
         from tabsynth.io import write_table
-        from tabsynth.rare import sample_rare
+        from tabsynth.sampling.rare import sample_rare
 
         column, q = _parse_rare(rare)
         discrete = column in cats
@@ -157,6 +186,43 @@ def sample_command(
                         **extra)
     seconds = time.perf_counter() - start
     click.echo(f"Wrote {n:,} rows to {output} in {seconds:.1f} s.")
+
+
+def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tuple[str, ...],
+                    oversample: str | None, rare: str | None, seed: int | None,
+                    chunk_size: int, partitions: int | None, workers: int, overwrite: bool,
+                    device: str) -> None:
+    """``--partitions P [--workers W] [--overwrite]``: a partitioned Parquet dataset."""
+    from tabsynth.errors import ParameterError
+    from tabsynth.models.registry import load
+    from tabsynth.sampling.partitioned import check_output_folder, sample_to_dataset
+
+    if partitions is None:
+        raise ParameterError("--workers and --overwrite go with --partitions P (a folder of "
+                             "Parquet files).")
+    if oversample is not None or rare is not None:
+        raise ParameterError("--partitions cannot be combined with --oversample or --rare.")
+    if partitions < 1:
+        raise ParameterError(f"--partitions must be >= 1; got {partitions}.")
+    if workers < 1:
+        raise ParameterError(f"--workers must be >= 1; got {workers}.")
+    assert n is not None
+    if partitions > n:
+        raise ParameterError(f"--partitions {partitions:,} is more than the {n:,} rows: every "
+                             "file must hold at least one row.")
+    check_distinct({"MODEL": model_path}, {"-o": output})
+    check_output_folder(output, overwrite=overwrite)  # before loading anything
+    model = load(model_path, device=device)
+    cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
+    parsed = parse_conditions(conditions, cats) if conditions else None
+    start = time.perf_counter()
+    sample_to_dataset(model, output, n, model_file=model_path, partitions=partitions,
+                      workers=workers, conditions=parsed, random_state=seed,
+                      chunk_size=chunk_size, overwrite=overwrite, device=device)
+    seconds = time.perf_counter() - start
+    click.echo(f"Wrote {n:,} rows in {partitions:,} Parquet files to {output} in {seconds:.1f} s "
+               f"({n / max(seconds, 1e-9):,.0f} rows/s, {workers} worker"
+               f"{'s' if workers > 1 else ''}).")
 
 
 def _accepts(func: object, name: str) -> bool:

@@ -3,8 +3,9 @@ imported on use)."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 __all__ = ["CTGAN", "TVAE", "ARSynthesizer", "BaseSynthesizer"]
 
@@ -22,10 +23,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .tvae import TVAE
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        value = getattr(import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tabsynth.models' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)

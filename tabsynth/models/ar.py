@@ -2,37 +2,32 @@
 
 Every modelled column becomes one sequence of cells ("tokens") through the project's
 :class:`~tabsynth.transformer.DataTransformer` with ``numeric_encoding="bins"``: categories
-(rare ones folded as for every model, :mod:`tabsynth.category_cap`), numerics and datetimes cut
+(rare ones folded as for every model, :mod:`tabsynth.stats.categories`), numerics and datetimes cut
 into ``n_bins`` quantile bins (point masses such as exact zeros as their own cell, decoded
 exactly; small integer ranges one cell per integer), missing values as their own cell. A value
 is drawn within its bin from the quantile function (integers stay integers, bounds hold).
 
 The network (:mod:`tabsynth.models.ar_network`) predicts each column from the ones before it;
 trained on random column orders (``column_order="random"``), any subset of columns can be
-generated first. Conditions (:mod:`tabsynth.models.conditions`: values, sets of values, numeric
+generated first. Conditions (:mod:`tabsynth.sampling.conditions`: values, sets of values, numeric
 and datetime ranges) are met exactly: the conditioned columns are generated first, each with
 the logits of the cells outside its condition masked, and values are drawn within the part of
 a bin inside a range. No rejection loop, exactly ``n`` rows, a class with a handful of rows
 included.
 
 Non-private fits stop early on a 10% validation split. With ``epsilon`` the fit is private:
-bins and category domains from DP statistics (:func:`tabsynth.private_stats.
+bins and category domains from DP statistics (:func:`tabsynth.stats.private.
 compute_private_stats`, declared metadata costs nothing), weights by DP-SGD through Opacus
 (:mod:`tabsynth.models.ar_dp`), all in one ledger.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from .._device import resolve_device
-from .._progress import format_losses, progress_bar
-from ..metadata import check_modelled
 from ..privacy.accounting import fallback_warned_once
 from .base import BaseSynthesizer, _is_float, _is_int
 
@@ -108,7 +103,7 @@ class ARSynthesizer(BaseSynthesizer):
     _ROUTES: ClassVar[tuple[str, ...]] = ("dpsgd",)
     #: Rows per sampling pass.
     _sample_batch_size: ClassVar[int] = 50_000
-    #: The DP marginal correction (tabsynth/postprocess.py) is off: it maps numeric values
+    #: The DP marginal correction (tabsynth/sampling/correction.py) is off: it maps numeric values
     #: after sampling and would move them out of a range condition; the marginals are learnt
     #: directly (a column first in an order is predicted from nothing).
     marginal_correction: ClassVar[bool] = False
@@ -198,69 +193,55 @@ class ARSynthesizer(BaseSynthesizer):
     @fallback_warned_once()  # the PRV -> RDP fallback warning: once per fit
     def fit(self, data: Any, metadata: Any = None) -> ARSynthesizer:
         """Fit on a table, from scratch (see :meth:`BaseSynthesizer.fit`). Returns ``self``."""
-        from ..io import read_table
-        from ..metadata import Metadata, check_data
         from ..transformer import DataTransformer
+        from .fit_result import FitResult
 
-        self._validate_params()
-        self._reset_fitted()
-        df = read_table(data)
+        df, md, device = self._start_fit(data, metadata)
         private = self.epsilon is not None
-        md = self._resolve_metadata(metadata, df, Metadata, private=private)
-        md.validate(df, private=private)
-        check_data(df, md, private=private)
-        check_modelled(md, type(self).__name__)
         self._order = self._resolve_order(list(md.modelled_columns))
-        device = resolve_device(self.device, owner=type(self).__name__)
         rng = np.random.default_rng(self.random_state)  # post-processing only
-        self.ledger_ = None
-        self.privacy_spent_ = None
+        ledger = plan = None
         if private:
             from ..privacy import noise_rng
             from .ar_dp import prepare_private_ar
 
             noise = noise_rng(self.secure_mode)
-            stats, self.ledger_, self._dp_plan = prepare_private_ar(self, df, md, noise)
+            stats, ledger, plan = prepare_private_ar(self, df, md, noise)
         else:
             stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats, numeric_encoding="bins", n_bins=self.n_bins)
         codes = transformer.column_codes(df)  # the last read of the table
-        self.metadata_ = md
-        self.stats_ = stats
-        self.transformer_ = transformer
-        self.device_ = device
-        self.n_features_in_ = int(df.shape[1])
-        self.columns_ = list(transformer.columns)
+        result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
+                           n_features_in=int(df.shape[1]), ledger=ledger)
         del df
+        self._store_fit(result)  # what the training reads
         self._build_networks(self._torch_generator(rng, "cpu"))
         if private:
             from .ar_dp import init_from_marginals
 
             init_from_marginals(self)  # post-processing of the DP statistics
         generator = self._torch_generator(rng, device)
-        start = time.perf_counter()
-        try:
+
+        def train() -> list[dict[str, float]]:
             if private:
                 from .ar_dp import train_ar_dp
 
-                history = train_ar_dp(self, codes, rng=rng, generator=generator)
-            else:
-                history = self._train(np.empty((len(codes), 0), np.float32), codes, rng=rng,
-                                      generator=generator)
-        finally:
-            self.__dict__.pop("_dp_plan", None)
-        seconds = time.perf_counter() - start
-        self.loss_history_ = pd.DataFrame(history)
-        schedule = getattr(self, "dp_schedule_", {})
-        best = getattr(self, "training_summary_", {})  # set by _train (non-DP)
-        self.training_summary_ = {
-            **best,
-            "epochs": int(schedule.get("epochs", len(history))),
-            "batch_size": int(schedule.get("batch_size", self.batch_size)),
+                return train_ar_dp(self, codes, rng=rng, generator=generator)
+            return self._train(np.empty((len(codes), 0), np.float32), codes, rng=rng,
+                               generator=generator)
+
+        history, seconds, spent, schedule = self._run_training(train, ledger, plan)
+        summary = {
+            **self.__dict__.pop("_best", {}),  # non-DP: the best epoch (set by _train)
+            "epochs": int((schedule or {}).get("epochs", len(history))),
+            "batch_size": int((schedule or {}).get("batch_size", self.batch_size)),
             "n_bins": int(self.n_bins),
         }
         if not private:
-            self.training_summary_["seconds"] = round(seconds, 3)
+            summary["seconds"] = round(seconds, 3)
+        self._store_fit(result.with_training(
+            loss_history=pd.DataFrame(history), training_summary=summary,
+            privacy_spent=spent, dp_schedule=schedule))
         return self
 
     def _restore_transformer(self, metadata: Any, stats: Any, training: Any) -> Any:
@@ -295,64 +276,12 @@ class ARSynthesizer(BaseSynthesizer):
 
     def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
                generator: Any) -> list[dict[str, float]]:
-        """Non-private training with early stopping on a validation split of the rows."""
-        import torch
+        """Non-private training with early stopping (:func:`tabsynth.models.ar_train.
+        train_ar`); the private loop is :func:`tabsynth.models.ar_dp.train_ar_dp`."""
+        from .ar_train import train_ar
 
-        from .networks import adam
-
-        dev = self.device_
-        net = self._net
-        n = len(codes)
-        perm = rng.permutation(n)
-        n_val = int(round(self.validation_share * n)) if n >= 20 else 0
-        data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(dev)
-        val, train = data[perm[:n_val]], data[perm[n_val:]]
-        m = len(train)
-        # validation orders fixed once, so epochs compare on the same orders
-        val_gen = self._torch_generator(rng, dev)
-        val_before = [self._before(len(chunk), val_gen) for chunk in val.split(4096)]
-        optim = adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
-        batch = min(int(self.batch_size), max(m, 1))
-        steps = max(math.ceil(m / batch), 1)
-        best, best_state, best_epoch, waited = math.inf, None, 0, 0
-        history: list[dict[str, float]] = []
-        bar = progress_bar(self.epochs, desc=type(self).__name__, verbose=self.verbose)
-        try:
-            for epoch in bar:
-                net.train()
-                order = torch.from_numpy(rng.permutation(m)).to(dev)
-                total = torch.zeros((), device=dev)
-                for i in range(steps):
-                    rows = train[order[i * batch:(i + 1) * batch]]
-                    loss = net(rows, self._before(len(rows), generator), generator).mean()
-                    optim.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optim.step()
-                    total += loss.detach()
-                row = {"epoch": epoch + 1, "loss": float(total / steps)}
-                if n_val:
-                    net.eval()
-                    with torch.no_grad():
-                        v = sum(float(net(chunk, b).sum()) for chunk, b in
-                                zip(val.split(4096), val_before, strict=True)) / n_val
-                    row["val_loss"] = v
-                    if v < best - 1e-4:
-                        best, best_epoch, waited = v, epoch + 1, 0
-                        best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
-                    else:  # halve the step size on a plateau; stop after `patience`
-                        waited += 1
-                        for group in optim.param_groups:
-                            group["lr"] *= 0.5
-                history.append(row)
-                bar.set_postfix(format_losses({k: v for k, v in row.items() if k != "epoch"}))
-                if n_val and waited >= self.patience:
-                    break
-        finally:
-            bar.close()
-            net.eval()
-        if best_state is not None:
-            net.load_state_dict(best_state)
-        self.training_summary_ = {"best_epoch": int(best_epoch or len(history))}
+        history, best_epoch = train_ar(self, codes, rng=rng, generator=generator)
+        self._best = {"best_epoch": best_epoch}  # read by fit (training_summary_)
         return history
 
     # ------------------------------------------------------------------ sampling

@@ -5,7 +5,7 @@ Follows DESIGN.md's rules with the project's planning and wiring, imported (not 
 
 1. **Budget**: :func:`~tabsynth.privacy.resolve_budget` (``delta=None``: from a charged noisy
    count).
-2. **Statistics**: :func:`~tabsynth.private_stats.compute_private_stats` with
+2. **Statistics**: :func:`~tabsynth.stats.private.compute_private_stats` with
    ``preprocessing_share`` of epsilon: DP bounds, 101 quantiles per numeric column from a
    :data:`STATS_HIST_BINS`-bin noisy histogram (the bins' cut points), category domains from
    declared metadata or thresholded noisy histograms; every measurement in the ledger. The
@@ -62,8 +62,8 @@ def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
     condition asks for. Post-processing of the statistics and the ledger (both in the model
     file): no row is read, nothing is charged, old model files get the same masks.
     """
-    from ..private_stats import OTHER
     from ..stats import CategoricalStats
+    from ..stats.private import OTHER
 
     stats, ledger = model.stats_, model.ledger_
     if ledger is None or stats is None or stats.source != "dp" or not stats.n_rows:
@@ -136,46 +136,21 @@ def prepare_private_ar(model: Any, df: Any, metadata: Any,
     ParameterError
         The table is too small for ``batch_size``.
     """
-    from ..errors import ParameterError
-    from ..privacy import LedgerEntry, check_delta_noisy, resolve_budget
-    from ..privacy.dpsgd_plan import plan_dpsgd
-    from ..private_stats import compute_private_stats
-    from .dp_training import _is_default, _resolve_mode, resolve_dp_schedule
-
-    name = type(model).__name__
-    resolved = resolve_budget(float(model.epsilon), model.delta, len(df), noise)
-    budget = resolved.budget
-    stats, ledger = compute_private_stats(
-        df, metadata, budget, share=float(model.preprocessing_share),
-        accountant=model.accountant, rng=noise, secure_mode=model.secure_mode,
-        n_bins=STATS_HIST_BINS, tighten_bounds=False,
+    from .dp_training import (
+        _is_default,
+        plan_private_training,
+        private_statistics,
+        resolve_dp_schedule,
     )
-    if resolved.entry is not None:
-        ledger.entries.insert(0, resolved.entry)
-    n_noisy = stats.n_rows if stats.n_rows else max(int(round(resolved.n_noisy or 1)), 1)
-    if model.delta is not None:
-        check_delta_noisy(budget.delta, n_noisy)
+
+    budget, stats, ledger, n_noisy = private_statistics(
+        model, df, metadata, noise, share=model.preprocessing_share,
+        accountant=model.accountant, n_bins=STATS_HIST_BINS, tighten_bounds=False)
     schedule = resolve_dp_schedule(model, n_noisy)
-    batch_size, epochs = schedule["batch_size"], schedule["epochs"]
-    if batch_size >= n_noisy:
-        raise ParameterError(
-            f"The table has about {n_noisy} rows (a noisy count): too few for "
-            f"{name}(batch_size={batch_size}) under differential privacy. Each row is sampled "
-            "with probability batch_size / n (Poisson sampling): use "
-            f"batch_size <= {max(n_noisy // 10, 1)} (a small fraction of the rows) or more rows."
-        )
     lr_scale = {"learning_rate": DP_LR_SCALE if _is_default(model, "learning_rate") else 1.0}
-    mode = _resolve_mode(model)
-    plan = plan_dpsgd(budget, ledger, n_noisy=n_noisy, batch_size=batch_size,
-                      epochs=int(epochs), accountant=model.accountant, grad_sample_mode=mode,
-                      owner=name, lr_scale=lr_scale, noise=noise)
-    ledger.add(LedgerEntry.dpsgd(
-        f"{name} network", noise_multiplier=plan.noise_multiplier,
-        sample_rate=plan.sample_rate, steps=plan.steps, max_grad_norm=model.max_grad_norm,
-        params={"epochs": int(epochs), "expected_batch_size": int(batch_size),
-                "grad_sample_mode": mode},
-        note="DP-SGD, Poisson sampling, per-sample clipping",
-    ))
+    plan = plan_private_training(model, budget, ledger, n_noisy, schedule=schedule,
+                                 lr_scale=lr_scale, target=f"{type(model).__name__} network",
+                                 noise=noise)
     return stats, ledger, plan
 
 
@@ -184,17 +159,13 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     """DP-SGD training of the network on the rows' cells (module docstring, step 4)."""
     import torch
 
-    from .._progress import progress_bar
-    from ..privacy.dpsgd import poisson_batches
     from .dp_training import (
         _backward,
         _check_private,
         _epsilon_column,
-        _finish,
-        _make_private,
-        _privacy_noise,
         _progress,
         _release,
+        start_private_loop,
     )
 
     plan = model._dp_plan
@@ -204,11 +175,9 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(dev)
     lr = model.learning_rate * (plan.lr_scale or {}).get("learning_rate", 1.0)
     optim = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=model.weight_decay)
-    gsm, optim = _make_private(net, optim, model, plan, generator)
-    batches = poisson_batches(len(codes), plan.sample_rate, plan.steps, _privacy_noise(plan))
-    gsm.train()
+    gsm, optim, batches, bar = start_private_loop(net, optim, model, plan, generator,
+                                                  len(codes))
     history: list[dict[str, float]] = []
-    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
     try:
         for epoch in bar:
             for _ in range(plan.steps_per_epoch):
@@ -225,5 +194,4 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
         net.eval()
         _release(gsm)
     _epsilon_column(model, plan, history)
-    _finish(model, plan)
     return history

@@ -1,6 +1,6 @@
 """Conditions as cells of :class:`~tabsynth.models.ar.ARSynthesizer`'s columns.
 
-A parsed :class:`~tabsynth.models.conditions.Condition` becomes the set of cells its column
+A parsed :class:`~tabsynth.sampling.conditions.Condition` becomes the set of cells its column
 may take (the others' logits are masked while sampling) and, for a numerical or datetime
 range, the bounds the within-bin draw must respect
 (:meth:`tabsynth.transformer.DataTransformer.inverse_codes`):

@@ -23,10 +23,7 @@ Subclasses implement the network-specific hooks:
 from __future__ import annotations
 
 import abc
-import gzip
 import inspect
-import math
-import numbers
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -36,43 +33,31 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from .._device import is_valid_device_spec, resolve_device
-from ..errors import MetadataError, NotFittedError, ParameterError, check_param
+from .._device import resolve_device
+from .._estimator import Estimator
+from ..errors import NotFittedError, ParameterError, check_param
 from ..metadata import check_modelled
 from ..privacy.accounting import fallback_warned_once
-from .conditions import Condition, ParsedConditions, RejectionBudget, parse_conditions
-from .persistence import save_model
+from ..sampling.conditions import Condition, ParsedConditions
+from .fit_result import FitResult
+from .params import (  # noqa: F401 - _is_*: re-exported (the models import them from here)
+    GRAD_SAMPLE_MODES,
+    MAX_EPSILON,
+    _is_dims,
+    _is_float,
+    _is_int,
+    check_common_params,
+    check_privacy_params,
+    resolve_metadata,
+)
+from .persistence import restore_fitted, save_model
 
 __all__ = ["BaseSynthesizer"]
 
 _SEED_BOUND = 2**63 - 1
-#: Largest epsilon accepted: far beyond any meaningful guarantee; larger values made the
-#: accountants divide by zero and the marginal route loop for minutes.
-MAX_EPSILON = 1000.0
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_float(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_dims(value: Any) -> bool:
-    return isinstance(value, (tuple, list)) and all(_is_int(v) and v >= 1 for v in value)
-
-
-def _table_format(path: Path) -> str | None:
-    name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        return "csv"
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    return None
-
-
-class BaseSynthesizer(abc.ABC):
+class BaseSynthesizer(Estimator, abc.ABC):
     """Base class of tabsynth's synthesizers (:class:`~tabsynth.CTGAN`, :class:`~tabsynth.TVAE`).
 
     Holds the estimator contract (parameters, ``fit``, ``sample``, ``sample_to``, ``save``,
@@ -85,37 +70,7 @@ class BaseSynthesizer(abc.ABC):
     _tuple_params: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------ params
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters of this synthesizer (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params: Any) -> BaseSynthesizer:
-        """Set parameters; validated at the next ``fit``. Returns ``self``.
-
-        Raises
-        ------
-        ParameterError
-            An unknown parameter name (the valid ones are listed).
-        """
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ParameterError(
-                    f"Invalid parameter {name!r} for {type(self).__name__}. "
-                    f"Valid parameters: {valid}."
-                )
-            setattr(self, name, value)
-        return self
-
+    # get_params / set_params / clone: tabsynth._estimator.Estimator (one place for all)
     def __repr__(self) -> str:
         sig = inspect.signature(type(self).__init__)
         parts = []
@@ -133,51 +88,15 @@ class BaseSynthesizer(abc.ABC):
         check_param(type(self).__name__, name, getattr(self, name), ok, expected)
 
     def _validate_params(self) -> None:
-        """Check every parameter; raise the project's standard :class:`ParameterError`."""
-        self._check("epochs", _is_int(self.epochs) and self.epochs >= 1, "an int >= 1")
-        self._check("batch_size", _is_int(self.batch_size) and self.batch_size >= 1, "an int >= 1")
-        self._check(
-            "random_state",
-            self.random_state is None or (_is_int(self.random_state) and self.random_state >= 0),
-            "None or an int >= 0",
-        )
-        self._check("verbose", isinstance(self.verbose, bool), "a bool")
-        self._check(
-            "device",
-            is_valid_device_spec(self.device),
-            "'auto', 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device",
-        )
+        """Check every parameter; raise the project's standard :class:`ParameterError`
+        (:mod:`tabsynth.models.params`), then the model's own checks."""
+        check_common_params(self)
         self._check_model_params()
-        self._validate_privacy_params()
+        check_privacy_params(self)
 
-    # --- differential privacy (DP-SGD: models/dp_training.py; marginals: models/marginal_fit.py)
-    _GRAD_SAMPLE_MODES: ClassVar[tuple[str, ...]] = ("auto", "ghost", "hooks", "functorch", "ew")
+    # differential privacy: DP-SGD (models/dp_training.py), marginals (models/marginal_fit.py)
+    _GRAD_SAMPLE_MODES: ClassVar[tuple[str, ...]] = GRAD_SAMPLE_MODES
     _ROUTES: ClassVar[tuple[str, ...]] = ("dpsgd", "marginals")
-
-    def _validate_privacy_params(self) -> None:
-        """Checks of ``epsilon``, ``delta``, ``max_grad_norm``, ``preprocessing_share``,
-        ``accountant``, ``secure_mode``, ``grad_sample_mode`` and ``route``."""
-        eps = self.epsilon
-        self._check("epsilon", eps is None or (_is_float(eps) and math.isfinite(eps)
-                                               and 0 < eps <= MAX_EPSILON),
-                    f"None or a float in (0, {MAX_EPSILON:g}] (beyond, the guarantee is void and "
-                    "the accountants lose precision)")
-        delta = self.delta
-        self._check("delta", delta is None or (_is_float(delta) and 0 < delta < 1),
-                    "None or a float in (0, 1)")
-        mgn = self.max_grad_norm
-        self._check("max_grad_norm", _is_float(mgn) and math.isfinite(mgn) and mgn > 0,
-                    "a float > 0 and finite")
-        share = self.preprocessing_share
-        self._check("preprocessing_share", _is_float(share) and 0 < share < 1, "a float in (0, 1)")
-        self._check("accountant", self.accountant in ("prv", "rdp"), "'prv' or 'rdp'")
-        self._check("secure_mode", isinstance(self.secure_mode, bool), "a bool")
-        self._check("grad_sample_mode", self.grad_sample_mode in self._GRAD_SAMPLE_MODES,
-                    f"one of {list(self._GRAD_SAMPLE_MODES)}")
-        self._check("route", self.route in self._ROUTES, f"one of {list(self._ROUTES)}")
-        if self.route == "marginals" and eps is None:
-            self._check("route", False, "'dpsgd' when epsilon is None ('marginals' is a "
-                        "private route: give epsilon)")
 
     @abc.abstractmethod
     def _check_model_params(self) -> None:
@@ -200,35 +119,24 @@ class BaseSynthesizer(abc.ABC):
         -------
         self
         """
-        from ..io import read_table
-        from ..metadata import Metadata, check_data
         from ..transformer import DataTransformer
 
-        self._validate_params()
-        self._reset_fitted()
-        df = read_table(data)
+        df, md, device = self._start_fit(data, metadata)
         private = self.epsilon is not None
-        md = self._resolve_metadata(metadata, df, Metadata, private=private)
-        md.validate(df, private=private)
-        check_data(df, md, private=private)
-        check_modelled(md, type(self).__name__)
-        device = resolve_device(self.device, owner=type(self).__name__)
         # random_state seeds post-processing only (initialisation, latent noise, sampling);
         # privacy noise comes from OS entropy (tabsynth.privacy.noise): never replayable.
         rng = np.random.default_rng(self.random_state)
-
-        self.ledger_ = None
-        self.privacy_spent_ = None
         if private:
             from ..privacy import noise_rng
 
             noise = noise_rng(self.secure_mode)
         if private and self.route == "marginals":
             return self._fit_marginals(df, md, device, rng, noise)
+        ledger = plan = None
         if private:  # DP-SGD: checks, DP stats, ledger, calibration
             from .dp_training import prepare_private_fit
 
-            stats, self.ledger_, self._dp_plan = prepare_private_fit(self, df, md, noise)
+            stats, ledger, plan = prepare_private_fit(self, df, md, noise)
         else:
             stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats)
@@ -237,38 +145,80 @@ class BaseSynthesizer(abc.ABC):
             codes = np.asarray(transformer.category_codes(df), dtype=np.int64)
         else:
             codes = np.zeros((len(df), 0), dtype=np.int64)
-
-        self.metadata_ = md
-        self.stats_ = stats
-        self.transformer_ = transformer
-        self.device_ = device
-        self.n_features_in_ = int(df.shape[1])
-        self.columns_ = list(transformer.columns)
+        result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
+                           n_features_in=int(df.shape[1]), ledger=ledger)
+        self._store_fit(result)  # what the training reads
 
         init_gen = self._torch_generator(rng, "cpu")
         train_gen = self._torch_generator(rng, device)
         self._build_networks(init_gen)
+        history, seconds, spent, schedule = self._run_training(
+            lambda: self._train(X, codes, rng=rng, generator=train_gen), ledger, plan)
+        summary = {
+            "epochs": int((schedule or {}).get("epochs", self.epochs)),
+            "batch_size": int((schedule or {}).get("batch_size", self.batch_size)),
+        }
+        if not private:  # a DP model file holds no timing (a side channel that grows with n)
+            summary["seconds"] = round(seconds, 3)
+        self._store_fit(self._with_correction(result.with_training(
+            loss_history=pd.DataFrame(history), training_summary=summary,
+            privacy_spent=spent, dp_schedule=schedule)))
+        return self
+
+    def _start_fit(self, data: Any, metadata: Any) -> tuple[pd.DataFrame, Any, Any]:
+        """Validate the parameters, forget a previous fit, read and check the table:
+        ``(df, metadata, device)``."""
+        from ..io import read_table
+        from ..metadata import check_data
+
+        self._validate_params()
+        self._reset_fitted()
+        df = read_table(data)
+        private = self.epsilon is not None
+        md = resolve_metadata(metadata, df, private=private)
+        md.validate(df, private=private)
+        check_data(df, md, private=private)
+        check_modelled(md, type(self).__name__)
+        return df, md, resolve_device(self.device, owner=type(self).__name__)
+
+    def _run_training(self, train: Any, ledger: Any,
+                      plan: Any) -> tuple[list[dict[str, float]], float, Any, Any]:
+        """Run ``train()`` (the DP-SGD ``plan`` readable as ``_dp_plan`` meanwhile):
+        ``(history, seconds, privacy_spent, dp_schedule)``; the last two ``None`` without a
+        plan (:func:`tabsynth.models.dp_training.finish_private` otherwise)."""
+        self._dp_plan = plan
         start = time.perf_counter()
         try:
-            history = self._train(X, codes, rng=rng, generator=train_gen)
+            history = train()
         finally:
             self.__dict__.pop("_dp_plan", None)
         seconds = time.perf_counter() - start
-        self.loss_history_ = pd.DataFrame(history)
-        schedule = getattr(self, "dp_schedule_", {})  # DP: the resolved schedule
-        self.training_summary_ = {
-            "epochs": int(schedule.get("epochs", self.epochs)),
-            "batch_size": int(schedule.get("batch_size", self.batch_size)),
-        }
-        if not private:  # a DP model file holds no timing (a side channel that grows with n)
-            self.training_summary_["seconds"] = round(seconds, 3)
-        return self
+        if plan is None:
+            return history, seconds, None, None
+        from .dp_training import finish_private
+
+        return (history, seconds, *finish_private(ledger, plan))
+
+    def _store_fit(self, result: FitResult) -> None:
+        """THE writer of fitted state: every fitted attribute (``name_``) comes from
+        ``result`` (see :mod:`tabsynth.models.fit_result`)."""
+        for name, value in result.attributes().items():
+            setattr(self, name, value)
+
+    def _with_correction(self, result: FitResult) -> FitResult:
+        """``result`` with the DP post-processing correction of a DP-SGD model (built from the
+        fitted model's own pilot sample; see :mod:`tabsynth.sampling.correction`)."""
+        from ..sampling.correction import build_correction, corrects
+
+        if not corrects(self, result.stats):
+            return result
+        return result.with_training(correction=build_correction(self))
 
     def _fit_marginals(self, df: pd.DataFrame, md: Any, device: Any,
                        rng: np.random.Generator, noise: Any) -> BaseSynthesizer:
         """``route="marginals"``: fit the generator to DP-measured marginals
-        (:func:`tabsynth.models.marginal_fit.fit_to_marginals` sets ``stats_``,
-        ``transformer_``, the networks, ``ledger_``, ``privacy_spent_``, ``loss_history_``)."""
+        (:func:`tabsynth.models.marginal_fit.fit_to_marginals` returns the
+        :class:`FitResult`, stored through :meth:`_store_fit`)."""
         try:
             from .marginal_fit import fit_to_marginals
         except ModuleNotFoundError as exc:
@@ -278,15 +228,8 @@ class BaseSynthesizer(abc.ABC):
                 f"route='marginals' is not available in this version of tabsynth: use "
                 f"{type(self).__name__}(route='dpsgd')."
             ) from None
-        self.metadata_ = md
-        self.device_ = device
-        self.n_features_in_ = int(df.shape[1])
-        fit_to_marginals(self, df, md, rng=rng, noise=noise,
+        fit_to_marginals(self, df, md, rng=rng, noise=noise, device=device,
                          generator=self._torch_generator(rng, device))
-        if not hasattr(self, "columns_"):
-            self.columns_ = list(self.transformer_.columns)
-        if not hasattr(self, "training_summary_"):
-            self.training_summary_ = {"epochs": int(self.epochs)}
         return self
 
     def _compute_stats(self, df: pd.DataFrame, metadata: Any, rng: np.random.Generator) -> Any:
@@ -297,33 +240,6 @@ class BaseSynthesizer(abc.ABC):
         from ..stats import compute_stats
 
         return compute_stats(df, metadata, random_state=int(rng.integers(2**32)))
-
-    @staticmethod
-    def _resolve_metadata(metadata: Any, df: pd.DataFrame, Metadata: Any,  # noqa: N803
-                          private: bool = False) -> Any:
-        if metadata is None and private:
-            # Under DP nothing is inferred from the values: dtypes and names only.
-            return Metadata.from_dtypes(df, announce=True)
-        if metadata is None:
-            return Metadata.detect(df)
-        if isinstance(metadata, Metadata):
-            return metadata.copy()
-        if isinstance(metadata, Mapping):
-            return Metadata.from_dict(metadata)
-        if isinstance(metadata, (str, os.PathLike)):
-            return Metadata.load(metadata)
-        raise MetadataError(
-            "metadata must be a Metadata, a dict, a path to a metadata JSON file or None, "
-            f"got {type(metadata).__name__}."
-        )
-
-    def _reset_fitted(self) -> None:
-        """Forget everything a previous fit left: fitted attributes (``name_``) and private
-        state and caches (``_name``, e.g. the marginal correction); parameters stay."""
-        params = set(self._get_param_names())
-        for name in list(vars(self)):
-            if name not in params and (name.endswith("_") or name.startswith("_")):
-                delattr(self, name)
 
     @staticmethod
     def _torch_generator(rng: np.random.Generator, device: Any) -> Any:
@@ -357,7 +273,7 @@ class BaseSynthesizer(abc.ABC):
         conditions : dict, optional
             ``{column: value}`` for categorical/boolean columns, ``{column: (lo, hi)}`` for
             numerical/datetime ranges (inclusive, ``None`` open). See
-            :mod:`tabsynth.models.conditions`.
+            :mod:`tabsynth.sampling.conditions`.
         random_state : int, optional
             Seed; the same seed gives the same rows (on the same device).
         batch_size : int, optional
@@ -376,8 +292,9 @@ class BaseSynthesizer(abc.ABC):
 
     def sample_rare(self, n: int, *, column: str, **kwargs: Any) -> pd.DataFrame:
         """``n`` rows from a rare region of ``column``: a numeric tail (``quantile``, ``tail``)
-        or its rare categories (``rare_threshold``). See :func:`tabsynth.rare.sample_rare`."""
-        from ..rare import sample_rare
+        or its rare categories (``rare_threshold``).
+        See :func:`tabsynth.sampling.rare.sample_rare`."""
+        from ..sampling.rare import sample_rare
 
         return sample_rare(self, n, column=column, **kwargs)
 
@@ -405,119 +322,28 @@ class BaseSynthesizer(abc.ABC):
         pathlib.Path
             The written file.
         """
-        from ..io import atomic_path
+        from ..io import table_format, write_table_chunks
 
         self._check_is_fitted()
         owner = f"{type(self).__name__}.sample_to"
-        target = Path(path)
-        fmt = _table_format(target)
+        fmt = table_format(path)
         check_param(owner, "path", str(path), fmt is not None,
                     "a path ending in .csv, .csv.gz, .parquet or .pq")
         check_param(owner, "chunk_size", chunk_size, _is_int(chunk_size) and chunk_size >= 1,
                     "an int >= 1")
         chunks = self._iter_chunks(n, chunk_size, conditions, random_state, batch_size, owner)
-        with atomic_path(target) as tmp:
-            if fmt == "csv":
-                opener = gzip.open if target.name.lower().endswith(".gz") else open
-                with opener(tmp, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-                    for i, chunk in enumerate(chunks):
-                        chunk.to_csv(fh, header=(i == 0), index=False, na_rep=str(na_rep))
-            else:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
+        return write_table_chunks(chunks, path, na_rep=str(na_rep))
 
-                writer = None
-                try:
-                    for chunk in chunks:
-                        table = pa.Table.from_pandas(chunk, preserve_index=False)
-                        if writer is None:
-                            writer = pq.ParquetWriter(tmp, table.schema)
-                        elif not table.schema.equals(writer.schema):
-                            table = table.cast(writer.schema)
-                        writer.write_table(table)
-                finally:
-                    if writer is not None:
-                        writer.close()
-        return target
+    def _iter_chunks(self, n: int, chunk_size: int | None, conditions: Mapping[str, Any] | None,
+                     random_state: Any, batch_size: int | None,
+                     owner: str) -> Iterator[pd.DataFrame]:
+        """Validate a sampling call (eagerly), then yield DataFrames of ``chunk_size`` rows
+        (total ``n``): :func:`tabsynth.sampling.chunks.iter_chunks`."""
+        from ..sampling.chunks import iter_chunks
+        from ..sampling.correction import correction_for
 
-    def _iter_chunks(
-        self,
-        n: int,
-        chunk_size: int | None,
-        conditions: Mapping[str, Any] | None,
-        random_state: Any,
-        batch_size: int | None,
-        owner: str,
-    ) -> Iterator[pd.DataFrame]:
-        """Validate a sampling call, then yield DataFrames of ``chunk_size`` rows (total ``n``).
-
-        Arguments are checked eagerly (before the first chunk is requested).
-        """
-        name = type(self).__name__ if owner == "sample" else owner
-        check_param(name, "n", n, _is_int(n) and n >= 1, "an int >= 1")
-        check_param(
-            name, "random_state", random_state,
-            random_state is None or (_is_int(random_state) and random_state >= 0),
-            "None or an int >= 0",
-        )
-        check_param(
-            name, "batch_size", batch_size,
-            batch_size is None or (_is_int(batch_size) and batch_size >= 1),
-            "None or an int >= 1",
-        )
-        parsed = parse_conditions(conditions, self.transformer_)
-        exact, rejected = self._plan_conditions(parsed)
-        return self._chunks(
-            int(n), int(chunk_size or n), parsed, exact, rejected, random_state,
-            int(batch_size or self._sample_batch_size),
-        )
-
-    def _chunks(
-        self,
-        n: int,
-        chunk: int,
-        parsed: ParsedConditions,
-        exact: Condition | None,
-        rejected: tuple[Condition, ...],
-        random_state: Any,
-        batch_size: int,
-    ) -> Iterator[pd.DataFrame]:
-        rng = np.random.default_rng(random_state)
-        generator = self._torch_generator(rng, self.device_)
-        budget = RejectionBudget(n, rejected, original=parsed.original)
-        from ..postprocess import apply_correction, correction_for  # DP post-processing hook
-
-        correction = correction_for(self)
-        buffer: list[pd.DataFrame] = []
-        buffered = 0
-        emitted = 0
-        while emitted < n:
-            if emitted + buffered < n:
-                m = budget.next_batch(n - emitted - buffered, batch_size)
-                df = self._generate_rows(m, exact=exact, rng=rng, generator=generator)
-                # --- DP post-processing hook (tabsynth/postprocess.py): DP-SGD models only;
-                # maps rows onto the model's own DP marginals (stats_), never real data.
-                if correction is not None:
-                    df = apply_correction(df, correction, rng)
-                # --- end of hook
-                mask = budget.update(df)
-                if not mask.all():
-                    df = df.loc[mask]
-                if len(df):
-                    buffer.append(df)
-                    buffered += len(df)
-                budget.check(emitted + buffered)
-            while buffered >= chunk or (buffered and emitted + buffered >= n):
-                data = buffer[0] if len(buffer) == 1 else pd.concat(buffer)
-                take = min(chunk, n - emitted)
-                out = data.iloc[:take].reset_index(drop=True)
-                rest = data.iloc[take:]
-                buffer = [rest] if len(rest) and emitted + take < n else []
-                buffered = len(rest) if buffer else 0
-                emitted += take
-                yield out
-                if emitted >= n:
-                    return
+        return iter_chunks(self, n, chunk_size, conditions, random_state, batch_size,
+                           owner=owner, correction=correction_for(self))
 
     def _generate_rows(self, n: int, *, exact: Any, rng: np.random.Generator,
                        generator: Any) -> pd.DataFrame:
@@ -545,54 +371,12 @@ class BaseSynthesizer(abc.ABC):
         self._check_is_fitted()
         return save_model(self, path)
 
-    def _restore(
-        self,
-        *,
-        metadata: Any,
-        stats: Any,
-        training: Mapping[str, Any],
-        ledger: Any,
-        state: Mapping[str, Any],
-        device: Any,
-    ) -> None:
-        """Rebuild a fitted model from a model file's parts (used by :func:`tabsynth.load`)."""
-        import torch
-
-
-        self._validate_params()
-        self.metadata_ = metadata
-        self.stats_ = stats
-        self.transformer_ = self._restore_transformer(metadata, stats, training)
-        self.device_ = resolve_device(device, owner="load")
-        self.columns_ = list(training.get("columns", metadata.modelled_columns))
-        self.n_features_in_ = int(training.get("n_features_in", len(self.columns_)))
-        self.loss_history_ = pd.DataFrame(training.get("loss_history", {}))
-        self.training_summary_ = {
-            "epochs": training.get("epochs"),
-            "batch_size": training.get("batch_size"),
-        }
-        if training.get("seconds") is not None:
-            self.training_summary_["seconds"] = training["seconds"]
-        if training.get("n_bins") is not None:  # marginal route: bins of the numeric columns
-            self.training_summary_["n_bins"] = int(training["n_bins"])
-        if isinstance(ledger, Mapping):
-            from ..privacy import Ledger
-
-            ledger = Ledger.from_dict(ledger)
-        self.ledger_ = ledger
-        self.privacy_spent_ = training.get("privacy_spent")
-        self._build_networks(torch.Generator().manual_seed(0))
-        nets = self._sampling_networks()
-        grouped: dict[str, dict[str, Any]] = {name: {} for name in nets}
-        for key, tensor in state.items():
-            prefix, _, rest = key.partition(".")
-            if prefix not in grouped:
-                raise ValueError(f"unexpected tensor {key!r}")
-            grouped[prefix][rest] = tensor
-        for name, net in nets.items():
-            net.load_state_dict(grouped[name], strict=True)
-            net.to(self.device_)
-            net.eval()
+    def _restore(self, *, metadata: Any, stats: Any, training: Mapping[str, Any], ledger: Any,
+                 state: Mapping[str, Any], device: Any) -> None:
+        """Rebuild a fitted model from a model file's parts (used by :func:`tabsynth.load`;
+        :func:`tabsynth.models.persistence.restore_fitted`)."""
+        restore_fitted(self, metadata=metadata, stats=stats, training=training, ledger=ledger,
+                       state=state, device=device)
 
     def _restore_transformer(self, metadata: Any, stats: Any, training: Mapping[str, Any]) -> Any:
         """The transformer a loaded model uses (the one its fit built)."""

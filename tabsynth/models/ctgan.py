@@ -7,15 +7,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._progress import format_losses, progress_bar
+from ..sampling.conditions import Condition, ParsedConditions
 from .base import BaseSynthesizer, _is_dims, _is_float, _is_int
-from .conditions import Condition, ParsedConditions
 from .condvec import ConditionSampler
+from .ctgan_train import WGANTraining
 
 __all__ = ["CTGAN"]
 
 
-class CTGAN(BaseSynthesizer):
+class CTGAN(WGANTraining, BaseSynthesizer):
     """Conditional tabular GAN (CTGAN) of Xu et al. (2019).
 
     A conditional generator with residual blocks is trained against a PacGAN critic with
@@ -189,7 +189,8 @@ class CTGAN(BaseSynthesizer):
 
     # ------------------------------------------------------------------ networks
     def _build_networks(self, init_generator: Any) -> None:
-        from .networks import Generator, OutputLayout, init_weights
+        from .ctgan_networks import Generator
+        from .networks import OutputLayout, init_weights
 
         t = self.transformer_
         self._layout = OutputLayout.from_output_info(t.output_info, t.output_dim)
@@ -214,68 +215,11 @@ class CTGAN(BaseSynthesizer):
     # ------------------------------------------------------------------ training
     def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
                generator: Any) -> list[dict[str, float]]:
-        if self.epsilon is not None:  # DP-SGD hook (see models/dp_training.py)
-            from .dp_training import train_ctgan_dp
+        if self.epsilon is not None:  # DP-SGD (models/ctgan_dp.py; plan: models/dp_training.py)
+            from . import ctgan_dp
 
-            return train_ctgan_dp(self, X, codes, rng=rng, generator=generator)
-        import torch
-
-        from .networks import Discriminator, adam, init_weights, set_dropout_generator
-
-        dev = self.device_
-        t = self.transformer_
-        n = X.shape[0]
-        self._data = torch.from_numpy(X).to(dev)
-        self._cond = ConditionSampler(
-            t, codes, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
-        )
-        disc = Discriminator(t.output_dim + t.cond_dim, tuple(self.discriminator_dim), self.pac)
-        init_weights(disc, self._torch_generator(rng, "cpu"))
-        disc.to(dev)
-        set_dropout_generator(disc, generator)
-        self._discriminator = disc
-        self._optim_g = adam(
-            self._generator.parameters(), lr=self.generator_lr, betas=(0.5, 0.9),
-            weight_decay=self.generator_decay,
-        )
-        self._optim_d = adam(
-            disc.parameters(), lr=self.discriminator_lr, betas=(0.5, 0.9),
-            weight_decay=self.discriminator_decay,
-        )
-        self._disc_tables = self._cond_loss_tables()
-        self._generator.train()
-        disc.train()
-        steps = max(n // self.batch_size, 1)
-        history: list[dict[str, float]] = []
-        bar = progress_bar(self.epochs, desc=type(self).__name__, verbose=self.verbose)
-        try:
-            for epoch in bar:
-                g_total = torch.zeros((), device=dev)
-                d_total = torch.zeros((), device=dev)
-                for _ in range(steps):
-                    for k in range(self.discriminator_steps):
-                        real, real_cond, fake_cond = self._real_batch(rng)
-                        self._reuse_fakes = (self._reuse_generator_fakes
-                                             and k == self.discriminator_steps - 1)
-                        d_total += self._discriminator_step(real, real_cond, fake_cond, generator)
-                    g_total += self._generator_step(rng, generator)
-                losses = {
-                    "generator_loss": float(g_total) / steps,
-                    "discriminator_loss": float(d_total) / (steps * self.discriminator_steps),
-                }
-                history.append({"epoch": epoch + 1, **losses})
-                bar.set_postfix(format_losses({"g": losses["generator_loss"],
-                                               "d": losses["discriminator_loss"]}))
-        finally:
-            bar.close()
-            self._generator.eval()
-            for name in ("_data", "_discriminator", "_optim_g", "_optim_d", "_disc_tables",
-                         "_reuse_fakes", "_kept_fakes", "_fake_condition"):
-                self.__dict__.pop(name, None)
-            self._cond = ConditionSampler(
-                t, None, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
-            )
-        return history
+            return ctgan_dp.train_ctgan_dp(self, X, codes, rng=rng, generator=generator)
+        return self._train_wgan(X, codes, rng=rng, generator=generator)
 
     def _cond_tensor(self, gidx: np.ndarray) -> Any:
         import torch
@@ -287,26 +231,6 @@ class CTGAN(BaseSynthesizer):
             cond.scatter_(1, idx.view(-1, 1), 1.0)
         return cond
 
-    def _real_batch(self, rng: np.random.Generator) -> tuple[Any, Any, Any]:
-        """Real rows for one critic step, their conditional vectors and the fake side's.
-
-        Training-by-sampling: the fake side's conditions are drawn, and the real rows are
-        drawn among rows having those categories (in shuffled order).
-        """
-        import torch
-
-        b = self.batch_size
-        if self._cond.n_discrete == 0:
-            rows = rng.integers(self._data.shape[0], size=b)
-            empty = torch.zeros(b, 0, device=self.device_)
-            return self._data[torch.from_numpy(rows).to(self.device_)], empty, empty
-        col, opt, gidx = self._cond.training_condvec(b, rng)
-        self._fake_condition = (col, opt)  # for a generator step that reuses these fakes
-        perm = rng.permutation(b)
-        rows = self._cond.sample_rows(gidx[perm], rng)
-        real = self._data.index_select(0, torch.from_numpy(rows).to(self.device_))
-        return real, self._cond_tensor(gidx[perm]), self._cond_tensor(gidx)
-
     def _noise(self, n: int, generator: Any, rng: np.random.Generator | None = None) -> Any:
         """Standard normal noise ``(n, embedding_dim)``; from ``rng`` on the CPU when given
         (numpy's ziggurat sampler is faster than torch's), else from ``generator``."""
@@ -317,71 +241,6 @@ class CTGAN(BaseSynthesizer):
                 rng.standard_normal((n, self.embedding_dim), dtype=np.float32)
             )
         return torch.randn(n, self.embedding_dim, generator=generator, device=self.device_)
-
-    def _discriminator_step(self, real: Any, real_cond: Any, fake_cond: Any,
-                            generator: Any) -> Any:
-        """One WGAN-GP critic update on a real batch; returns the detached critic loss.
-
-        When ``self._reuse_fakes`` is set (the last critic step before a generator step), the
-        fake batch is generated with its graph and kept for :meth:`_generator_step`: the
-        generator has not changed in between, so its update can score these same fakes
-        with the updated critic (as PyTorch's DCGAN reference does) instead of generating
-        a second batch.
-        """
-        import torch
-
-        keep = bool(self.__dict__.pop("_reuse_fakes", False))
-        with torch.set_grad_enabled(keep):
-            raw = self._generate_raw(self._noise(len(fake_cond), generator), fake_cond)
-            fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
-        if keep:
-            col, opt = self.__dict__.pop("_fake_condition", (None, None))
-            self._kept_fakes = (raw, fake, fake_cond, col, opt)
-            fake = fake.detach()
-        disc = self._discriminator
-        fake_cat = torch.cat([fake, fake_cond], dim=1)
-        real_cat = torch.cat([real, real_cond], dim=1)
-        # One critic pass over real and fake rows (pac groups never mix: len % pac == 0).
-        y = disc(torch.cat([real_cat, fake_cat], dim=0))
-        y_real, y_fake = y[: len(real_cat) // disc.pac], y[len(real_cat) // disc.pac:]
-        penalty = disc.gradient_penalty(real_cat, fake_cat, generator=generator,
-                                        lambda_=self._gp_lambda)
-        loss = -(y_real.mean() - y_fake.mean())
-        self._optim_d.zero_grad(set_to_none=True)
-        (loss + penalty).backward()
-        self._optim_d.step()
-        return loss.detach()
-
-    def _generator_step(self, rng: np.random.Generator, generator: Any) -> Any:
-        """One generator update (critic score + cross-entropy on the conditioned column)."""
-        import torch
-
-        b = self.batch_size
-        disc = self._discriminator
-        kept = self.__dict__.pop("_kept_fakes", None)
-        if kept is not None:
-            raw, fake, cond, col, opt = kept
-        else:
-            if self._cond.n_discrete:
-                col, opt, gidx = self._cond.training_condvec(b, rng)
-                cond = self._cond_tensor(gidx)
-            else:
-                col = opt = None
-                cond = torch.zeros(b, 0, device=self.device_)
-            raw = self._generate_raw(self._noise(b, generator), cond)
-            fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
-        disc.requires_grad_(False)
-        try:
-            y_fake = disc(torch.cat([fake, cond], dim=1))
-        finally:
-            disc.requires_grad_(True)
-        loss = -y_fake.mean()
-        if col is not None:
-            loss = loss + self._cond_loss(raw, col, opt)
-        self._optim_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self._optim_g.step()
-        return loss.detach()
 
     def _cond_loss(self, raw: Any, col: np.ndarray, opt: np.ndarray) -> Any:
         """Cross-entropy between the generator's logits and the condition, on its column."""

@@ -20,7 +20,7 @@ Opacus.
    ``n`` would be readable from ``delta`` in the model file otherwise. Note: the budget's
    ``delta`` is then a (private) function of the data; pass ``delta`` explicitly for a
    guarantee whose ``delta`` is fixed in advance.
-3. Statistics from :func:`~tabsynth.private_stats.compute_private_stats` (``preprocessing_share``
+3. Statistics from :func:`~tabsynth.stats.private.compute_private_stats` (``preprocessing_share``
    of epsilon), recorded in the same ledger.
 4. Sample rate ``q = batch_size / n_noisy`` with the noisy ``TableStats.n_rows``. Poisson
    sampling at rate ``q`` is exactly what the accountant assumes whatever ``n`` is, so using the
@@ -37,51 +37,10 @@ Opacus.
 6. Per-sample clipping (``max_grad_norm``), Gaussian noise ``noise_multiplier *
    max_grad_norm`` on the summed gradient, divided by the expected batch ``batch_size``.
 
-CTGAN
------
-* The discriminator judges single rows (``pac=1``; the ``pac`` parameter is ignored under DP:
-  per-sample clipping needs one real row per critic input) and has no BatchNorm. The generator
-  is never shown a real row: it is trained only on the private discriminator's outputs
-  (post-processing); its BatchNorm is therefore harmless.
-* **Loss: no gradient penalty.** WGAN-GP's penalty needs the gradient of the critic at
-  interpolates of real rows; its gradient with respect to the weights is a per-sample quantity
-  that Opacus' clipping machinery does not see (it is a double-backward term), so one real row
-  could move the weights by an unbounded amount. The DP path therefore uses the standard GAN
-  loss with a sigmoid/BCE discriminator (as DP-GAN, Xie et al. 2018, and the DP-CTGAN
-  literature): discriminator loss ``softplus(-D(real)) + softplus(D(fake))`` per row, generator
-  loss ``softplus(-D(fake))`` (non-saturating) plus CTGAN's conditional cross-entropy. The
-  gradient-penalty code is never called in DP mode (tested).
-* **Conditional vectors.** Real side: for each real row a discrete column is chosen uniformly
-  at random and its one-hot is set from the row's OWN category (no training-by-sampling of
-  real rows). Fake side: column uniform, category drawn with the DP class frequencies
-  (``DiscreteSpan.frequencies``), so both sides have the same condition distribution in
-  expectation (``log_frequency`` is ignored under DP: log-frequency fake conditions would let
-  the discriminator tell fake from real by the condition alone, because the real side cannot
-  be re-weighted without reading real rows).
-* **Fake rows in the discriminator batch.** Each discriminator step sees the Poisson batch of
-  real rows plus exactly ``batch_size`` fake rows (a fixed number, independent of the data).
-  Opacus clips every row's gradient, fake ones included; the noise ``sigma * max_grad_norm``
-  covers the sensitivity of the REAL part (one real row changes the clipped sum by at most
-  ``max_grad_norm``). Fake rows are produced by the generator from the previous (already
-  private) state and fresh noise: they do not depend on the private rows at this step, so their
-  clipped gradients add a data-independent term that does not change the sensitivity. (Were
-  the number of fakes equal to the actual real batch size, one row would change the sum by
-  ``2 * max_grad_norm``.) The summed gradient is divided by ``expected_batch_size = batch_size``
-  (the expected number of real rows): the mean real loss plus the mean fake loss.
-* One DP-SGD step = one discriminator update; the generator is updated after every
-  ``discriminator_steps`` discriminator updates.
-
-TVAE
-----
-Encoder and decoder are trained in ONE ``GradSampleModule`` over a wrapper
-(:class:`_PrivateVAE`) whose forward returns each row's loss (reconstruction + weighted KL of
-that row). Unlike the non-DP loss, the decoder's scale ``sigma`` is not learnt: the continuous
-columns use the fixed public scale :data:`DP_TVAE_TRAIN_SCALE` in the loss, ``sigma`` is set
-to :data:`DP_TVAE_SAMPLE_SIGMA` for sampling, and the KL term is weighted by
-:data:`DP_TVAE_KL_WEIGHT`. With a learnt ``sigma`` the continuous columns' per-row gradients
-dominated the clipped norm and the latent collapsed to the prior (the model learnt marginals
-only; TSTR AUC ~0.5 at every epsilon, issue 11, 12(d)).
-The reparameterisation noise comes from the model's seeded :class:`torch.Generator`.
+The two private loops: :mod:`tabsynth.models.ctgan_dp` (CTGAN: the private discriminator) and
+:mod:`tabsynth.models.tvae_dp` (TVAE: encoder and decoder in one module); the autoregressive
+model's: :mod:`tabsynth.models.ar_dp`. This module holds what they share: the plan before any
+training (:func:`prepare_private_fit`), the Opacus wrappers and the per-step helpers.
 
 Losses and what the model file holds
 ------------------------------------
@@ -118,13 +77,9 @@ inside the module at ``max_grad_norm`` (the same norm the noise is calibrated fo
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
-from collections.abc import Iterator
 from typing import Any
-
-import numpy as np
 
 from ..privacy.dpsgd_plan import (  # noqa: F401 - DP_*: re-exported (their former home)
     DP_BATCH_FRACTION,
@@ -136,14 +91,15 @@ from ..privacy.dpsgd_plan import (  # noqa: F401 - DP_*: re-exported (their form
     epsilon_after,
     plan_dpsgd,
 )
-from .condvec import ConditionSampler
 
 __all__ = [
     "AUTO_MODE",
     "DPPlan",
+    "finish_private",
+    "plan_private_training",
     "prepare_private_fit",
-    "train_ctgan_dp",
-    "train_tvae_dp",
+    "private_statistics",
+    "resolve_dp_schedule",
 ]
 
 #: ``grad_sample_mode="auto"``: the fastest mode measured for each model (module docstring).
@@ -202,9 +158,75 @@ def _resolve_mode(model: Any) -> str:
     return AUTO_MODE.get(type(model).__name__, "ghost") if mode == "auto" else mode
 
 
+def private_statistics(model: Any, df: Any, metadata: Any, noise: Any, *, share: float,
+                       accountant: str, **stats_kwargs: Any) -> tuple[Any, Any, Any, int]:
+    """Budget and DP statistics of a private fit: ``(budget, stats, ledger, n_noisy)``.
+
+    :func:`~tabsynth.privacy.resolve_budget` (``delta=None``: the default delta of a charged
+    noisy count, its entry first in the ledger), then
+    :func:`~tabsynth.stats.private.compute_private_stats` with ``share`` of epsilon, then the
+    check of a given ``delta`` against the noisy row count ``n_noisy``. Shared by every private
+    route (DP-SGD of CTGAN/TVAE/ARSynthesizer, the marginal route).
+    """
+    from ..privacy import check_delta_noisy, resolve_budget
+    from ..stats.private import compute_private_stats
+
+    delta = getattr(model, "delta", None)
+    resolved = resolve_budget(float(model.epsilon), delta, len(df), noise)
+    budget = resolved.budget
+    stats, ledger = compute_private_stats(
+        df, metadata, budget, share=float(share), accountant=accountant, rng=noise,
+        secure_mode=bool(getattr(model, "secure_mode", False)), **stats_kwargs,
+    )
+    if resolved.entry is not None:
+        ledger.entries.insert(0, resolved.entry)
+    n_noisy = stats.n_rows if stats.n_rows else max(int(round(resolved.n_noisy or 1)), 1)
+    if delta is not None:
+        check_delta_noisy(budget.delta, n_noisy)
+    return budget, stats, ledger, n_noisy
+
+
+def plan_private_training(model: Any, budget: Any, ledger: Any, n_noisy: int, *,
+                          schedule: dict[str, Any], lr_scale: dict[str, float], target: str,
+                          noise: Any) -> DPPlan:
+    """The DP-SGD plan of ``model`` (:func:`~tabsynth.privacy.dpsgd_plan.plan_dpsgd`, refused
+    before training when over budget); its entry (``target`` names the private networks) is
+    added to ``ledger`` before any training step.
+
+    Raises
+    ------
+    ParameterError
+        The table (its noisy row count) is too small for ``batch_size``.
+    """
+    from ..errors import ParameterError
+    from ..privacy import LedgerEntry
+
+    name = type(model).__name__
+    batch_size, epochs = int(schedule["batch_size"]), int(schedule["epochs"])
+    if batch_size >= n_noisy:
+        raise ParameterError(
+            f"The table has about {n_noisy} rows (a noisy count): too few for "
+            f"{name}(batch_size={batch_size}) under differential privacy. Each row is sampled "
+            "with probability batch_size / n (Poisson sampling): use "
+            f"batch_size <= {max(n_noisy // 10, 1)} (a small fraction of the rows) or more rows."
+        )
+    mode = _resolve_mode(model)
+    plan = plan_dpsgd(budget, ledger, n_noisy=n_noisy, batch_size=batch_size, epochs=epochs,
+                      accountant=model.accountant, grad_sample_mode=mode, owner=name,
+                      lr_scale=dict(lr_scale), noise=noise)
+    ledger.add(LedgerEntry.dpsgd(
+        target, noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate,
+        steps=plan.steps, max_grad_norm=model.max_grad_norm,
+        params={"epochs": epochs, "expected_batch_size": batch_size, "grad_sample_mode": mode},
+        note="DP-SGD, Poisson sampling, per-sample clipping",
+    ))
+    return plan
+
+
 def prepare_private_fit(model: Any, df: Any, metadata: Any,
                         noise: Any) -> tuple[Any, Any, DPPlan]:
-    """Checks, DP statistics, ledger and DP-SGD calibration, before any training.
+    """Checks, DP statistics, ledger and DP-SGD calibration of a CTGAN/TVAE, before any
+    training.
 
     ``noise`` is the privacy noise source (:func:`tabsynth.privacy.noise_rng`, OS entropy); the
     exact row count is read only by charged mechanisms (the count behind the default delta,
@@ -220,44 +242,14 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
     ParameterError
         The table is too small for ``batch_size``.
     """
-    from ..errors import ParameterError
-    from ..privacy import LedgerEntry, check_delta_noisy, resolve_budget
-    from ..private_stats import compute_private_stats
-
-    name = type(model).__name__
-    resolved = resolve_budget(float(model.epsilon), model.delta, len(df), noise)
-    budget = resolved.budget
-    stats, ledger = compute_private_stats(
-        df, metadata, budget, share=float(model.preprocessing_share),
-        accountant=model.accountant, rng=noise, secure_mode=model.secure_mode,
-    )
-    if resolved.entry is not None:
-        ledger.entries.insert(0, resolved.entry)
-    n_noisy = stats.n_rows if stats.n_rows else max(int(round(resolved.n_noisy or 1)), 1)
-    if model.delta is not None:
-        check_delta_noisy(budget.delta, n_noisy)
+    budget, stats, ledger, n_noisy = private_statistics(
+        model, df, metadata, noise, share=model.preprocessing_share,
+        accountant=model.accountant)
     schedule = resolve_dp_schedule(model, n_noisy)
-    batch_size, epochs = schedule["batch_size"], schedule["epochs"]
-    q = batch_size / n_noisy
-    if q >= 1:
-        raise ParameterError(
-            f"The table has about {n_noisy} rows (a noisy count): too few for "
-            f"{name}(batch_size={batch_size}) under differential privacy. Each row is sampled "
-            "with probability batch_size / n (Poisson sampling): use "
-            f"batch_size <= {max(n_noisy // 10, 1)} (a small fraction of the rows) or more rows."
-        )
-    mode = _resolve_mode(model)
-    plan = plan_dpsgd(budget, ledger, n_noisy=n_noisy, batch_size=batch_size,
-                      epochs=int(epochs), accountant=model.accountant, grad_sample_mode=mode,
-                      owner=name, lr_scale=dict(schedule["lr_scale"]), noise=noise)
-    ledger.add(LedgerEntry.dpsgd(
-        f"{name} {'discriminator' if name == 'CTGAN' else 'encoder+decoder'}",
-        noise_multiplier=plan.noise_multiplier, sample_rate=q, steps=plan.steps,
-        max_grad_norm=model.max_grad_norm,
-        params={"epochs": int(epochs), "expected_batch_size": int(batch_size),
-                "grad_sample_mode": mode},
-        note="DP-SGD, Poisson sampling, per-sample clipping",
-    ))
+    networks = "discriminator" if type(model).__name__ == "CTGAN" else "encoder+decoder"
+    plan = plan_private_training(model, budget, ledger, n_noisy, schedule=schedule,
+                                 lr_scale=schedule["lr_scale"],
+                                 target=f"{type(model).__name__} {networks}", noise=noise)
     return stats, ledger, plan
 
 
@@ -274,21 +266,21 @@ def _spent_so_far(ledger: Any, plan: DPPlan, steps_done: int) -> float:
     return epsilon_after(plan, ledger, steps_done)
 
 
-def _finish(model: Any, plan: DPPlan) -> None:
-    """Set ``privacy_spent_``; refuse (never silently exceed) a ledger over budget."""
+def finish_private(ledger: Any, plan: DPPlan) -> tuple[Any, dict[str, Any]]:
+    """``(privacy_spent, dp_schedule)`` of a finished DP-SGD run; refuses (never silently
+    exceeds) a ledger over budget. The estimator stores both (its one writer)."""
     from ..privacy import BudgetExceededError
+    from ..privacy.spent import spent_of
 
-    eps, delta = model.ledger_.spent()
-    if eps > plan.budget.epsilon * (1 + 1e-9):  # pragma: no cover - calibration prevents it
-        raise BudgetExceededError(
-            f"The run spent epsilon={eps:.4g} > the budget epsilon={plan.budget.epsilon:g}.")
-    accountant = getattr(model.ledger_, "effective_accountant", model.ledger_.accountant)
-    model.privacy_spent_ = {"epsilon": float(eps), "delta": float(delta),
-                            "accountant": accountant}
-    model.dp_schedule_ = {"epochs": int(plan.epochs), "batch_size": int(plan.expected_batch_size),
-                          "sample_rate": float(plan.sample_rate), "steps": int(plan.steps),
-                          "noise_multiplier": float(plan.noise_multiplier),
-                          "lr_scale": dict(plan.lr_scale or {})}
+    spent = spent_of(ledger)
+    if spent["epsilon"] > plan.budget.epsilon * (1 + 1e-9):  # pragma: no cover - calibrated
+        raise BudgetExceededError(f"The run spent epsilon={spent['epsilon']:.4g} > the budget "
+                                  f"epsilon={plan.budget.epsilon:g}.")
+    schedule = {"epochs": int(plan.epochs), "batch_size": int(plan.expected_batch_size),
+                "sample_rate": float(plan.sample_rate), "steps": int(plan.steps),
+                "noise_multiplier": float(plan.noise_multiplier),
+                "lr_scale": dict(plan.lr_scale or {})}
+    return spent, schedule
 
 
 def _release(gsm: Any) -> None:
@@ -324,6 +316,21 @@ def _make_private(module: Any, optimizer: Any, model: Any, plan: DPPlan, generat
         expected_batch_size=plan.expected_batch_size, grad_sample_mode=plan.grad_sample_mode,
         secure_mode=model.secure_mode, generator=noise_gen,
     )
+
+
+def start_private_loop(module: Any, optimizer: Any, model: Any, plan: DPPlan, generator: Any,
+                       n_rows: int) -> tuple[Any, Any, Any, Any]:
+    """``(gsm, optimizer, batches, bar)`` of a DP-SGD loop: the Opacus wrappers
+    (:func:`_make_private`), the Poisson batches of row indices (masks from the plan's OS
+    entropy noise), the module in train mode and the progress bar over ``plan.epochs``."""
+    from .._progress import progress_bar
+    from ..privacy.dpsgd import poisson_batches
+
+    gsm, optimizer = _make_private(module, optimizer, model, plan, generator)
+    batches = poisson_batches(n_rows, plan.sample_rate, plan.steps, _privacy_noise(plan))
+    gsm.train()
+    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
+    return gsm, optimizer, batches, bar
 
 
 def _progress(model: Any, plan: DPPlan, epoch: int, bar: Any, extra: dict[str, float]) -> float:
@@ -363,263 +370,3 @@ def _backward(gsm: Any, optimizer: Any, per_row: Any, mode: str) -> None:
             DPTensorFastGradientClipping(gsm, optimizer, per_row, "mean").backward()
     else:
         (per_row.sum() / max(per_row.shape[0], 1)).backward()
-
-
-# ------------------------------------------------------------------------------ CTGAN
-@contextlib.contextmanager
-def _frozen(gsm: Any) -> Iterator[Any]:
-    """Inside: the GradSampleModule's wrapped network, frozen, without per-sample gradient
-    hooks (forward AND backward: for the generator's update, which is post-processing)."""
-    gsm.requires_grad_(False)
-    has_hooks = hasattr(gsm, "disable_hooks")
-    if has_hooks:
-        gsm.disable_hooks()
-    try:
-        yield gsm._module
-    finally:
-        if has_hooks:
-            gsm.enable_hooks()
-        gsm.requires_grad_(True)
-
-
-def build_dp_discriminator(model: Any) -> Any:
-    """The DP critic: CTGAN's discriminator with ``pac=1`` (no BatchNorm)."""
-    from .networks import Discriminator
-
-    t = model.transformer_
-    return Discriminator(t.output_dim + t.cond_dim, tuple(model.discriminator_dim), 1)
-
-
-def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
-                   rng: np.random.Generator, generator: Any) -> list[dict[str, float]]:
-    """DP-SGD training of a CTGAN's discriminator; the generator learns from it only."""
-    import torch
-    from torch.nn import functional as F
-
-    from .._progress import progress_bar
-    from .networks import init_weights, set_dropout_generator
-
-    plan: DPPlan = model._dp_plan
-    dev = model.device_
-    t = model.transformer_
-    n = X.shape[0]
-    B = max(int(plan.expected_batch_size), 2)  # fake rows per step: fixed (BatchNorm needs 2)
-    data = torch.from_numpy(X).to(dev)
-    codes = np.asarray(real_cond_codes, dtype=np.int64)
-    fake_cond = ConditionSampler(t, None, log_frequency=False, n_rows=plan.n_noisy)
-    n_disc = fake_cond.n_discrete
-    cond_dim = int(t.cond_dim)
-    disc_out = [(int(s.start), int(s.start + s.dim)) for s in t.discrete_spans]
-
-    disc = build_dp_discriminator(model)
-    _check_private(disc)
-    init_weights(disc, model._torch_generator(rng, "cpu"))
-    disc.to(dev)
-    set_dropout_generator(disc, generator)
-    lr_scale = plan.lr_scale or {}
-    optim_d = torch.optim.Adam(disc.parameters(),
-                               lr=model.discriminator_lr
-                               * lr_scale.get("discriminator_lr", 1.0),
-                               betas=(0.5, 0.9),
-                               weight_decay=model.discriminator_decay)
-    gsm, optim_d = _make_private(disc, optim_d, model, plan, generator)
-    gen_net = model._generator
-    optim_g = torch.optim.Adam(gen_net.parameters(),
-                               lr=model.generator_lr * lr_scale.get("generator_lr", 1.0),
-                               betas=(0.5, 0.9),
-                               weight_decay=model.generator_decay)
-
-    def cond_onehot(gidx: np.ndarray) -> Any:
-        out = torch.zeros(len(gidx), cond_dim, device=dev)
-        if len(gidx) and cond_dim:
-            out[torch.arange(len(gidx), device=dev), torch.from_numpy(gidx).to(dev)] = 1.0
-        return out
-
-    def fake_batch() -> tuple[Any, Any, Any, np.ndarray | None, np.ndarray | None]:
-        if n_disc:
-            col, opt, gidx = fake_cond.training_condvec(B, rng)
-            cond = cond_onehot(gidx)
-        else:
-            col = opt = None
-            cond = torch.zeros(B, 0, device=dev)
-        z = torch.randn(B, model.embedding_dim, generator=generator, device=dev)
-        raw = gen_net(torch.cat([z, cond], dim=1))
-        fake = model._layout.gumbel_softmax(raw, tau=model._gumbel_tau, generator=generator)
-        return raw, fake, cond, col, opt
-
-    def cond_loss(raw: Any, col: np.ndarray, opt: np.ndarray) -> Any:
-        col_t = torch.from_numpy(col).to(dev)
-        opt_t = torch.from_numpy(opt).to(dev)
-        total = torch.zeros((), device=dev)
-        for j, (st, ed) in enumerate(disc_out):
-            sel = col_t == j
-            target = torch.where(sel, opt_t, torch.zeros_like(opt_t))
-            ce = F.cross_entropy(raw[:, st:ed], target, reduction="none")
-            total = total + (ce * sel).sum()
-        return total / raw.shape[0]
-
-    def disc_step(idx: np.ndarray) -> None:
-        b = len(idx)
-        real = data[torch.from_numpy(idx).to(dev)]
-        if n_disc:
-            # the real row's own category, for a uniformly chosen discrete column
-            col = rng.integers(n_disc, size=b)
-            gidx = fake_cond.cond_starts[col] + codes[idx, col]
-            real_cond = cond_onehot(gidx)
-        else:
-            real_cond = torch.zeros(b, 0, device=dev)
-        with torch.no_grad():
-            _, fake, f_cond, _, _ = fake_batch()
-        x = torch.cat([torch.cat([real, real_cond], dim=1), torch.cat([fake, f_cond], dim=1)])
-        logits = gsm(x).reshape(-1)
-        target = torch.cat([torch.ones(b, device=dev), torch.zeros(B, device=dev)])
-        per_row = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-        optim_d.zero_grad(set_to_none=True)
-        _backward(gsm, optim_d, per_row, plan.grad_sample_mode)  # per-sample, then clipped
-        optim_d.step()
-
-    def gen_step() -> float:
-        raw, fake, cond, col, opt = fake_batch()
-        with _frozen(gsm) as critic:
-            y_fake = critic(torch.cat([fake, cond], dim=1))
-            loss = F.softplus(-y_fake).mean()
-            if col is not None:
-                loss = loss + cond_loss(raw, col, opt)
-            optim_g.zero_grad(set_to_none=True)
-            loss.backward()
-        optim_g.step()
-        return float(loss.detach())
-
-    sampler = _privacy_noise(plan)
-    from ..privacy.dpsgd import poisson_batches
-
-    batches = poisson_batches(n, plan.sample_rate, plan.steps, sampler)
-    gen_net.train()
-    gsm.train()
-    history: list[dict[str, float]] = []
-    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
-    done = 0
-    try:
-        for epoch in bar:
-            g_total, g_count = 0.0, 0
-            for _ in range(plan.steps_per_epoch):
-                disc_step(next(batches))
-                done += 1
-                if done % model.discriminator_steps == 0:
-                    g_total += gen_step()
-                    g_count += 1
-            g_mean = g_total / g_count if g_count else float("nan")
-            eps = _progress(model, plan, epoch, bar, {"g": g_mean})
-            history.append({"epoch": epoch + 1, "generator_loss": g_mean, "epsilon": eps})
-    finally:
-        bar.close()
-        gen_net.eval()
-        _release(gsm)
-    _epsilon_column(model, plan, history)
-    _finish(model, plan)
-    return history
-
-
-# ------------------------------------------------------------------------------ TVAE
-#: Under DP the decoder's Gaussian scale is not learnt: the continuous part of the loss uses
-#: this fixed scale (``diff**2 / 2``, the same weight per unit as one softmax column's
-#: cross-entropy). A learnt ``sigma`` ~ 0.1 made those per-row gradients (in ``1/sigma**2`` and
-#: ``1/sigma**3``) ~50x the encoder's, so flat clipping left the encoder ~2% of the norm budget
-#: and the model collapsed to its marginals (issue 11, 12(d)).
-DP_TVAE_TRAIN_SCALE = 1.0
-#: The decoder's ``sigma`` used when sampling a DP-TVAE: a public constant (in the units of the
-#: transformer's normalised values), never fitted to the private rows.
-DP_TVAE_SAMPLE_SIGMA = 0.05
-#: Weight of the KL term under DP (1.0 outside DP). With the full weight the consistent KL pull
-#: on the encoder beats its noisy, clipped reconstruction signal and every latent collapses to
-#: the prior; 0.1 keeps the latent informative (adult, epsilon 10: TSTR AUC 0.50 -> ~0.8).
-DP_TVAE_KL_WEIGHT = 0.1
-
-
-def build_private_vae(model: Any, encoder: Any) -> Any:
-    """One module with the encoder and the decoder's layers: forward gives each row's
-    (reconstruction, weighted KL) loss, with the fixed public scale
-    :data:`DP_TVAE_TRAIN_SCALE` on the continuous columns."""
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
-
-    layout = model._layout
-    tanh_idx = layout.tanh_index.to(model.device_)
-    spans = layout.softmax_spans
-    loss_factor = float(model.loss_factor)
-    inv_two_var = 1.0 / (2.0 * DP_TVAE_TRAIN_SCALE ** 2)
-
-    class _PrivateVAE(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = encoder
-            self.decoder_seq = model._decoder.seq
-
-        def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-            mu, logvar = self.encoder(x)
-            std = torch.exp(0.5 * logvar)
-            recon = self.decoder_seq(eps * std + mu)
-            rec = torch.zeros(x.shape[0], device=x.device)
-            if tanh_idx.numel():
-                diff = x[:, tanh_idx] - torch.tanh(recon[:, tanh_idx])
-                rec = rec + diff.pow(2).sum(dim=1) * inv_two_var
-            for st, ed in spans:
-                rec = rec + F.cross_entropy(recon[:, st:ed], x[:, st:ed].argmax(dim=1),
-                                            reduction="none")
-            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
-            return torch.stack([rec * loss_factor, DP_TVAE_KL_WEIGHT * kl], dim=1)
-
-    return _PrivateVAE()
-
-
-def train_tvae_dp(model: Any, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
-                  generator: Any) -> list[dict[str, float]]:
-    """DP-SGD training of a TVAE: encoder and decoder in one GradSampleModule; the decoder's
-    ``sigma`` is set to the public :data:`DP_TVAE_SAMPLE_SIGMA` (not trained)."""
-    import torch
-
-    from .._progress import progress_bar
-    from ..privacy.dpsgd import poisson_batches
-    from .networks import Encoder, init_weights
-
-    plan: DPPlan = model._dp_plan
-    dev = model.device_
-    t = model.transformer_
-    n = X.shape[0]
-    data = torch.from_numpy(X).to(dev)
-    encoder = Encoder(t.output_dim, tuple(model.compress_dims), model.embedding_dim)
-    init_weights(encoder, model._torch_generator(rng, "cpu"))
-    encoder.to(dev)
-    vae = build_private_vae(model, encoder)
-    _check_private(vae)
-    vae.to(dev)
-    lr = model.learning_rate * (plan.lr_scale or {}).get("learning_rate", 1.0)
-    optim = torch.optim.Adam(vae.parameters(), lr=lr,
-                             weight_decay=model.l2scale)
-    gsm, optim = _make_private(vae, optim, model, plan, generator)
-    with torch.no_grad():
-        model._decoder.sigma.fill_(DP_TVAE_SAMPLE_SIGMA)
-    batches = poisson_batches(n, plan.sample_rate, plan.steps, _privacy_noise(plan))
-    gsm.train()
-    history: list[dict[str, float]] = []
-    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
-    try:
-        for epoch in bar:
-            for _ in range(plan.steps_per_epoch):
-                idx = next(batches)
-                real = data[torch.from_numpy(idx).to(dev)]
-                eps = torch.randn(len(idx), model.embedding_dim, generator=generator, device=dev)
-                per_row = gsm(real, eps).sum(dim=1)  # each row's reconstruction + KL
-                optim.zero_grad(set_to_none=True)
-                _backward(gsm, optim, per_row, plan.grad_sample_mode)
-                optim.step()
-            eps_spent = _progress(model, plan, epoch, bar, {})
-            history.append({"epoch": epoch + 1, "epsilon": eps_spent})
-    finally:
-        bar.close()
-        model._decoder.eval()
-        _release(gsm)
-    _epsilon_column(model, plan, history)
-    _finish(model, plan)
-    return history

@@ -4,7 +4,8 @@ What a model file holds about a model (its class name, parameters, metadata, sta
 training summary, ledger and the tensors of the networks sampling needs) is gathered here and
 written by :func:`tabsynth.artifact.write_model_file`, which owns the format (manifest,
 safetensors, versions, checksums). The way back is :mod:`tabsynth.models.registry`
-(:func:`tabsynth.load`). Imports no model class and no torch at module level.
+(:func:`tabsynth.load`), which rebuilds the model with :func:`restore_fitted`. Imports no model
+class and no torch at module level.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from .._device import resolve_device
 from ..artifact import MODEL_CLASSES, jsonable, write_model_file
 from ..errors import ParameterError
+from .fit_result import FitResult
 
-__all__ = ["model_file_contents", "save_model"]
+__all__ = ["model_file_contents", "restore_fitted", "save_model"]
 
 
 def model_file_contents(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -82,3 +87,48 @@ def save_model(model: Any, path: str | os.PathLike, *,
     """
     contents, tensors = model_file_contents(model)
     return write_model_file(path, contents=contents, tensors=tensors, csv_format=csv_format)
+
+
+def restore_fitted(model: Any, *, metadata: Any, stats: Any, training: Mapping[str, Any],
+                   ledger: Any, state: Mapping[str, Any], device: Any) -> None:
+    """Make ``model`` the fitted model a file holds: its parts as a
+    :class:`~tabsynth.models.fit_result.FitResult` (stored by the model's one writer), the
+    sampling networks' weights, and the DP correction (the same pilot as at fit time)."""
+    import torch
+
+    from ..privacy.spent import as_privacy_spent
+
+    model._validate_params()
+    summary = {"epochs": training.get("epochs"), "batch_size": training.get("batch_size")}
+    if training.get("seconds") is not None:
+        summary["seconds"] = training["seconds"]
+    if training.get("n_bins") is not None:  # marginal route: bins of the numeric columns
+        summary["n_bins"] = int(training["n_bins"])
+    if isinstance(ledger, Mapping):
+        from ..privacy import Ledger
+
+        ledger = Ledger.from_dict(ledger)
+    columns = list(training.get("columns", metadata.modelled_columns))
+    result = FitResult(
+        metadata=metadata, stats=stats,
+        transformer=model._restore_transformer(metadata, stats, training),
+        device=resolve_device(device, owner="load"), columns=columns,
+        n_features_in=int(training.get("n_features_in", len(columns))), ledger=ledger,
+        privacy_spent=as_privacy_spent(training.get("privacy_spent")),
+        loss_history=pd.DataFrame(training.get("loss_history", {})),
+        training_summary=summary,
+    )
+    model._store_fit(result)
+    model._build_networks(torch.Generator().manual_seed(0))
+    nets = model._sampling_networks()
+    grouped: dict[str, dict[str, Any]] = {name: {} for name in nets}
+    for key, tensor in state.items():
+        prefix, _, rest = key.partition(".")
+        if prefix not in grouped:
+            raise ValueError(f"unexpected tensor {key!r}")
+        grouped[prefix][rest] = tensor
+    for name, net in nets.items():
+        net.load_state_dict(grouped[name], strict=True)
+        net.to(model.device_)
+        net.eval()
+    model._store_fit(model._with_correction(result))  # the same pilot as at fit time

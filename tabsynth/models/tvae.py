@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from .._progress import format_losses, progress_bar
+from ..sampling.conditions import Condition
 from .base import BaseSynthesizer, _is_dims, _is_float, _is_int
-from .conditions import Condition
 
 __all__ = ["TVAE"]
 
@@ -155,7 +155,8 @@ class TVAE(BaseSynthesizer):
 
     # ------------------------------------------------------------------ networks
     def _build_networks(self, init_generator: Any) -> None:
-        from .networks import Decoder, OutputLayout, init_weights
+        from .networks import OutputLayout, init_weights
+        from .tvae_networks import Decoder
 
         t = self.transformer_
         self._layout = OutputLayout.from_output_info(t.output_info, t.output_dim)
@@ -167,23 +168,30 @@ class TVAE(BaseSynthesizer):
         return {"decoder": self._decoder}
 
     # ------------------------------------------------------------------ training
-    def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
-               generator: Any) -> list[dict[str, float]]:
-        if self.epsilon is not None:  # DP-SGD hook (see models/dp_training.py)
-            from .dp_training import train_tvae_dp
+    def _new_encoder(self, rng: np.random.Generator) -> Any:
+        """A freshly initialised encoder on the model's device (training only: not saved)."""
+        from .networks import init_weights
+        from .tvae_networks import Encoder
 
-            return train_tvae_dp(self, X, codes, rng=rng, generator=generator)
-        import torch
-
-        from .networks import Encoder, adam, init_weights
-
-        dev = self.device_
         t = self.transformer_
-        n = X.shape[0]
-        data = torch.from_numpy(X).to(dev)
         encoder = Encoder(t.output_dim, tuple(self.compress_dims), self.embedding_dim)
         init_weights(encoder, self._torch_generator(rng, "cpu"))
-        encoder.to(dev)
+        return encoder.to(self.device_)
+
+    def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
+               generator: Any) -> list[dict[str, float]]:
+        if self.epsilon is not None:  # DP-SGD (models/tvae_dp.py; plan: models/dp_training.py)
+            from . import tvae_dp
+
+            return tvae_dp.train_tvae_dp(self, X, codes, rng=rng, generator=generator)
+        import torch
+
+        from .networks import adam
+
+        dev = self.device_
+        n = X.shape[0]
+        data = torch.from_numpy(X).to(dev)
+        encoder = self._new_encoder(rng)
         self._encoder = encoder
         self._optim = adam(
             list(encoder.parameters()) + list(self._decoder.parameters()),

@@ -19,6 +19,9 @@ def test_demo_writes_model_release_and_report(run, tmp_path):
     assert "Verdict:" in res.output and "epsilon spent" in res.output
     assert "Trained ARSynthesizer" in res.output  # the default model: the best measured
     assert json.dumps(spent)  # serialisable
+    # page one says what was released: the model, its route and file
+    assert report["parameters"]["generator"] == {"model": "ARSynthesizer", "file": "model.tsmodel",
+                                                 "route": "dpsgd", "epsilon": 1.0}
     html = (out / "report.html").read_text()
     assert "Sign-off" in html or "sign-off" in html.lower()
 

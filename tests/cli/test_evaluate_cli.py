@@ -269,3 +269,51 @@ def test_failed_render_keeps_existing_outputs(invoke, files, tmp_path, monkeypat
     assert res.exit_code != 0 and "Traceback" not in res.output
     assert html.read_text() == "old html" and js.read_text() == "old json"
     assert sorted(os.listdir(tmp_path)) == ["r.html", "r.json"]
+
+
+def test_scenario_release_fit_sample_evaluate(invoke, tmp_path) -> None:
+    """End to end: fit, sample a scenario (two classes fixed and a numeric range) exactly,
+    then score it with the same conditions."""
+    from tabsynth import datasets
+
+    full = datasets.load("fraud")[["FraudFound_P", "VehicleCategory", "Age", "Fault"]]
+    scenario_rows = full[(full["FraudFound_P"] == 1) & (full["VehicleCategory"] == "Sport")]
+    real = pd.concat([full.sample(300, random_state=0), scenario_rows]).drop_duplicates()
+    real = real.reset_index(drop=True)
+    train = tmp_path / "fraud.csv"
+    real.to_csv(train, index=False)
+    model = tmp_path / "m.tsmodel"
+    res = invoke("fit", train, "-o", model, "--model", "tvae", "--epochs", "1",
+                 "--batch-size", "100", "--seed", "0", "--quiet")
+    assert res.exit_code == 0, res.output
+    conds = ["--condition", "FraudFound_P=1", "--condition", "VehicleCategory=Sport",
+             "--condition", "Age>=30", "--condition", "Age<=50"]
+    out = tmp_path / "scenario.csv"
+    res = invoke("sample", model, "-n", "200", "-o", out, "--seed", "1", *conds)
+    assert res.exit_code == 0, res.output
+    rel = pd.read_csv(out)
+    assert len(rel) == 200
+    assert (rel["FraudFound_P"] == 1).all() and (rel["VehicleCategory"] == "Sport").all()
+    assert rel["Age"].between(30, 50).all()
+    html, js = tmp_path / "r.html", tmp_path / "r.json"
+    res = invoke("evaluate", train, out, "--model", model, "--target", "FraudFound_P",
+                 "--no-progress", "-o", html, "--json", js, *conds)
+    assert res.exit_code in (0, 1), res.output
+    d = json.loads(js.read_text())
+    assert d["parameters"]["conditions"] == {"FraudFound_P": 1, "VehicleCategory": "Sport",
+                                             "Age": {"low": 30.0, "high": 50.0}}
+    assert d["parameters"]["generator"]["model"] == "TVAE"
+    m = {x["name"]: x for x in d["metrics"]}
+    assert m["scenario_conformance"]["value"] == 1.0
+    assert m["scenario_conformance"]["details"]["rows_not_meeting"] == 0
+    minority = m["minority_column_shapes"]["details"]
+    assert minority["scenario"] == "FraudFound_P = 1, VehicleCategory = Sport, 30.0 ≤ Age ≤ 50.0"
+    in_scenario = real[(real["FraudFound_P"] == 1) & (real["VehicleCategory"] == "Sport")
+                       & real["Age"].between(30, 50)]
+    assert minority["real_rows"] == len(in_scenario) > 0
+    page = html.read_text()
+    assert "Every release row meets the scenario" in page
+    # a condition naming no column of the table is a usage error, before any output
+    bad = tmp_path / "bad.html"
+    res = invoke("evaluate", train, out, "--condition", "Nope=1", "-o", bad, "--no-progress")
+    assert res.exit_code == 2 and "Nope" in res.output and not bad.exists()

@@ -31,7 +31,7 @@ def test_oversample_writes_real_plus_synthetic(run, model_file, small_csv, tmp_p
 
 def test_rare_numeric_tail_and_rare_categories(run, model_file, tmp_path):
     from tabsynth import load
-    from tabsynth.rare import tail_cutoffs
+    from tabsynth.sampling.rare import tail_cutoffs
 
     out = tmp_path / "tail.csv"
     res = run("sample", model_file, "-n", "200", "--rare", "age:0.1", "--tail", "lower",

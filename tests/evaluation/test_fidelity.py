@@ -17,9 +17,9 @@ from tabsynth.evaluation.fidelity import (
     correlation_similarity,
     detection,
     ks_complement,
-    minority_fidelity,
     tv_complement,
 )
+from tabsynth.evaluation.scenario import minority_fidelity
 
 
 def test_ks_complement_known_samples() -> None:
@@ -81,6 +81,47 @@ def test_pair_trends_mixed_pair_bins_on_real_range_and_counts_missing() -> None:
     # a missing category is its own cell of the joint table (frequencies over all rows)
     syn3 = syn.assign(c=pd.Series(list("aaaaabbbb") + [None], dtype="str"))
     assert column_pair_trends(real, syn3, kinds, pair_binning="real").value == pytest.approx(0.9)
+
+
+def test_default_pair_binning_is_sdmetrics_own_range_rule() -> None:
+    """The default bins each table on its OWN range, 10 equal-width bins via np.digitize on
+    np.histogram_bin_edges, so the maximum lands in an 11th bin (SDMetrics' QualityReport)."""
+    kinds = {"x": "numerical", "c": "categorical"}
+    real = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "c": list("xxxxxyyyyy")})
+    # the same shape on another range: identical under own-range bins ...
+    shifted = real.assign(x=real["x"] * 10 + 100)
+    own = column_pair_trends(real, shifted, kinds)
+    assert own.details["pair_binning"] == "own" and own.value == pytest.approx(1.0)
+    assert "own range" in own.details["binning"]
+    # ... while on the real range every synthetic value falls in the top edge bin:
+    # real cells (bin 0..4, x) .1 each, (5..8, y) .1 each, (9, y) .1; synthetic (9, x) .5,
+    # (9, y) .5 -> TVD = (.5 + .5 + .4 + .4) / 2 = .9
+    on_real = column_pair_trends(real, shifted, kinds, pair_binning="real")
+    assert on_real.value == pytest.approx(0.1)
+    assert "real table's range" in on_real.details["binning"]
+    # the maximum is a bin of its own: edges 0..10, so 9.5 -> bin 10 and 10 -> bin 11;
+    # real (1,x) (10,y) (11,y) a third each, synthetic (1,x) 1/3, (11,y) 2/3 -> 1 - 1/3
+    real2 = pd.DataFrame({"x": [0.0, 9.5, 10.0], "c": ["x", "y", "y"]})
+    syn2 = pd.DataFrame({"x": [0.0, 10.0, 10.0], "c": ["x", "y", "y"]})
+    assert column_pair_trends(real2, syn2, kinds).value == pytest.approx(2 / 3)
+    # on the real range 9.5 and 10 share the last bin (floor, clipped): identical tables
+    assert column_pair_trends(real2, syn2, kinds, pair_binning="real").value == pytest.approx(1.0)
+
+
+def test_sdmetrics_thresholded_trends_average_only_strong_real_pairs() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    real = pd.DataFrame({"x": x, "y": x + 0.1 * rng.normal(size=400),
+                         "z": rng.normal(size=400)})
+    syn = real.assign(y=rng.normal(size=400))  # breaks the one strong pair (x, y)
+    res = column_pair_trends(real, syn, {c: "numerical" for c in real})
+    pairs = {(p["column_1"], p["column_2"]): p for p in res.details["pairs"]}
+    thr = res.details["sdmetrics_thresholded"]
+    # only (x, y) has |real Pearson| > 0.5, so SDMetrics' default figure is its score alone
+    assert thr["pairs_counted"] == 1 and thr["pairs_total"] == 3
+    assert thr["value"] == pytest.approx(pairs[("x", "y")]["score"])
+    assert res.value == pytest.approx(np.mean([p["score"] for p in pairs.values()]))
+    assert thr["value"] < res.value
 
 
 def test_column_shapes_is_mean_of_column_scores() -> None:

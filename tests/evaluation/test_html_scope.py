@@ -43,5 +43,6 @@ def test_notebook_form_is_small_and_has_plots_on_demand(report) -> None:
     assert "data:image/png" not in frag and "report.show_plots()" in frag
     assert frag.startswith("<div class='tabsynth-report'>")
     plots = report.show_plots()._repr_html_()
-    assert plots.count("data:image/png;base64,") == 1 + len(report.plots["marginals"])
+    # the pair heatmap, the rare-class plot and one marginal per column
+    assert plots.count("data:image/png;base64,") == 2 + len(report.plots["marginals"])
     assert "data:image/png" in report.to_html()  # the full page keeps its plots inline

@@ -97,7 +97,7 @@ CONDITIONS = [
 
 @pytest.mark.parametrize("conditions", CONDITIONS, ids=lambda c: ",".join(c))
 def test_conditions_are_met_exactly_by_every_row(model, conditions):
-    from tabsynth.models.conditions import condition_mask, parse_conditions
+    from tabsynth.sampling.conditions import condition_mask, parse_conditions
 
     s = model.sample(2000, conditions=conditions, random_state=2)
     assert len(s) == 2000

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from tabsynth import CTGAN, Metadata
-from tabsynth.augment import MAX_NEW_ROWS, oversample_table
 from tabsynth.errors import ConditionError, DataWarning, ParameterError
+from tabsynth.sampling.augment import MAX_NEW_ROWS, oversample_table
 
 TINY = dict(epochs=1, batch_size=50, embedding_dim=8, generator_dim=(16,),
             discriminator_dim=(16,), verbose=False, device="cpu", random_state=0)
@@ -55,7 +55,7 @@ def test_keys_filled_and_dtypes_kept(fitted):
 
 
 def test_string_keys_never_collide():
-    from tabsynth.augment import _new_keys
+    from tabsynth.sampling.augment import _new_keys
 
     real = pd.Series(["syn-1", "a", "syn-2"], dtype="str")
     new = _new_keys(real, 3)

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tabsynth import TVAE, Metadata
-from tabsynth.category_cap import OTHER, cap_categories
 from tabsynth.errors import DataWarning
 from tabsynth.stats import CategoricalStats, compute_stats
+from tabsynth.stats.categories import OTHER, cap_categories
 
 
 def _stats(cats, counts, other=None):
@@ -90,3 +90,16 @@ def test_wide_table_statistics_same_in_parallel():
     one = compute_stats(df, meta, random_state=0, n_jobs=1).to_dict()
     two = compute_stats(df, meta, random_state=0, n_jobs=2).to_dict()
     assert one == two
+
+
+def test_old_module_path_still_works_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    import tabsynth.stats.categories as new
+
+    sys.modules.pop("tabsynth.category_cap", None)
+    with pytest.warns(DeprecationWarning, match="tabsynth.stats.categories"):
+        old = importlib.import_module("tabsynth.category_cap")
+    assert old.cap_categories is new.cap_categories
+    assert (old.OTHER, old.MAX_CATEGORIES) == (new.OTHER, new.MAX_CATEGORIES)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tabsynth import ConditionError, Metadata
-from tabsynth.models.conditions import (
+from tabsynth.sampling.conditions import (
     Condition,
     RejectionBudget,
     condition_mask,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from tabsynth import Metadata
 from tabsynth.privacy import PrivacyBudget, PrivacyWarning, noise_rng
-from tabsynth.private_stats import compute_private_stats
+from tabsynth.stats.private import compute_private_stats
 
 N = 400
 

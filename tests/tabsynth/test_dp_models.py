@@ -203,13 +203,13 @@ def test_dataset_too_small_for_batch(cls, data):
 
 
 def test_unmeetable_budget_names_epochs(cls, data, monkeypatch):
-    from tabsynth.models import dp_training
+    from tabsynth.models import ctgan_dp, tvae_dp
 
     def no_training(*a, **k):  # pragma: no cover - must not be reached
         raise AssertionError("training started")
 
-    monkeypatch.setattr(dp_training, "train_ctgan_dp", no_training)
-    monkeypatch.setattr(dp_training, "train_tvae_dp", no_training)
+    monkeypatch.setattr(ctgan_dp, "train_ctgan_dp", no_training)
+    monkeypatch.setattr(tvae_dp, "train_tvae_dp", no_training)
     match = r"At most \d+ epochs fit this budget|Not even one"
     with pytest.raises(BudgetError, match=match) as info:
         make(cls, epsilon=0.3, epochs=3000, batch_size=200).fit(data)
@@ -220,14 +220,14 @@ def test_incompatible_module_rejected_before_training(data, monkeypatch):
     import torch
     from torch import nn
 
-    from tabsynth.models import dp_training
+    from tabsynth.models import ctgan_dp
 
     def with_batchnorm(model):
         t = model.transformer_
         d = t.output_dim + t.cond_dim
         return nn.Sequential(nn.Linear(d, 8), nn.BatchNorm1d(8), nn.Linear(8, 1))
 
-    monkeypatch.setattr(dp_training, "build_dp_discriminator", with_batchnorm)
+    monkeypatch.setattr(ctgan_dp, "build_dp_discriminator", with_batchnorm)
     steps = []
     monkeypatch.setattr(torch.optim.Adam, "step", lambda *a, **k: steps.append(1))
     with pytest.raises(IncompatibleModuleError, match="BatchNorm"):
@@ -239,7 +239,7 @@ def test_incompatible_module_rejected_before_training(data, monkeypatch):
 @pytest.mark.parametrize("mode", ["ghost", "hooks"])
 def test_every_per_sample_gradient_is_clipped(cls, data, monkeypatch, mode):
     """No gradient penalty in DP mode, and every row's gradient entering an update is clipped."""
-    from tabsynth.models.networks import Discriminator
+    from tabsynth.models.ctgan_networks import Discriminator
 
     def no_gp(*a, **k):  # pragma: no cover - must not be reached
         raise AssertionError("gradient penalty called in DP mode")

@@ -5,7 +5,7 @@ Under DP-SGD the learned Gaussian scale made the continuous columns' per-row gra
 ``max_grad_norm`` left the encoder almost no budget; the KL term then pulled every row's latent
 to the prior and the decoder learnt the marginals only (TSTR AUC ~0.5 on adult at epsilon 1
 AND 10). The DP loss now uses a fixed, public scale and a lower KL weight (see
-``tabsynth.models.dp_training``); these tests fail on the collapsed model.
+``tabsynth.models.tvae_dp``); these tests fail on the collapsed model.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from tabsynth import TVAE, Metadata
-from tabsynth.models import dp_training
+from tabsynth.models import tvae_dp
 
 
 def _table(n: int = 4000, seed: int = 0) -> pd.DataFrame:
@@ -71,4 +71,4 @@ def test_dp_tvae_learns_the_dependence_between_columns(fitted):
 def test_dp_tvae_scale_is_the_public_constant(fitted):
     # sigma is not trained on private rows any more: it is a public constant in the model file
     sigma = fitted._decoder.sigma.detach().numpy()
-    assert np.allclose(sigma, dp_training.DP_TVAE_SAMPLE_SIGMA)
+    assert np.allclose(sigma, tvae_dp.DP_TVAE_SAMPLE_SIGMA)

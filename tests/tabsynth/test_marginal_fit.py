@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from tabsynth import CTGAN, TVAE  # noqa: E402
 from tabsynth.metadata import Metadata  # noqa: E402
 from tabsynth.models import marginal_fit as mf  # noqa: E402
+from tabsynth.models import marginal_fitter  # noqa: E402
 from tabsynth.privacy.marginals import Measurement  # noqa: E402
 
 
@@ -21,7 +22,7 @@ def _small(monkeypatch):
     monkeypatch.setattr(mf, "FINAL_STEPS", 300)
     monkeypatch.setattr(mf, "ROUNDS", 2)
     monkeypatch.setattr(mf, "PER_ROUND", 2)
-    monkeypatch.setattr(mf, "EVAL_ROWS", 2048)
+    monkeypatch.setattr(marginal_fitter, "EVAL_ROWS", 2048)  # read by MarginalFitter
     torch.set_num_threads(1)
 
 

@@ -217,6 +217,36 @@ def test_from_sdv_errors(tmp_path):
         Metadata.from_sdv({"columns": {"a": {}}})
 
 
+def test_from_json_any_tells_tabsynth_and_sdv_metadata_apart(tmp_path, mixed):
+    ours = Metadata.detect(mixed, warn=False)
+    assert Metadata.from_json_any(ours.to_dict()) == ours
+    assert Metadata.from_json_any(SDV_SINGLE) == Metadata.from_sdv(SDV_SINGLE)
+    p = tmp_path / "ours.json"
+    ours.save(p)
+    assert Metadata.from_json_any(p) == ours
+    # a byte-order mark (as some editors write) is accepted; SDV files are sniffed too
+    sdv = tmp_path / "sdv.json"
+    sdv.write_bytes(b"\xef\xbb\xbf" + json.dumps(SDV_SINGLE).encode("utf-8"))
+    assert Metadata.from_json_any(str(sdv)) == Metadata.from_sdv(SDV_SINGLE)
+    # a newer tabsynth schema is still ours (refused, not read as SDV)
+    with pytest.raises(MetadataError, match="newer"):
+        Metadata.from_json_any({**ours.to_dict(), "schema_version": SCHEMA_VERSION + 1})
+
+
+@pytest.mark.parametrize("content, match", [
+    (None, "does not exist"),
+    (b"[1, 2]", "must hold a JSON object"),
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe{}", "not UTF-8 text"),
+])
+def test_from_json_any_file_errors(tmp_path, content, match):
+    p = tmp_path / "m.json"
+    if content is not None:
+        p.write_bytes(content)
+    with pytest.raises(MetadataError, match=match):
+        Metadata.from_json_any(p)
+
+
 def test_validate_lists_all_problems():
     meta = Metadata({
         "age": {"sdtype": "numerical", "representation": "int"},

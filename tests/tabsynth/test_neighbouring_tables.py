@@ -152,6 +152,8 @@ def test_refit_forgets_the_previous_marginal_correction(base):
         warnings.simplefilter("ignore")
         model.fit(base)
         model.sample(10, random_state=0)
-        model._marginal_correction = "stale"  # whatever a previous fit cached
+        first = model.correction_
+        assert first is not None and set(first.tilts) | set(first.maps) > {"age", "income"}
         model.fit(base[["age", "income"]])
-    assert "_marginal_correction" not in vars(model) or model._marginal_correction != "stale"
+    assert model.correction_ is not first  # the refit's own correction, of its own columns
+    assert set(model.correction_.tilts) | set(model.correction_.maps) <= {"age", "income"}

@@ -51,7 +51,7 @@ def test_float_ratio_is_reached_and_real_rows_come_first(stroke, fitted):
     [("auto", {1: "maj"}), ("minority", {1: "maj"}), ({1: 100}, {1: 100}), (0.25, {1: 0.25})],
 )
 def test_strategies(stroke, strategy, expected):
-    from tabsynth.oversampling import resolve_sampling_strategy
+    from tabsynth.sampling.oversampler import resolve_sampling_strategy
 
     X, y = stroke
     counts = y.value_counts().to_dict()

@@ -1,4 +1,4 @@
-"""Post-processing of DP samples onto the model's DP marginals (tabsynth/postprocess.py)."""
+"""Post-processing of DP samples onto the model's DP marginals (tabsynth/sampling/correction.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tabsynth import CTGAN, TVAE, datasets, load
-from tabsynth.postprocess import build_correction, correction_for
+from tabsynth.sampling.correction import build_correction, correction_for
 
 COLUMNS = ["age", "workclass", "education", "sex", "hours-per-week", "income"]
 TINY = {

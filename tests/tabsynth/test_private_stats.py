@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from tabsynth.errors import DataError, ParameterError
 from tabsynth.metadata import Metadata
 from tabsynth.privacy import PrivacyBudget, PrivacyWarning
-from tabsynth.private_stats import OTHER, compute_private_stats, count_measurements
 from tabsynth.stats import CategoricalStats, DatetimeStats, NumericStats, compute_stats
+from tabsynth.stats.private import OTHER, compute_private_stats, count_measurements
 from tabsynth.transformer import DataTransformer
 
 CANARY_NUM = 123456.789
@@ -337,7 +337,7 @@ def test_spread_out_column_keeps_its_range_on_a_small_table():
     from tabsynth import datasets
     from tabsynth.metadata import Metadata
     from tabsynth.privacy import PrivacyBudget
-    from tabsynth.private_stats import compute_private_stats
+    from tabsynth.stats.private import compute_private_stats
 
     df = datasets.load("stroke")
     meta = Metadata.detect(df, warn=False)

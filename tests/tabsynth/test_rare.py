@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tabsynth import ConditionError, ParameterError, sample_rare
-from tabsynth.rare import _mixture_quantile, rare_categories, rare_conditions, tail_cutoffs
+from tabsynth.sampling.rare import _mixture_quantile, rare_categories, rare_conditions, tail_cutoffs
 
 
 @pytest.fixture(scope="module")

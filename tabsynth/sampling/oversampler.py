@@ -56,22 +56,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
-from .errors import ConditionError, NotFittedError, ParameterError, check_param
-from .sampling_strategy import (
+from .._estimator import Estimator
+from ..errors import NotFittedError, ParameterError, check_param
+from ..privacy.spent import parallel_spent
+from .class_models import ClassModels
+from .cleaning import Cleaning
+from .sampler_io import SamplerIO
+from .strategy import (
     _py,
-    _sort_key,
-    _spent_tuple,
     resolve_sampling_strategy,
 )
 
-__all__ = ["Oversampler", "resolve_sampling_strategy"]  # oversample_table: tabsynth.augment
+# oversample_table: tabsynth.sampling.augment
+__all__ = ["Oversampler", "resolve_sampling_strategy"]
 
 _TARGET = "__tabsynth_target__"
 _MODELS = ("ctgan", "tvae", "ar", "smote")
 # ---------------------------------------------------------------------------- estimator
-class Oversampler(BaseEstimator):
+class Oversampler(ClassModels, Cleaning, SamplerIO, Estimator):
     """Oversample rare classes with synthetic rows from a (DP) CTGAN/TVAE/ARSynthesizer.
 
     Parameters
@@ -129,10 +132,11 @@ class Oversampler(BaseEstimator):
     ledgers_ : list of Ledger
         One per model (empty for non-private models); per-class ledgers carry
         ``partition={"column": ..., "value": ...}``.
-    privacy_spent_ : dict or None
-        ``{"epsilon", "delta", "accountant", "composition"}`` (the models' shape): the model's
-        guarantee, or under parallel composition the maximum epsilon and the maximum delta
-        over the parts (each taken separately).
+    privacy_spent_ : PrivacySpent or None
+        ``{"epsilon", "delta", "accountant", "composition"}``
+        (:class:`tabsynth.privacy.spent.PrivacySpent`, the models' type): the model's
+        guarantee, or under parallel composition the maximum epsilon and the maximum delta over
+        the parts (each taken separately).
     privacy_report_ : dict
         ``{"dp": bool, "composition": ..., "epsilon": ..., "delta": ..., "non_private": [...],
         "real_rows_in_output": bool, "note": ...}``.
@@ -175,7 +179,7 @@ class Oversampler(BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _validate_params(self) -> None:
-        from .models.base import BaseSynthesizer
+        from ..models.base import BaseSynthesizer
 
         name = type(self).__name__
         check_param(name, "model", self.model,
@@ -217,96 +221,6 @@ class Oversampler(BaseEstimator):
                 "Oversampler(model='smote') interpolates real rows: per_class=True and "
                 "keep_real=False do not apply."
             )
-
-    @staticmethod
-    def _check_xy(X: Any, y: Any, private: bool = False) -> tuple[pd.DataFrame, np.ndarray, bool]:
-        """``X`` as a DataFrame (copy), ``y`` as a 1-d array; whether X was a DataFrame.
-        ``private`` (a DP fit): messages quote no exact count."""
-        is_frame = isinstance(X, pd.DataFrame)
-        if is_frame:
-            frame = X.reset_index(drop=True).copy()
-            frame.columns = [str(c) for c in frame.columns]
-        else:
-            arr = np.asarray(X)
-            if arr.ndim != 2:
-                raise ParameterError(
-                    f"X must be a 2-d table (DataFrame or array); got shape {arr.shape}."
-                )
-            frame = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
-            frame = frame.infer_objects()
-        y_arr = np.asarray(y.to_numpy() if isinstance(y, pd.Series) else y)
-        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
-            y_arr = y_arr.ravel()
-        if y_arr.ndim != 1:
-            raise ParameterError(f"y must be 1-d (one label per row); got shape {y_arr.shape}.")
-        if len(y_arr) != len(frame):
-            sizes = ("" if private else
-                     f": X has {len(frame)} rows, y has {len(y_arr)} labels")
-            raise ParameterError(f"X and y do not match{sizes} (one label per row).")
-        if len(frame) == 0:
-            raise ParameterError("X is empty: nothing to oversample.")
-        if pd.isna(pd.Series(y_arr)).any():
-            raise ParameterError("y has missing labels; drop or label those rows first.")
-        return frame, y_arr, is_frame
-
-    # ------------------------------------------------------------------ models
-    def _make_model(self) -> Any:
-        from .models.base import BaseSynthesizer
-
-        if isinstance(self.model, BaseSynthesizer):
-            cls = type(self.model)
-            params = dict(self.model.get_params())
-        else:
-            if self.model == "ctgan":
-                from .models.ctgan import CTGAN as cls  # noqa: N813
-            elif self.model == "ar":
-                from .models.ar import ARSynthesizer as cls
-            else:
-                from .models.tvae import TVAE as cls  # noqa: N813
-            params = {}
-        params.update(self.model_params or {})
-        valid = cls._get_param_names()
-        for key in ("epsilon", "delta", "random_state"):
-            value = getattr(self, key)
-            if value is None or (key == "random_state" and key in (self.model_params or {})):
-                continue
-            if key not in valid:
-                raise ParameterError(f"{cls.__name__} has no {key!r} parameter (yet).")
-            params[key] = value
-        bad = sorted(set(params) - set(valid))
-        if bad:
-            raise ParameterError(
-                f"Unknown model_params {bad} for {cls.__name__}. Valid parameters: {valid}."
-            )
-        return cls(**params)
-
-    def _metadata_for(self, frame: pd.DataFrame, target: str | None, classes: list) -> Any:
-        from .metadata import Metadata
-
-        # Under DP nothing is inferred from the values: dtypes and names only.
-        md = (Metadata.from_dtypes(frame) if self.epsilon is not None
-              else Metadata.detect(frame, warn=False))
-        if self.metadata is not None:
-            user = self.metadata if isinstance(self.metadata, Metadata) else (
-                Metadata.from_dict(self.metadata) if isinstance(self.metadata, Mapping)
-                else Metadata.load(self.metadata))
-            for name, col in user.columns.items():
-                if name in md.columns:
-                    md.columns[name] = col
-        if target is not None:
-            col = md.columns[target]
-            sdtype = col.sdtype if col.sdtype in ("categorical", "boolean") else "categorical"
-            # Without DP the label set is the observed one. Under DP it is either declared by
-            # the user (classes=...: public) or discovered by the model's thresholded DP
-            # histogram (classes is None here: no public_domain); frequencies are measured.
-            if sdtype == "boolean":
-                md.update_column(target, sdtype="boolean")
-            elif classes is None:  # a domain the user declared in metadata stays declared
-                md.update_column(target, sdtype="categorical", public_domain=col.public_domain)
-            else:
-                md.update_column(target, sdtype="categorical",
-                                 public_domain=[_py(c) for c in classes])
-        return md
 
     # ------------------------------------------------------------------ API
     def fit(self, X: Any, y: Any) -> Oversampler:
@@ -359,8 +273,7 @@ class Oversampler(BaseEstimator):
     # ------------------------------------------------------------------ internals
     def _fit(self, X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, bool]:
         self._validate_params()
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-            delattr(self, name)
+        self._reset_fitted()
         private = self.epsilon is not None and self.model != "smote"
         frame, y_arr, is_frame = self._check_xy(X, y, private)
         counts = Counter(_py(v) for v in y_arr)
@@ -382,7 +295,7 @@ class Oversampler(BaseEstimator):
             non_private.append("SMOTE-NC interpolates real minority rows outside any DP "
                                "mechanism: the synthetic rows are not differentially private.")
             if self.epsilon is not None:
-                from .privacy.errors import PrivacyWarning
+                from ..privacy.errors import PrivacyWarning
 
                 warnings.warn(
                     "Oversampler(model='smote') ignores epsilon: SMOTE reads the real minority "
@@ -394,7 +307,7 @@ class Oversampler(BaseEstimator):
                                "trained on the real rows outside any DP mechanism: which "
                                "synthetic rows are kept is not differentially private.")
             if self.epsilon is not None:
-                from .privacy.errors import PrivacyWarning
+                from ..privacy.errors import PrivacyWarning
 
                 warnings.warn(
                     "Oversampler(filter_synthetic=...) selects synthetic rows with a classifier "
@@ -433,15 +346,11 @@ class Oversampler(BaseEstimator):
         if self.model != "smote":
             self.sampling_strategy_ = (strategy if self.keep_real
                                        else self._synthetic_sizes(counts, classes))
-        spents = [_spent_tuple(getattr(m, "privacy_spent_", None)) for m in self.models_.values()]
-        spents = [s for s in spents if s is not None]
-        models_dp = bool(spents) and len(spents) == len(self.models_)
-        # Parallel composition over disjoint partitions: (max epsilon, max delta), taken
-        # separately (a max over (epsilon, delta) tuples would under-report delta).
-        self.privacy_spent_ = None if not spents else {
-            "epsilon": max(e for e, _ in spents), "delta": max(d for _, d in spents),
-            "accountant": self._accountant(),
-            "composition": "parallel" if self.per_class else "single model"}
+        spents = [getattr(m, "privacy_spent_", None) for m in self.models_.values()]
+        models_dp = bool(spents) and all(sp is not None for sp in spents)
+        # Parallel composition over disjoint partitions (tabsynth.privacy.spent)
+        self.privacy_spent_ = parallel_spent(
+            spents, composition="parallel" if self.per_class else "single model")
         if self.keep_real and models_dp:
             non_private.append("keep_real=True: the output contains the real rows passed in "
                                "(and class sizes from the real labels).")
@@ -460,66 +369,6 @@ class Oversampler(BaseEstimator):
         }
         return frame, y_arr, is_frame
 
-    def _exact_strategy(self, counts: Mapping[Any, int], private: bool) -> OrderedDict:
-        """``sampling_strategy`` resolved on y's exact class counts. Under DP a refusal quotes
-        no label of y and no count (issue 11, item 10): the labels may be private and the
-        counts are exact; the reason is given in general terms."""
-        try:
-            return resolve_sampling_strategy(self.sampling_strategy, counts,
-                                             owner=type(self).__name__)
-        except ParameterError:
-            if not private:
-                raise
-        raise ParameterError(
-            f"sampling_strategy={self.sampling_strategy!r} of {type(self).__name__} does not "
-            "fit the labels of y. Under DP the details are not quoted (they would name labels "
-            "of y or exact class counts): a float needs exactly two classes and a ratio above "
-            "the current minority/majority one; a dict names classes of y with totals at or "
-            "above their current counts.") from None
-
-    def _discover_labels(self) -> bool:
-        """Under DP without declared classes the label set is a DP output of the model."""
-        return self.epsilon is not None and self.model != "smote" and self.classes is None
-
-    def _label_set(self, counts: Mapping[Any, int]) -> list:
-        observed = sorted(counts, key=_sort_key)
-        if self.epsilon is None or self.model == "smote":
-            return observed
-        if self.classes is not None:
-            declared = sorted({_py(c) for c in self.classes}, key=_sort_key)
-            if any(c not in declared for c in observed):
-                raise ParameterError(
-                    "y has label(s) outside the declared classes: under DP every label must "
-                    "be in classes=[...] (labels are not quoted: they are private).")
-            return declared
-        if self.per_class:
-            raise ParameterError(
-                "Oversampler(per_class=True, epsilon=...) needs the label set declared as "
-                "public, classes=[...]: partitioning by a label set read from y would "
-                "release every label, even one held by a single row.")
-        return observed  # replaced by the DP-released labels after the fit
-
-    def _released_labels(self, model: Any, counts: Mapping[Any, int]) -> list:
-        """Labels released by the model's thresholded DP histogram (never the 'other' bucket),
-        mapped back to y's values."""
-        cat = model.stats_[self.target_name_]
-        other = getattr(cat, "other", None)
-        released = [c for c in cat.categories if not (isinstance(other, str) and c == other)]
-        by_str = {str(c): c for c in counts}
-        labels = [by_str.get(str(c), c) for c in released]
-        if len(labels) < 2:
-            raise ParameterError(
-                "Under DP fewer than two labels cleared the DP release threshold: declare the "
-                "label set as public with classes=[...] or raise epsilon.")
-        return sorted(labels, key=_sort_key)
-
-    def _accountant(self) -> str | None:
-        for m in self.models_.values():
-            spent = getattr(m, "privacy_spent_", None)
-            if isinstance(spent, Mapping):
-                return spent.get("accountant")
-        return None
-
     def _note(self, dp: bool, non_private: list[str]) -> str:
         if non_private:
             return "NON-PRIVATE: " + " ".join(non_private)
@@ -531,157 +380,6 @@ class Oversampler(BaseEstimator):
                      "sizes come from the real labels: the table as a whole is not a DP release.")
         return note
 
-    def _synthetic_sizes(self, counts: Mapping[Any, int], classes: list) -> OrderedDict:
-        """keep_real=False: rows per class from the model's own statistics (DP under DP)."""
-        est: dict[Any, float] = {}
-        if self.per_class:
-            for cls in classes:
-                n = getattr(self.models_[cls].stats_, "n_rows", None)
-                est[cls] = float(n) if n else 1.0
-        else:
-            st = self.model_.stats_
-            cat = st[self.target_name_]
-            n_rows = float(st.n_rows or sum(counts.values()))
-            freq = {str(c): f for c, f in zip(cat.categories, cat.frequencies, strict=True)}
-            for cls in classes:
-                est[cls] = max(freq.get(str(cls), 0.0) * n_rows, 1.0)
-        est_counts = {c: max(int(round(v)), 1) for c, v in est.items()}
-        if len(est_counts) < 2:
-            return OrderedDict((c, est_counts[c]) for c in classes)
-        try:
-            add = resolve_sampling_strategy(self.sampling_strategy, est_counts,
-                                            owner=type(self).__name__)
-        except ParameterError:
-            if isinstance(self.sampling_strategy, (str, Mapping)):
-                raise
-            add = OrderedDict()  # the DP counts may already be above the asked ratio
-        return OrderedDict((c, est_counts[c] + add.get(c, 0)) for c in classes)
-
-    def _generate(self, cls: Any, n: int, seed: int) -> pd.DataFrame:
-        if self.per_class:
-            return self.models_[cls].sample(n, random_state=seed)
-        try:
-            rows = self.model_.sample(n, conditions={self.target_name_: cls}, random_state=seed)
-        except ConditionError as exc:
-            raise ConditionError(
-                f"Cannot generate rows of class {cls!r}: {exc}"
-            ) from exc
-        return rows.drop(columns=[self.target_name_])
-
-    # ------------------------------------------------------------------ cleaning
-    @staticmethod
-    def _filter_encode(frame: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` for a HistGradientBoosting classifier: numbers as floats, other columns as
-        categories of ``ref`` (unseen values -> missing); more than 250 categories -> codes."""
-        out = pd.DataFrame(index=frame.index)
-        for c in ref.columns:
-            col, rcol = frame[c], ref[c]
-            if pd.api.types.is_bool_dtype(rcol.dtype):
-                out[c] = col.astype(float)
-            elif pd.api.types.is_numeric_dtype(rcol.dtype):
-                out[c] = pd.to_numeric(col, errors="coerce").astype(float)
-            else:
-                cats = pd.unique(rcol.dropna().astype(str))
-                values = col.astype(object).where(col.notna(), None)
-                values = values.map(lambda v: None if v is None else str(v))
-                values = values.where(values.isin(set(cats)), None)  # unseen -> missing
-                cat = pd.Categorical(values, categories=cats)
-                out[c] = cat if len(cats) <= 250 else np.where(cat.codes < 0, np.nan,
-                                                                  cat.codes.astype(float))
-        return out
-
-    def _fit_filter(self, frame: pd.DataFrame, y_arr: np.ndarray) -> Any:
-        """``(classifier, priors, ref)``: the real-data classifier of ``filter_synthetic``."""
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        index = {_py(c): i for i, c in enumerate(self.classes_)}
-        codes = np.array([index[_py(v)] for v in y_arr], dtype=np.int64)
-        clf = HistGradientBoostingClassifier(categorical_features="from_dtype",
-                                             random_state=self.random_state)
-        clf.fit(self._filter_encode(frame, frame), codes)
-        priors = np.bincount(codes, minlength=len(self.classes_)) / len(codes)
-        return clf, priors, frame
-
-    def _class_index(self, v: Any) -> int:
-        for i, c in enumerate(self.classes_):
-            if _py(c) == _py(v):
-                return i
-        raise ParameterError(f"Unknown class {v!r}.")  # pragma: no cover - internal
-
-    def _generate_filtered(self, cls: Any, n: int, seed: int, scorer: Any,
-                           frame: pd.DataFrame) -> pd.DataFrame:
-        """``n`` rows of ``cls`` whose real-data score is >= filter_synthetic x base rate."""
-        clf, priors, ref = scorer
-        k = self._class_index(cls)
-        col = list(clf.classes_).index(k)
-        threshold = float(self.filter_synthetic) * float(priors[k])
-        rng = np.random.default_rng(seed)
-        kept: list[pd.DataFrame] = []
-        rejected: list[tuple[np.ndarray, pd.DataFrame]] = []
-        n_kept = drawn = 0
-        budget = 50 * n
-        batch = max(2 * n, 256)
-        while n_kept < n and drawn < budget:
-            m = min(batch, budget - drawn)
-            rows = self._generate(cls, m, int(rng.integers(2**31 - 1))).reset_index(drop=True)
-            drawn += m
-            p = clf.predict_proba(self._filter_encode(rows[ref.columns], ref))[:, col]
-            ok = p >= threshold
-            kept.append(rows[ok])
-            rejected.append((p[~ok], rows[~ok]))
-            n_kept += int(ok.sum())
-        out = pd.concat(kept, ignore_index=True).iloc[:n]
-        filled = n - len(out)
-        if filled > 0:
-            p_rej = np.concatenate([r[0] for r in rejected])
-            rows_rej = pd.concat([r[1] for r in rejected], ignore_index=True)
-            best = np.argsort(-p_rej, kind="stable")[:filled]
-            out = pd.concat([out, rows_rej.iloc[best]], ignore_index=True)
-        self.filter_report_[_py(cls)] = {"asked": int(n), "drawn": int(drawn),
-                                         "kept": int(n - filled), "filled": int(filled)}
-        return out.reset_index(drop=True)
-
-    def _smote(self, X: Any, y: Any, frame: pd.DataFrame, y_arr: np.ndarray,
-               is_frame: bool) -> tuple[Any, Any]:
-        try:
-            from imblearn.over_sampling import SMOTE, SMOTENC
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "Oversampler(model='smote') needs imbalanced-learn: pip install imbalanced-learn"
-            ) from exc
-        cat = [i for i, c in enumerate(frame.columns)
-               if not pd.api.types.is_numeric_dtype(frame[c].dtype)]
-        strategy = dict(self.sampling_strategy_)
-        strategy = {c: n + int((y_arr == c).sum()) for c, n in strategy.items()}
-        counts = Counter(_py(v) for v in y_arr)
-        k = max(1, min(5, min(counts[c] for c in strategy) - 1))
-        if cat:
-            sampler = SMOTENC(categorical_features=cat, sampling_strategy=strategy,
-                              random_state=self.random_state, k_neighbors=k)
-        else:
-            sampler = SMOTE(sampling_strategy=strategy, random_state=self.random_state,
-                            k_neighbors=k)
-        X_res, y_res = sampler.fit_resample(frame, y_arr)
-        self.synthetic_mask_ = np.arange(len(X_res)) >= len(frame)  # imblearn appends
-        return self._wrap(X, y, X_res.reset_index(drop=True), np.asarray(y_res), is_frame)
-
-    def _wrap(self, X: Any, y: Any, X_res: pd.DataFrame, y_res: np.ndarray,
-              is_frame: bool) -> tuple[Any, Any]:
-        if is_frame:
-            X_res.columns = list(X.columns)
-            X_res.attrs["tabsynth"] = {
-                "ledgers": [ledger.to_dict() for ledger in self.ledgers_],
-                "privacy": dict(self.privacy_report_),
-            }
-            out_X: Any = X_res
-        else:
-            out_X = X_res.to_numpy(dtype=np.asarray(X).dtype)
-        if isinstance(y, pd.Series):
-            out_y: Any = pd.Series(y_res, name=y.name).astype(y.dtype, errors="ignore")
-        else:
-            out_y = np.asarray(y_res)
-        return out_X, out_y
-
     def _check_is_fitted(self) -> None:
         if not hasattr(self, "sampling_strategy_"):
             raise NotFittedError(
@@ -690,7 +388,7 @@ class Oversampler(BaseEstimator):
 
 
 def __getattr__(name: str) -> Any:
-    # oversample_table moved to tabsynth.augment (the table helper of the CLI)
+    # oversample_table moved to tabsynth.sampling.augment (the table helper of the CLI)
     if name == "oversample_table":
         from .augment import oversample_table
 

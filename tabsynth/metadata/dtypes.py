@@ -26,13 +26,17 @@ format would have to be read from the values): declare them.
 from __future__ import annotations
 
 import re
-import warnings
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .errors import DataError, DataWarning
+from .columns import ColumnMetadata
+from .detect import frame_columns
 
-__all__ = ["metadata_from_dtypes", "typing_summary"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .table import Metadata
+
+__all__ = ["columns_from_dtypes", "typing_summary"]
 
 _ID_BY_NAME = re.compile(
     r"(^id$)|(_id$)|([a-z0-9]Id$)|(^uuid$)|(^guid$)|(_key$)"
@@ -41,7 +45,7 @@ _ID_BY_NAME = re.compile(
 )
 
 
-def _column(name: str, dtype: object) -> tuple[str, str | None]:
+def _sdtype(name: str, dtype: object) -> tuple[str, str | None]:
     """(sdtype, representation) of a column from its dtype and name."""
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean", None
@@ -58,33 +62,13 @@ def _column(name: str, dtype: object) -> tuple[str, str | None]:
     return "text", None
 
 
-def metadata_from_dtypes(df: pd.DataFrame, *, announce: bool = False):  # -> Metadata
-    """:class:`~tabsynth.Metadata` of ``df`` from dtypes and names only (see module docstring).
-
-    ``announce=True`` emits one :class:`~tabsynth.errors.DataWarning` telling the user how
-    each column was typed and that declaring metadata is better.
-    """
-    from .metadata import ColumnMetadata, Metadata
-
-    if not isinstance(df, pd.DataFrame):
-        raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
-    if df.columns.duplicated().any():
-        dups = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
-        raise DataError(f"The table has duplicate column names: {dups}.")
-    cols = {}
-    for name in df.columns:
-        if not isinstance(name, str):
-            raise DataError(f"Column names must be strings; got {name!r}. Rename the columns "
-                            "first.")
-        sdtype, rep = _column(name, df[name].dtype)
-        cols[name] = ColumnMetadata(sdtype, representation=rep, dtype=str(df[name].dtype))
-    meta = Metadata(cols)
-    if announce:
-        warnings.warn(typing_summary(meta), DataWarning, stacklevel=3)
-    return meta
+def columns_from_dtypes(df: pd.DataFrame) -> dict[str, ColumnMetadata]:
+    """Each column's metadata from its dtype and name only (see the module docstring)."""
+    return {name: ColumnMetadata(*_sdtype(name, df[name].dtype), dtype=str(df[name].dtype))
+            for name in frame_columns(df)}
 
 
-def typing_summary(meta) -> str:
+def typing_summary(meta: Metadata) -> str:
     """One paragraph: which columns were typed how, and why declaring metadata is better."""
     groups: dict[str, list[str]] = {}
     for name, col in meta.columns.items():

@@ -31,7 +31,9 @@ How (a fixed correction, estimated once per model from an unconditional pilot sa
    an unconditional one, and ``sample_to`` gives the same rows chunk by chunk as ``sample``.
 
 The correction is deterministic for a given sampling seed (resampling uses the sampling rng).
-It is applied by :meth:`BaseSynthesizer._chunks` to DP-SGD models (``route="dpsgd"``) when
+A DP-SGD model (``route="dpsgd"``) builds it at the end of its fit (and when its model file is
+loaded: the same pilot, so the same correction) and holds it as ``correction_``; sampling
+(:mod:`tabsynth.sampling.chunks`) receives it explicitly and applies it when
 ``marginal_correction`` is true (the default for DP models; set
 ``model.marginal_correction = False`` on a fitted model to sample the raw generator).
 Datetime columns are left as generated.
@@ -45,7 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MarginalCorrection", "apply_correction", "build_correction", "correction_for"]
+__all__ = ["MarginalCorrection", "apply_correction", "build_correction", "correction_for",
+           "corrects"]
 
 #: Rows of the unconditional pilot sample behind the correction.
 PILOT_ROWS = 20_000
@@ -87,7 +90,7 @@ def _targets(st: Any) -> np.ndarray:
 
 def build_correction(model: Any, pilot: pd.DataFrame | None = None) -> MarginalCorrection:
     """Estimate the correction of a fitted DP model (from its own unconditional pilot)."""
-    from .stats import CategoricalStats, NumericStats
+    from ..stats import CategoricalStats, NumericStats
 
     stats = model.stats_
     if pilot is None:
@@ -159,21 +162,23 @@ def _pilot(model: Any) -> pd.DataFrame:
     return model.transformer_.inverse_transform(X, rng=rng)
 
 
+def corrects(model: Any, stats: Any) -> bool:
+    """Whether a fit of ``model`` with ``stats`` gets a correction: DP-SGD models (DP
+    statistics, ``route="dpsgd"``) whose class has not turned it off."""
+    if not getattr(type(model), "marginal_correction", True):
+        return False  # e.g. ARSynthesizer: it would move values out of a range condition
+    if getattr(model, "epsilon", None) is None or getattr(model, "route", "dpsgd") != "dpsgd":
+        return False
+    return stats is not None and stats.source == "dp"
+
+
 def correction_for(model: Any) -> MarginalCorrection | None:
-    """The model's correction (built once, cached on the instance), or ``None`` when the
-    model is not a DP-SGD model or ``marginal_correction`` is off."""
+    """The correction sampling applies: the fitted ``correction_`` (built by the fit, or when
+    a model file is loaded), ``None`` when the model has none or ``marginal_correction`` is
+    off."""
     if not getattr(model, "marginal_correction", True):
         return None
-    if getattr(model, "ledger_", None) is None or getattr(model, "route", "dpsgd") != "dpsgd":
-        return None
-    stats = getattr(model, "stats_", None)
-    if stats is None or stats.source != "dp":
-        return None
-    cached = model.__dict__.get("_marginal_correction")
-    if cached is None:
-        cached = build_correction(model)
-        model.__dict__["_marginal_correction"] = cached
-    return cached
+    return getattr(model, "correction_", None)
 
 
 def apply_correction(df: pd.DataFrame, corr: MarginalCorrection,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metadata import ColumnMetadata
-from .stats import DatetimeStats, NumericStats
+from ..metadata import ColumnMetadata
+from ..stats.schema import DatetimeStats, NumericStats
 
 __all__ = ["Binned", "bin_codes", "quantile_bins"]
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ConditionError, ParameterError, check_param
+from ..errors import ConditionError, ParameterError, check_param
 
 __all__ = ["rare_categories", "rare_conditions", "sample_rare", "tail_cutoffs"]
 

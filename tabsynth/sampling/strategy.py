@@ -2,7 +2,7 @@
 
 :func:`resolve_sampling_strategy` turns a float ratio, a strategy name or a dict into
 ``{class: rows to add}`` from the class counts; the label helpers here are shared by
-:class:`~tabsynth.Oversampler` and :mod:`tabsynth.augment`.
+:class:`~tabsynth.Oversampler` and :mod:`tabsynth.sampling.augment`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["resolve_sampling_strategy"]
 
@@ -138,14 +138,3 @@ def _sort_key(v: Any) -> tuple[str, Any]:
 
 def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
-
-
-def _spent_tuple(spent: Any) -> tuple[float, float] | None:
-    if spent is None:
-        return None
-    if isinstance(spent, Mapping):
-        return float(spent["epsilon"]), float(spent.get("delta", 0.0))
-    if hasattr(spent, "epsilon"):
-        return float(spent.epsilon), float(getattr(spent, "delta", 0.0))
-    eps, delta = spent
-    return float(eps), float(delta)

@@ -7,7 +7,8 @@ rows); the synthetic rows are post-processing of the model.
 
 Columns of ``data`` that the model did not model keep their dtype in the output: an ``id``
 column (metadata ``sdtype="id"``) gets new unique keys on the synthetic rows (integers after
-the largest real key, or ``"syn-<k>"`` strings that collide with no real key); any other such
+the largest real key, also when integer keys were read as text, or ``"syn-<k>"`` strings that
+collide with no real key); any other such
 column is missing on the synthetic rows, as a nullable dtype where the real one is integer or
 boolean (so real integers never turn into floats).
 """
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections import Counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_param
+from ..errors import ParameterError, check_param
 
 __all__ = ["MAX_NEW_ROWS", "oversample_table"]
 
@@ -68,7 +70,7 @@ def _check_dp_class(model: Any, column: str, value: Any, model_classes: list) ->
     """Under DP, ``value`` must be a class the model holds: declared public (metadata
     ``public_domain``) or released by the thresholded DP histogram (issue 11, item 4). A label
     that only ``--data`` shows (one real row, say) is refused before anything is generated."""
-    from .errors import ConditionError
+    from ..errors import ConditionError
 
     try:
         model.transformer_.condition_index(column, value)
@@ -81,6 +83,7 @@ def _check_dp_class(model: Any, column: str, value: Any, model_classes: list) ->
             "public knowledge, declare it at fit time (metadata public_domain for "
             f"{column!r}, e.g. tabsynth fit --metadata meta.json)."
         ) from None
+_INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
 def _new_keys(real: pd.Series, n: int) -> pd.Series:
@@ -89,6 +92,12 @@ def _new_keys(real: pd.Series, n: int) -> pd.Series:
         start = int(real.max()) + 1 if len(real) and real.notna().any() else 1
         return pd.Series(np.arange(start, start + n, dtype=np.int64)).astype(real.dtype)
     taken = set(real.dropna().astype(str))
+    if taken and all(_INT_TEXT.fullmatch(v) for v in taken):
+        # integer keys read as text (the CLI reads id columns as text to keep them byte for
+        # byte): new keys are integers after the largest, written the same way
+        start = max(int(v) for v in taken) + 1
+        keys = pd.Series([str(k) for k in range(start, start + n)])
+        return keys.astype(real.dtype) if real.dtype != object else keys
     prefix = "syn-"
     while any(v.startswith(prefix) for v in taken):
         prefix = "syn" + prefix
@@ -147,8 +156,8 @@ def oversample_table(
         DP-released). Messages list at most ten values, and under DP only the model's
         (public or DP-released) classes, never values read from ``data``.
     """
-    from .io import read_table
-    from .sampling_strategy import _MISSING, _find, _py, _sort_key
+    from ..io import read_table
+    from .strategy import _MISSING, _find, _py, _sort_key
 
     df = read_table(data)
     check_param("oversample_table", "ratio", ratio,

@@ -1,0 +1,80 @@
+"""The autoregressive model's non-private training loop: early stopping on a validation split.
+
+The private loop (no validation split: it would read real rows outside the accountant) is
+:func:`tabsynth.models.ar_dp.train_ar_dp`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._progress import format_losses, progress_bar
+
+__all__ = ["train_ar"]
+
+
+def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
+             generator: Any) -> tuple[list[dict[str, float]], int]:
+    """Train ``model``'s network on the rows' cells; ``(history, best epoch)``. A plateau
+    halves the step size; ``patience`` epochs without a better validation loss stop the fit;
+    the final weights are the best epoch's."""
+    import torch
+
+    from .networks import adam
+
+    dev = model.device_
+    net = model._net
+    n = len(codes)
+    perm = rng.permutation(n)
+    n_val = int(round(model.validation_share * n)) if n >= 20 else 0
+    data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(dev)
+    val, train = data[perm[:n_val]], data[perm[n_val:]]
+    m = len(train)
+    # validation orders fixed once, so epochs compare on the same orders
+    val_gen = model._torch_generator(rng, dev)
+    val_before = [model._before(len(chunk), val_gen) for chunk in val.split(4096)]
+    optim = adam(net.parameters(), lr=model.learning_rate, weight_decay=model.weight_decay)
+    batch = min(int(model.batch_size), max(m, 1))
+    steps = max(math.ceil(m / batch), 1)
+    best, best_state, best_epoch, waited = math.inf, None, 0, 0
+    history: list[dict[str, float]] = []
+    bar = progress_bar(model.epochs, desc=type(model).__name__, verbose=model.verbose)
+    try:
+        for epoch in bar:
+            net.train()
+            order = torch.from_numpy(rng.permutation(m)).to(dev)
+            total = torch.zeros((), device=dev)
+            for i in range(steps):
+                rows = train[order[i * batch:(i + 1) * batch]]
+                loss = net(rows, model._before(len(rows), generator), generator).mean()
+                optim.zero_grad(set_to_none=True)
+                loss.backward()
+                optim.step()
+                total += loss.detach()
+            row = {"epoch": epoch + 1, "loss": float(total / steps)}
+            if n_val:
+                net.eval()
+                with torch.no_grad():
+                    v = sum(float(net(chunk, b).sum()) for chunk, b in
+                            zip(val.split(4096), val_before, strict=True)) / n_val
+                row["val_loss"] = v
+                if v < best - 1e-4:
+                    best, best_epoch, waited = v, epoch + 1, 0
+                    best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+                else:  # halve the step size on a plateau; stop after `patience`
+                    waited += 1
+                    for group in optim.param_groups:
+                        group["lr"] *= 0.5
+            history.append(row)
+            bar.set_postfix(format_losses({k: v for k, v in row.items() if k != "epoch"}))
+            if n_val and waited >= model.patience:
+                break
+    finally:
+        bar.close()
+        net.eval()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    return history, int(best_epoch or len(history))

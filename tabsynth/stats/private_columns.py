@@ -1,0 +1,322 @@
+"""The DP measurement of each column, for :func:`~tabsynth.stats.private.compute_private_stats`.
+
+One :class:`DPContext` per call holds the noise, the ledger and the noisy row-count estimates;
+:func:`domain_stats` (declared or boolean domain), :func:`discovered_stats` (DP category
+discovery) and :func:`continuous_stats` (bounds + one histogram) measure one column each and
+post-process the measurement into its statistics. The rules are in the docstring of
+:mod:`tabsynth.stats.private`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from .._scalars import py_scalar, sort_key
+from ..errors import DataError
+from ..metadata import ColumnMetadata
+from ..privacy import (
+    Ledger,
+    LedgerEntry,
+    PrivacyWarning,
+    discover_categories,
+    dp_bounds,
+    gaussian_histogram,
+    gmm_modes_from_histogram,
+    quantiles_from_histogram,
+    threshold_for,
+)
+from .categories import OTHER
+from .schema import N_QUANTILES, CategoricalStats, DatetimeStats, NumericStats
+from .values import column_values, public_bounds
+
+__all__ = ["DPContext", "continuous_stats", "discovered_stats", "domain_stats"]
+
+#: At most this share of a column's noisy mass is cut off when tightening DP bounds.
+_TIGHTEN_MASS = 0.02
+_TIME_DIRECTIVES = re.compile(r"%[HIMSpXcTRrf]")
+_STRING_DTYPES = ("object", "str", "string", "category")
+
+
+class _Missing:
+    """Marker for a missing value inside :func:`discover_categories` (never released)."""
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+class DPContext:
+    """Shared state of one call: noise, ledger, and the noisy row-count estimates."""
+
+    def __init__(self, *, ledger: Ledger, nm: float, rng: Any, secure_mode: bool, note: str,
+                 n_bins: int, max_modes: int, extra_delta: float,
+                 tighten_bounds: bool = True) -> None:
+        self.ledger = ledger
+        self.tighten_bounds = tighten_bounds
+        self.nm = nm
+        self.rng = rng
+        self.secure_mode = secure_mode
+        self.note = note
+        self.n_bins = n_bins
+        self.max_modes = max_modes
+        self.extra_delta = extra_delta
+        self._n_estimates: list[tuple[float, float]] = []  # (estimate, variance)
+
+    def charge(self, entry: LedgerEntry) -> None:
+        self.ledger.add(LedgerEntry(**{**entry.to_dict(), "note": self.note}), enforce=False)
+
+    def histogram(self, codes: np.ndarray, n_bins: int, target: str,
+                  params: dict[str, Any]) -> np.ndarray:
+        """Noisy counts of ``codes`` over ``0..n_bins-1`` (the last bin is "missing")."""
+        counts, _ = gaussian_histogram(codes.astype(np.int64), n_bins, self.nm, self.rng,
+                                       target=target, secure_mode=self.secure_mode)
+        self.charge(LedgerEntry.gaussian("gaussian_histogram", target, sigma=self.nm,
+                                         params={"n_bins": int(n_bins), "missing_bin": True,
+                                                 **params}))
+        self.count(float(np.sum(counts)), n_bins * self.nm ** 2)
+        return counts
+
+    def count(self, estimate: float, variance: float) -> None:
+        self._n_estimates.append((estimate, variance))
+
+    def n_rows(self) -> int | None:
+        if not self._n_estimates:
+            return None
+        w = np.array([1.0 / v for _, v in self._n_estimates])
+        x = np.array([e for e, _ in self._n_estimates])
+        return max(int(round(float(np.sum(w * x) / np.sum(w)))), 1)
+
+
+def _frequencies(mass: np.ndarray) -> np.ndarray:
+    """Clip, renormalise, floor (so every category keeps a little mass), renormalise."""
+    p = np.clip(np.asarray(mass, dtype=float), 0.0, None)
+    p = p / p.sum() if p.sum() > 0 else np.full(len(p), 1.0 / len(p))
+    p = np.maximum(p, min(1e-4, 0.01 / len(p)))
+    return p / p.sum()
+
+
+def domain_stats(ctx: DPContext, name: str, domain: list, s: pd.Series) -> CategoricalStats:
+    values = s.to_numpy(dtype=object)
+    isna = pd.isna(s).to_numpy()
+    index = pd.Index(domain, dtype=object)
+    codes = index.get_indexer(values)
+    outside = (codes < 0) & ~isna
+    if outside.any():
+        raise DataError(f"Column {name!r} has value(s) outside its public domain.")
+    _warn_if_domain_looks_observed(name, domain, codes[~isna])
+    codes = np.where(isna, len(domain), codes)
+    counts = ctx.histogram(codes, len(domain) + 1, f"column {name!r} categories (+missing)", {})
+    mass = np.clip(counts, 0.0, None)
+    total = float(mass.sum())
+    missing_rate = float(mass[-1] / total) if total > 0 else 0.0
+    return CategoricalStats(tuple(domain), tuple(_frequencies(counts[:-1])), missing_rate,
+                            source="dp")
+
+
+#: A declared domain of at least this many values that equals the observed set, with a value
+#: seen in at most ``_LEAK_RARE`` rows, is reported as a probable leak.
+_LEAK_MIN_VALUES = 3
+_LEAK_RARE = 2
+
+
+def _warn_if_domain_looks_observed(name: str, domain: list, codes: np.ndarray) -> None:
+    """Warn (loudly) when a declared public domain is exactly the set of observed values and
+    some of them are rare: the usual sign of a "public" codebook built from the rows.
+
+    A codebook from published documentation usually lists values absent from a given table,
+    or has only common ones; a value seen once or twice that is in the domain *and* every
+    domain value being present is what ``df[col].unique()`` produces. The warning is for the
+    data owner running the fit (it is not saved in the model) and quotes no value or count.
+    """
+    if len(domain) < _LEAK_MIN_VALUES or not len(codes):
+        return
+    counts = np.bincount(codes, minlength=len(domain))
+    if (counts > 0).all() and counts.min() <= _LEAK_RARE:
+        warnings.warn(
+            f"Column {name!r}: the declared public_domain is exactly the set of values present "
+            "in the table, some of them rare. If the domain was read from the data (e.g. "
+            "df[col].unique()), it is NOT public: every rare value it names is released with "
+            "certainty, outside the privacy budget. Take the domain from published "
+            "documentation (a codebook), or leave public_domain unset so DP discovery decides.",
+            PrivacyWarning, stacklevel=4)
+
+
+def _text_like(col: ColumnMetadata, s: pd.Series | None = None) -> bool:
+    """Text-like by the metadata's dtype (no dtype declared: decided by the released
+    categories, which are DP outputs)."""
+    dtype = col.dtype
+    return dtype is None or dtype in _STRING_DTYPES or dtype.startswith("string")
+
+
+def discovered_stats(ctx: DPContext, name: str, col: ColumnMetadata,
+                      s: pd.Series) -> CategoricalStats:
+    values = s.to_numpy(dtype=object).copy()
+    values[pd.isna(s).to_numpy()] = _MISSING
+    sigma = ctx.nm * math.sqrt(2.0)  # sensitivity sqrt(2): (counts..., n)
+    threshold = threshold_for(sigma, ctx.extra_delta)
+    target = f"column {name!r} categories (+missing)"
+    release, entry = discover_categories(values, sigma, threshold, ctx.rng, target=target,
+                                         secure_mode=ctx.secure_mode)
+    ctx.charge(entry)
+    ctx.count(float(release["n"]), sigma ** 2)
+    # -- post-processing of released (above-threshold) categories only --
+    released = {}
+    missing_count = 0.0
+    for cat, c in zip(release["categories"], release["counts"], strict=True):
+        if cat is _MISSING:
+            missing_count = float(c)
+        else:
+            released[py_scalar(cat)] = float(c)
+    other_mass = float(release["other"])
+    cats = sorted(released, key=sort_key)
+    counts = [released[c] for c in cats]
+    other: Any
+    if _text_like(col) and all(isinstance(c, str) for c in cats):
+        other = OTHER
+        while other in released:
+            other += "_"
+        cats.append(other)
+        counts.append(other_mass)
+    elif cats:
+        other = max(cats, key=lambda c: released[c])  # ties: first in sorted order
+        counts[cats.index(other)] += other_mass
+    else:
+        warnings.warn(
+            f"Column {name!r}: no value is frequent enough to be released under DP; every value "
+            f"is encoded as {OTHER!r}, so the column's dtype cannot be restored. Declare its "
+            "public_domain or raise epsilon/share.",
+            PrivacyWarning,
+            stacklevel=3,
+        )
+        other = OTHER
+        cats, counts = [OTHER], [other_mass]
+    present = float(np.sum(np.clip(counts, 0.0, None)))
+    missing_rate = missing_count / (missing_count + present) if missing_count > 0 else 0.0
+    return CategoricalStats(tuple(cats), tuple(_frequencies(np.array(counts))),
+                            float(missing_rate), source="dp", other=other)
+
+
+def _datetime_unit(col: ColumnMetadata) -> str:
+    """Granularity from the schema: ``datetime_format`` without a time part -> days."""
+    fmt = col.datetime_format
+    if fmt is None:
+        return "s"
+    if "%f" in fmt:
+        return "us"
+    return "s" if _TIME_DIRECTIVES.search(fmt) else "D"
+
+def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata,
+                     s: pd.Series) -> NumericStats | DatetimeStats:
+    """Bounds (declared, or :func:`dp_bounds`) and one histogram with a missing bin; modes,
+    quantiles and the missing rate are post-processing of that histogram."""
+    is_dt = col.sdtype == "datetime"
+    is_integer = not is_dt and col.representation == "int"  # the metadata's type, never the dtype
+    vals = column_values(name, col, s)
+    isna = np.isnan(vals)
+    present = vals[~isna]
+
+    # -- bounds --
+    public = public_bounds(col)
+    if public is not None:
+        lo, hi = public
+        ctx.ledger.declare_public(f"column {name!r} bounds", f"public_bounds [{lo:g}, {hi:g}]")
+    else:
+        (lo, hi), entry = dp_bounds(present, ctx.nm, ctx.rng, target=f"column {name!r} bounds",
+                                    secure_mode=ctx.secure_mode)
+        ctx.charge(entry)
+        if is_integer:
+            lo, hi = float(math.floor(lo)), float(math.ceil(hi))
+
+    counts, edges, aligned = _histogram(ctx, name, present, isna, lo, hi, is_integer)
+
+    # -- post-processing --
+    hist = counts[:-1]
+    present_mass = float(np.clip(hist, 0.0, None).sum())
+    miss = max(float(counts[-1]), 0.0)
+    missing_rate = miss / (miss + present_mass) if miss + present_mass > 0 else 0.0
+    if edges is None:
+        std = max(1e-6 * max(1.0, abs(lo)), 1e-12)
+        weights, means, stds = (1.0,), (lo,), (std,)
+        quantiles = (lo,) * N_QUANTILES
+    else:
+        if public is None and ctx.tighten_bounds:
+            hist, edges, lo, hi = _tighten(ctx, hist, edges, aligned, is_integer)
+        modes = gmm_modes_from_histogram(hist, edges, n_modes=ctx.max_modes)
+        weights = tuple(modes.weights)
+        means = tuple(np.clip(modes.means, lo, hi))
+        stds = tuple(modes.stds)
+        quantiles = tuple(np.clip(
+            quantiles_from_histogram(hist, edges, np.linspace(0, 1, N_QUANTILES)), lo, hi))
+    if is_dt:
+        return DatetimeStats(lo, hi, missing_rate, weights, means, stds, quantiles,
+                             datetime_format=col.datetime_format, unit=_datetime_unit(col),
+                             source="dp")
+    return NumericStats(lo, hi, bool(is_integer), 0 if is_integer else None, missing_rate,
+                        weights, means, stds, quantiles, source="dp")
+
+
+def _histogram(ctx: DPContext, name: str, present: np.ndarray, isna: np.ndarray, lo: float,
+               hi: float, is_integer: bool) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """(noisy counts, bin edges or None, one bin per integer?): ``n_bins`` equal bins over
+    ``[lo, hi]`` (one per integer on a small integer range) plus a missing bin; a point
+    (``lo == hi``) gets only present vs missing."""
+    target = f"column {name!r} histogram (+missing)"
+    if not hi > lo:
+        counts = ctx.histogram(isna.astype(np.int64), 2, target,
+                               {"lower": float(lo), "upper": float(hi)})
+        return counts, None, False
+    aligned = (is_integer and lo == math.floor(lo) and hi == math.floor(hi)
+               and hi - lo + 1 <= ctx.n_bins)
+    if aligned:  # one bin per integer
+        edges = lo - 0.5 + np.arange(int(hi - lo) + 2, dtype=float)
+    else:
+        edges = np.linspace(lo, hi, ctx.n_bins + 1)
+    nb = len(edges) - 1
+    x = np.clip(present, edges[0], edges[-1])
+    codes = np.empty(len(isna), dtype=np.int64)
+    codes[~isna] = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, nb - 1)
+    codes[isna] = nb
+    counts = ctx.histogram(codes, nb + 1, target,
+                           {"lower": float(lo), "upper": float(hi), "bins": nb})
+    return counts, edges, bool(aligned)
+
+
+def _tighten(ctx: DPContext, hist: np.ndarray, edges: np.ndarray, aligned: bool,
+             is_integer: bool) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Drop edge bins that are below the dp_bounds-style noise threshold AND, together, hold a
+    negligible share (``_TIGHTEN_MASS``) of the noisy mass; returns ``(hist, edges, lo, hi)``.
+
+    Cutting to "the outermost bins that clear the threshold" alone collapses the range on small
+    tables, where every bin of a spread-out column is below the threshold (a 5,000-row age
+    column at epsilon=1 came out as [10, 12.8]). Post-processing only.
+    """
+    nb = len(hist)
+    thr = ctx.nm * float(sps.norm.isf(0.01 / nb))
+    pos = np.clip(hist, 0.0, None)
+    allowance = _TIGHTEN_MASS * float(pos.sum())
+    first, dropped = 0, 0.0
+    while first < nb - 1 and hist[first] <= thr and dropped + pos[first] <= allowance:
+        dropped += float(pos[first])
+        first += 1
+    last = nb - 1
+    while last > first and hist[last] <= thr and dropped + pos[last] <= allowance:
+        dropped += float(pos[last])
+        last -= 1
+    hist = hist[first:last + 1]
+    edges = edges[first:last + 2]
+    if aligned:
+        lo, hi = float(edges[0] + 0.5), float(edges[-1] - 0.5)
+    elif is_integer:
+        lo, hi = float(math.floor(edges[0])), float(math.ceil(edges[-1]))
+    else:
+        lo, hi = float(edges[0]), float(edges[-1])
+    return hist, edges, lo, hi
