@@ -103,10 +103,7 @@ discovery; the ledger and the report list what was declared public. Every other 
 categories, the other numeric bounds and every frequency are measured with DP."""),
     code("""from tabsynth import Metadata
 from tabsynth.datasets import codebooks
-meta = Metadata.detect(train)
-for c in meta.modelled_columns:   # integer columns: typed by their dtype, not by their values
-    if meta[c].sdtype == "categorical" and pd.api.types.is_integer_dtype(train[c]):
-        meta.update_column(c, sdtype="numerical", representation="int")
+meta = Metadata.from_dtypes(train)   # types from dtypes and names only, never the values
 meta = codebooks.declare_public(meta, "fraud")   # the label is re-typed categorical here
 print(codebooks.SOURCES["fraud"])
 {c: meta[c].public_domain or meta[c].public_bounds for c in meta.modelled_columns

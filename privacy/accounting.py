@@ -34,6 +34,8 @@ Opacus (and therefore torch) is imported lazily, so ``import tabsynth.privacy`` 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 import math
@@ -51,6 +53,7 @@ __all__ = [
     "History",
     "compose",
     "compose_epsilon",
+    "fallback_warned_once",
     "gaussian_epsilon",
     "normalize_history",
 ]
@@ -212,8 +215,44 @@ def compose_epsilon(
         )
     eps, reason = _compose_epsilon(normalize_history(history), delta, accountant, eps_error)
     if reason is not None:
-        logger.warning("PRV accountant failed (%s); fell back to the RDP accountant.", reason)
+        _log_fallback(reason)
     return eps
+
+
+#: Inside :func:`fallback_warned_once`: whether the scope already logged a fallback warning.
+_FALLBACK_SCOPE: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "tabsynth_prv_fallback_scope", default=None)
+
+
+@contextlib.contextmanager
+def fallback_warned_once():
+    """Log the PRV -> RDP fallback warning at most once inside this scope (one fit).
+
+    A fit composes its ledger many times (calibration, the per-epoch epsilon, the final
+    figure); when PRV cannot handle the run (e.g. its mesh at a very large epsilon) every one
+    of them falls back. Inside the scope the first fallback is a WARNING and the rest DEBUG.
+    Also usable as a decorator (each call gets its own scope). Outside any scope every
+    fallback is a WARNING.
+    """
+    token = _FALLBACK_SCOPE.set([False])
+    try:
+        yield
+    finally:
+        _FALLBACK_SCOPE.reset(token)
+
+
+def _log_fallback(reason: str) -> None:
+    scope = _FALLBACK_SCOPE.get()
+    if scope is not None and scope[0]:
+        logger.debug("PRV accountant failed (%s); fell back to the RDP accountant.", reason)
+        return
+    if scope is not None:
+        scope[0] = True
+        logger.warning("PRV accountant failed (%s); fell back to the RDP accountant (a valid, "
+                       "looser upper bound) for this fit's epsilon figures; logged once per "
+                       "fit.", reason)
+        return
+    logger.warning("PRV accountant failed (%s); fell back to the RDP accountant.", reason)
 
 
 def _compose_epsilon(hist: list[tuple[float, float, int]], delta: float, accountant: str,

@@ -173,19 +173,16 @@ def _public_codebook(dataset: str, train: pd.DataFrame) -> Any:
     for fraud and stroke), never read from the rows. Declaring them costs no privacy budget,
     keeps small documented classes (the rare label) from being folded into "other" by DP
     category discovery, and is recorded as public in the ledger and the report. Columns
-    whose documentation lists nothing are measured with DP. Column types come from
-    :meth:`Metadata.detect`, except that integer columns are typed numerical by their dtype
-    (not categorical because few values were seen); documented ones are re-typed categorical.
+    whose documentation lists nothing are measured with DP. Column types come from the pandas
+    dtypes and column names only (:meth:`Metadata.from_dtypes`: nothing computed from the
+    values, issue 11 item 2; :meth:`Metadata.detect` would look at them); documented columns
+    are re-typed categorical. On the three bundled tables this gives the same metadata as the
+    former ``detect`` + integer re-typing.
     """
     from .datasets.codebooks import declare_public
     from .metadata import Metadata
 
-    meta = Metadata.detect(train, warn=False)
-    for name in meta.modelled_columns:
-        if (meta[name].sdtype == "categorical"
-                and pd.api.types.is_integer_dtype(train[name].dtype)):
-            meta.update_column(name, sdtype="numerical", representation="int")
-    return declare_public(meta, dataset)
+    return declare_public(Metadata.from_dtypes(train), dataset)
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:

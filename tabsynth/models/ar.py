@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..privacy.accounting import fallback_warned_once
 from .base import BaseSynthesizer, _is_float, _is_int
 
 __all__ = ["ARSynthesizer"]
@@ -189,6 +190,7 @@ class ARSynthesizer(BaseSynthesizer):
         return [columns.index(c) for c in order]
 
     # ------------------------------------------------------------------ fitting
+    @fallback_warned_once()  # the PRV -> RDP fallback warning: once per fit
     def fit(self, data: Any, metadata: Any = None) -> ARSynthesizer:
         """Fit on a table, from scratch (see :meth:`BaseSynthesizer.fit`). Returns ``self``."""
         from ..transformer import DataTransformer

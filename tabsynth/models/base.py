@@ -37,6 +37,7 @@ from .._device import resolve_device
 from .._estimator import Estimator
 from ..errors import NotFittedError, ParameterError, check_param
 from ..metadata import check_modelled
+from ..privacy.accounting import fallback_warned_once
 from ..sampling.conditions import Condition, ParsedConditions
 from .fit_result import FitResult
 from .params import (  # noqa: F401 - _is_*: re-exported (the models import them from here)
@@ -102,6 +103,7 @@ class BaseSynthesizer(Estimator, abc.ABC):
         """Model-specific parameter checks (``check_param``)."""
 
     # ------------------------------------------------------------------ fitting
+    @fallback_warned_once()  # the PRV -> RDP fallback warning: once per fit
     def fit(self, data: Any, metadata: Any = None) -> BaseSynthesizer:
         """Fit the synthesizer on a table, from scratch.
 

@@ -66,6 +66,23 @@ def _check_column(model: Any, df: pd.DataFrame, column: str) -> list:
     return classes
 
 
+def _check_dp_class(model: Any, column: str, value: Any, model_classes: list) -> None:
+    """Under DP, ``value`` must be a class the model holds: declared public (metadata
+    ``public_domain``) or released by the thresholded DP histogram (issue 11, item 4). A label
+    that only ``--data`` shows (one real row, say) is refused before anything is generated."""
+    from ..errors import ConditionError
+
+    try:
+        model.transformer_.condition_index(column, value)
+    except ConditionError:
+        raise ParameterError(
+            f"The DP model holds no class {value!r} in column {column!r}: under differential "
+            "privacy a class exists for the model only if it was declared public or released "
+            "by the thresholded DP histogram, and this one was neither, so the model cannot "
+            f"generate it. The model's classes: {_short(model_classes)}. If the label set is "
+            "public knowledge, declare it at fit time (metadata public_domain for "
+            f"{column!r}, e.g. tabsynth fit --metadata meta.json)."
+        ) from None
 _INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
@@ -135,7 +152,8 @@ def oversample_table(
     ParameterError
         ``column`` missing from ``data`` or not a categorical column of the model, ``value``
         absent, ``ratio`` not above the current ratio, or more than :data:`MAX_NEW_ROWS`
-        rows to add. Messages list at most ten values, and under DP only the model's
+        rows to add; under DP, ``value`` not a class of the model (declared public or
+        DP-released). Messages list at most ten values, and under DP only the model's
         (public or DP-released) classes, never values read from ``data``.
     """
     from ..io import read_table
@@ -146,6 +164,8 @@ def oversample_table(
                 isinstance(ratio, numbers.Real) and not isinstance(ratio, bool)
                 and math.isfinite(ratio) and ratio > 0, "a float > 0 and finite")
     model_classes = _check_column(model, df, column)
+    if getattr(model, "epsilon", None) is not None:
+        _check_dp_class(model, column, value, model_classes)
     counts = Counter(_py(v) for v in df[column].dropna())
     key = _find(value, counts)
     if key is _MISSING:

@@ -86,6 +86,23 @@ class ClassModels:
                                  public_domain=[_py(c) for c in classes])
         return md
 
+    def _exact_strategy(self, counts: Mapping[Any, int], private: bool) -> OrderedDict:
+        """``sampling_strategy`` resolved on y's exact class counts. Under DP a refusal quotes
+        no label of y and no count (issue 11, item 10): the labels may be private and the
+        counts are exact; the reason is given in general terms."""
+        try:
+            return resolve_sampling_strategy(self.sampling_strategy, counts,
+                                             owner=type(self).__name__)
+        except ParameterError:
+            if not private:
+                raise
+        raise ParameterError(
+            f"sampling_strategy={self.sampling_strategy!r} of {type(self).__name__} does not "
+            "fit the labels of y. Under DP the details are not quoted (they would name labels "
+            "of y or exact class counts): a float needs exactly two classes and a ratio above "
+            "the current minority/majority one; a dict names classes of y with totals at or "
+            "above their current counts.") from None
+
     def _discover_labels(self) -> bool:
         """Under DP without declared classes the label set is a DP output of the model."""
         return self.epsilon is not None and self.model != "smote" and self.classes is None

@@ -274,7 +274,8 @@ class Oversampler(ClassModels, Cleaning, SamplerIO, Estimator):
     def _fit(self, X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, bool]:
         self._validate_params()
         self._reset_fitted()
-        frame, y_arr, is_frame = self._check_xy(X, y)
+        private = self.epsilon is not None and self.model != "smote"
+        frame, y_arr, is_frame = self._check_xy(X, y, private)
         counts = Counter(_py(v) for v in y_arr)
         classes = self._label_set(counts)
         self.classes_ = np.asarray(classes, dtype=y_arr.dtype if y_arr.dtype != object else object)
@@ -283,8 +284,7 @@ class Oversampler(ClassModels, Cleaning, SamplerIO, Estimator):
                 f"y has a single class ({classes[0]!r}): there is no minority class to "
                 "oversample."
             )
-        strategy = resolve_sampling_strategy(self.sampling_strategy, counts,
-                                             owner=type(self).__name__)
+        strategy = self._exact_strategy(counts, private)
         self.target_name_ = (str(y.name) if isinstance(y, pd.Series) and y.name is not None
                              and str(y.name) not in frame.columns else _TARGET)
         self.model_ = None

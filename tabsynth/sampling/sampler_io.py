@@ -22,7 +22,7 @@ class SamplerIO:
     """Input checks and output wrapping of the Oversampler (a mixin)."""
 
     @staticmethod
-    def _check_xy(X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, bool]:
+    def _check_xy(X: Any, y: Any, private: bool = False) -> tuple[pd.DataFrame, np.ndarray, bool]:
         """``X`` as a DataFrame (copy), ``y`` as a 1-d array; whether X was a DataFrame."""
         is_frame = isinstance(X, pd.DataFrame)
         if is_frame:
@@ -42,9 +42,9 @@ class SamplerIO:
         if y_arr.ndim != 1:
             raise ParameterError(f"y must be 1-d (one label per row); got shape {y_arr.shape}.")
         if len(y_arr) != len(frame):
-            raise ParameterError(
-                f"X and y do not match: X has {len(frame)} rows, y has {len(y_arr)} labels."
-            )
+            sizes = ("" if private else  # a DP fit: no exact count (issue 11, item 10)
+                     f": X has {len(frame)} rows, y has {len(y_arr)} labels")
+            raise ParameterError(f"X and y do not match{sizes} (one label per row).")
         if len(frame) == 0:
             raise ParameterError("X is empty: nothing to oversample.")
         if pd.isna(pd.Series(y_arr)).any():
