@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .binning import Binned, bin_codes, quantile_bins
+from .binning import Binned, bin_codes, quantile_bins, quantile_levels, quantile_values
 from .errors import ConditionError, DataError, DataWarning, MetadataError
 from .metadata import ColumnMetadata, Metadata
 from .stats import (
@@ -246,7 +246,7 @@ class DataTransformer:
                                       dtype=float))
                 continue
             q = spec.quantiles  # type: ignore[union-attr]
-            x = np.interp((np.arange(grid) + 0.5) / grid, np.linspace(0.0, 1.0, len(q)), q)
+            x = quantile_values((np.arange(grid) + 0.5) / grid, q)
             codes = bin_codes(spec, x)  # type: ignore[arg-type]
             p = np.bincount(codes, minlength=spec.dim).astype(float) / grid
             if spec.has_nan:  # type: ignore[union-attr]
@@ -448,19 +448,18 @@ class DataTransformer:
         isna = b == spec.n_bins if spec.has_nan else np.zeros(len(b), dtype=bool)
         b = np.minimum(b, spec.n_bins - 1)
         lo, hi = spec.lo[b], spec.hi[b]
-        levels01 = np.linspace(0.0, 1.0, len(spec.quantiles))
         if bounds is None:
             l0, l1 = spec.levels[b, 0], spec.levels[b, 1]
         else:
             blo, bhi = _integer_bounds(bounds) if spec.is_integer else bounds
             lo, hi = np.clip(lo, blo, bhi), np.clip(hi, blo, bhi)
             edge = hi + (1.0 if spec.is_integer else 0.0)
-            l0 = np.interp(lo, spec.quantiles, levels01)
-            l1 = np.interp(edge, spec.quantiles, levels01)
+            l0 = quantile_levels(lo, spec.quantiles)
+            l1 = quantile_levels(edge, spec.quantiles)
         u = rng.random(len(b))
         width = hi - lo + (1.0 if spec.is_integer else 0.0)
         uniform = lo + u * width
-        by_q = np.interp(l0 + u * (l1 - l0), levels01, spec.quantiles)
+        by_q = quantile_values(l0 + u * (l1 - l0), spec.quantiles)
         x = np.where(l1 - l0 > 1e-9, by_q, uniform)
         if spec.is_integer:
             x = np.where(l1 - l0 > 1e-9, np.round(x), np.floor(x))
