@@ -15,7 +15,11 @@ import numpy as np
 from ..metadata import ColumnMetadata
 from ..stats.schema import DatetimeStats, NumericStats
 
-__all__ = ["Binned", "bin_codes", "quantile_bins"]
+__all__ = ["Binned", "bin_codes", "quantile_bins", "quantile_levels", "quantile_values"]
+
+#: Pickands' tail index is clipped to this range (-1: a uniform tail; 1: a Pareto tail with
+#: an infinite mean, heavier than any amount column should get from four quantiles).
+TAIL_INDEX_RANGE = (-1.0, 1.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,10 +130,9 @@ def _support_bins(atoms: np.ndarray, q: np.ndarray, is_integer: bool):
 
 def _with_levels(lo_a, hi_a, cuts, interval_bin, atoms, atom_bin, q, is_integer):
     """The bins plus the quantile levels each spans: values are drawn by inverting the
-    quantile function."""
-    levels01 = np.linspace(0.0, 1.0, len(q))
+    quantile function (:func:`quantile_values`)."""
     upper_edge = hi_a + (1.0 if is_integer else 0.0)
-    lev = np.stack([np.interp(lo_a, q, levels01), np.interp(upper_edge, q, levels01)], axis=1)
+    lev = np.stack([quantile_levels(lo_a, q), quantile_levels(upper_edge, q)], axis=1)
     return (lo_a, hi_a, cuts, interval_bin, atoms, atom_bin, lev, q)
 
 
@@ -151,3 +154,100 @@ def bin_codes(spec: Binned, x: np.ndarray) -> np.ndarray:
     if spec.has_nan:
         codes = np.where(nan, spec.dim - 1, codes)
     return codes.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------- quantile function
+# Between two of the K+1 quantiles (levels 0, 1/K, ..., 1) the quantile function is linear,
+# except in the two outermost segments: there the spacing of the quantiles says nothing of
+# the shape between the 99th percentile and the maximum, and linear interpolation makes the
+# top 1% uniform on [q99, max] (a lognormal amount's 99.9th percentile came back 4.7x too
+# high). There the values follow a generalized Pareto tail whose index comes from the
+# quantiles next to it (Pickands' estimator, xi = log2((q[K-1] - q[K-2]) / (q[K-2] - q[K-4])):
+# -1 is a uniform tail, so evenly spaced quantiles stay linear), truncated at the bound so
+# that the segment still spans exactly [q[K-1], q[K]].
+def _g(t: np.ndarray, xi: float) -> np.ndarray:
+    """``(t**xi - 1) / xi`` (``log t`` at ``xi == 0``)."""
+    return np.log(t) if abs(xi) < 1e-9 else np.expm1(xi * np.log(t)) / xi
+
+
+def _g_inv(y: np.ndarray, xi: float) -> np.ndarray:
+    if abs(xi) < 1e-9:
+        return np.exp(y)
+    base = 1.0 + xi * y
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(base > 0, np.power(np.maximum(base, 1e-300), 1.0 / xi), np.inf)
+
+
+def _upper_tail(q: np.ndarray) -> tuple[float, float, float, float, float] | None:
+    """``(xi, anchor, d1, h, p_top)`` of the upper tail segment, or ``None`` (linear): ``x(p) =
+    anchor + d1 g(2h / p) / g(2)`` for the survival ``p`` in ``[p_top, h]``."""
+    k = len(q) - 1
+    if k < 8:
+        return None
+    h = 1.0 / k
+    d1, d2, top = q[k - 1] - q[k - 2], q[k - 2] - q[k - 4], q[k] - q[k - 1]
+    if not (d1 > 0 and d2 > 0 and top > 0):
+        return None
+    xi = float(np.clip(np.log2(d1 / d2), *TAIL_INDEX_RANGE))
+    g2 = float(_g(np.asarray(2.0), xi))
+    t_top = float(_g_inv(np.asarray((q[k] - q[k - 2]) * g2 / d1), xi))
+    p_top = 2.0 * h / t_top if np.isfinite(t_top) else 0.0
+    if not p_top < h:
+        return None
+    return xi, float(q[k - 2]), float(d1), h, p_top
+
+
+def _tail_values(u: np.ndarray, q: np.ndarray, tail) -> np.ndarray:
+    """Values at levels ``u`` in the top segment ``[1 - h, 1]``."""
+    xi, anchor, d1, h, p_top = tail
+    p = h - (u - (1.0 - h)) / h * (h - p_top)
+    p = np.clip(p, max(p_top, 1e-300), h)
+    x = anchor + d1 * _g(2.0 * h / p, xi) / _g(np.asarray(2.0), xi)
+    return np.clip(x, q[-2], q[-1])
+
+
+def _tail_levels(x: np.ndarray, q: np.ndarray, tail) -> np.ndarray:
+    """Levels in ``[1 - h, 1]`` of values ``x`` in ``[q[K-1], q[K]]`` (inverse of
+    :func:`_tail_values`)."""
+    xi, anchor, d1, h, p_top = tail
+    t = _g_inv((np.clip(x, q[-2], q[-1]) - anchor) * _g(np.asarray(2.0), xi) / d1, xi)
+    with np.errstate(divide="ignore"):
+        p = np.where(np.isfinite(t), 2.0 * h / t, 0.0)
+    p = np.clip(p, p_top, h)
+    return (1.0 - h) + (h - p) / (h - p_top) * h
+
+
+def quantile_values(levels: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The quantile function at ``levels`` (in ``[0, 1]``) given the quantiles ``q`` at evenly
+    spaced levels: linear between them, a truncated generalized Pareto tail in the two
+    outermost segments (comment above)."""
+    q = np.asarray(q, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    x = np.interp(levels, np.linspace(0.0, 1.0, len(q)), q)
+    k = len(q) - 1
+    if k < 8:
+        return x
+    up, low = _upper_tail(q), _upper_tail(-q[::-1])
+    if up is not None:
+        top = levels > 1.0 - 1.0 / k
+        x = np.where(top, _tail_values(levels, q, up), x)
+    if low is not None:
+        bottom = levels < 1.0 / k
+        x = np.where(bottom, -_tail_values(1.0 - levels, -q[::-1], low), x)
+    return x
+
+
+def quantile_levels(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`quantile_values`: the level of each value ``x``."""
+    q = np.asarray(q, dtype=float)
+    x = np.asarray(x, dtype=float)
+    lev = np.interp(x, q, np.linspace(0.0, 1.0, len(q)))
+    k = len(q) - 1
+    if k < 8:
+        return lev
+    up, low = _upper_tail(q), _upper_tail(-q[::-1])
+    if up is not None:
+        lev = np.where(x > q[-2], _tail_levels(x, q, up), lev)
+    if low is not None:
+        lev = np.where(x < q[1], 1.0 - _tail_levels(-x, -q[::-1], low), lev)
+    return lev

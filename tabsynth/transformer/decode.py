@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats.schema import UNIT_SECONDS, DatetimeStats
-from .binning import Binned
+from .binning import Binned, quantile_levels, quantile_values
 from .spans import ContinuousSpec, DiscreteSpec
 
 __all__ = ["binned_from_codes", "continuous_from_matrix", "discrete_from_codes"]
@@ -48,19 +48,18 @@ def binned_from_codes(spec: Binned, b: np.ndarray, rng: np.random.Generator,
     isna = b == spec.n_bins if spec.has_nan else np.zeros(len(b), dtype=bool)
     b = np.minimum(b, spec.n_bins - 1)
     lo, hi = spec.lo[b], spec.hi[b]
-    levels01 = np.linspace(0.0, 1.0, len(spec.quantiles))
     if bounds is None:
         l0, l1 = spec.levels[b, 0], spec.levels[b, 1]
     else:
         blo, bhi = _integer_bounds(bounds) if spec.is_integer else bounds
         lo, hi = np.clip(lo, blo, bhi), np.clip(hi, blo, bhi)
         edge = hi + (1.0 if spec.is_integer else 0.0)
-        l0 = np.interp(lo, spec.quantiles, levels01)
-        l1 = np.interp(edge, spec.quantiles, levels01)
+        l0 = quantile_levels(lo, spec.quantiles)
+        l1 = quantile_levels(edge, spec.quantiles)
     u = rng.random(len(b))
     width = hi - lo + (1.0 if spec.is_integer else 0.0)
     uniform = lo + u * width
-    by_q = np.interp(l0 + u * (l1 - l0), levels01, spec.quantiles)
+    by_q = quantile_values(l0 + u * (l1 - l0), spec.quantiles)
     x = np.where(l1 - l0 > 1e-9, by_q, uniform)
     if spec.is_integer:
         x = np.where(l1 - l0 > 1e-9, np.round(x), np.floor(x))
