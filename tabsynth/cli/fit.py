@@ -39,7 +39,10 @@ from ._common import check_distinct, check_writable, csv_options
 @click.option("--route", type=click.Choice(["dpsgd", "marginals"]), default=None,
               help="Private route with --epsilon: DP-SGD on rows (default) or fitting the "
                    "generator to DP-measured marginals.")
-@click.option("--seed", type=int, default=None, help="Random seed for reproducible training.")
+@click.option("--seed", type=int, default=None,
+              help="Random seed: makes a non-private fit reproducible. With --epsilon it seeds "
+                   "only post-processing (initialisation); privacy noise comes from OS entropy, "
+                   "so a DP fit is never bit-reproducible.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
               show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")

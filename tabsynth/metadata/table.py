@@ -231,8 +231,10 @@ class Metadata:
 
     @classmethod
     def from_json_any(cls, source: Mapping[str, Any] | str | os.PathLike) -> Metadata:
-        """tabsynth metadata or SDV metadata, told apart: a document with a ``schema_version``
-        is read by :meth:`from_dict`, any other by :meth:`from_sdv`.
+        """tabsynth metadata or SDV metadata, told apart: a document with a ``schema_version``,
+        or one using a field only tabsynth knows (``public_domain``, ``public_bounds``,
+        ``representation``, ``dtype``, ``na_values``), is read by :meth:`from_dict`, any other
+        by :meth:`from_sdv`.
 
         Parameters
         ----------

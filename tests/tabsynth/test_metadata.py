@@ -231,6 +231,14 @@ def test_from_json_any_tells_tabsynth_and_sdv_metadata_apart(tmp_path, mixed):
     # a newer tabsynth schema is still ours (refused, not read as SDV)
     with pytest.raises(MetadataError, match="newer"):
         Metadata.from_json_any({**ours.to_dict(), "schema_version": SCHEMA_VERSION + 1})
+    # no schema_version, but a declared public domain: ours, and the declaration is kept (read
+    # as SDV metadata it was dropped without a word, so DP fits measured the domain instead)
+    hand = {"columns": {"grade": {"sdtype": "categorical", "public_domain": ["a", "b", "c"]},
+                        "age": {"sdtype": "numerical", "public_bounds": [0, 120]}}}
+    m = Metadata.from_json_any(hand)
+    assert list(m["grade"].public_domain) == ["a", "b", "c"]
+    assert list(m["age"].public_bounds) == [0, 120]
+    assert "METADATA_SPEC_VERSION" in SDV_SINGLE  # the SDV marker wins over any field
 
 
 @pytest.mark.parametrize("content, match", [
