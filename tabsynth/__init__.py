@@ -34,7 +34,7 @@ _LAZY = {
     "load": ("tabsynth.models.registry", "load"),
     "Oversampler": ("tabsynth.sampling.oversampler", "Oversampler"),
     "sample_rare": ("tabsynth.sampling.rare", "sample_rare"),
-    "rebalance": ("tabsynth.rebalancing", "rebalance"),
+    "rebalance": ("tabsynth.sampling.rebalancing", "rebalance"),
 }
 
 __all__ = [
@@ -63,9 +63,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models.ctgan import CTGAN
     from .models.registry import load
     from .models.tvae import TVAE
-    from .rebalancing import rebalance
     from .sampling.oversampler import Oversampler
     from .sampling.rare import sample_rare
+    from .sampling.rebalancing import rebalance
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)

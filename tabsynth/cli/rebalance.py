@@ -107,7 +107,7 @@ def rebalance_command(model_path: str, protected: str, shares: str, data: str | 
     """
     from tabsynth.errors import ParameterError
     from tabsynth.models.registry import load_with_manifest
-    from tabsynth.rebalancing import rebalance
+    from tabsynth.sampling.rebalancing import rebalance
 
     cols = [c.strip() for c in protected.split(",") if c.strip()]
     if not cols:

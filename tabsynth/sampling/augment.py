@@ -105,7 +105,7 @@ def _new_keys(real: pd.Series, n: int) -> pd.Series:
     return keys.astype(real.dtype) if real.dtype != object else keys
 
 
-def _fill_unmodelled(df: pd.DataFrame, extra: pd.DataFrame, model: Any) -> pd.DataFrame:
+def fill_unmodelled(df: pd.DataFrame, extra: pd.DataFrame, model: Any) -> pd.DataFrame:
     """Give ``extra`` every column of ``df`` (see the module docstring), in ``df``'s order."""
     meta = getattr(model, "metadata_", None)
     sdtypes = {n: c.sdtype for n, c in meta.columns.items()} if meta is not None else {}
@@ -196,5 +196,5 @@ def oversample_table(
             "chunk by chunk)."
         )
     extra = model.sample(n_new, conditions={column: key}, random_state=random_state)
-    extra = _fill_unmodelled(df, extra, model)
+    extra = fill_unmodelled(df, extra, model)
     return pd.concat([df.reset_index(drop=True), extra], ignore_index=True)

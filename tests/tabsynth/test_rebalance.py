@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tabsynth import ARSynthesizer, Metadata, ParameterError, rebalance
-from tabsynth._rebalance_groups import align_rows, allocate, plan_added, resolve_shares
+from tabsynth.sampling.augment import fill_unmodelled as align_rows
+from tabsynth.sampling.groups import allocate, plan_added, resolve_shares
 
 COLS = ["age", "workclass", "race", "sex", "hours-per-week", "income"]
 PARAMS = {"epochs": 2, "hidden_dim": 16, "batch_size": 128, "verbose": False, "device": "cpu"}
@@ -191,6 +192,6 @@ def test_resolve_shares_equal_sums_to_one() -> None:
 
 def test_the_function_is_not_shadowed_by_its_module() -> None:
     import tabsynth
-    from tabsynth.rebalancing import Rebalanced  # noqa: F401 - imports the module first
+    from tabsynth.sampling.rebalancing import Rebalanced  # noqa: F401 - imports the module first
 
     assert callable(tabsynth.rebalance) and tabsynth.rebalance.__name__ == "rebalance"

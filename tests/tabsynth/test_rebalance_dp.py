@@ -99,7 +99,7 @@ def test_one_row_changes_nothing_outside_the_ledger(base, tmp_path, declared, ro
 
 
 def test_a_dp_release_reads_no_real_count(base, monkeypatch) -> None:
-    import tabsynth.rebalancing as rb
+    import tabsynth.sampling.rebalancing as rb
 
     md = _metadata(base, declared=True)
     with warnings.catch_warnings():

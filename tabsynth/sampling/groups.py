@@ -1,7 +1,7 @@
 """Groups of protected values for :func:`tabsynth.rebalance`: domains, target shares, counts.
 
 Everything here works on the model's statistics (its public or DP-released categories) and on
-public inputs (the target shares), except :func:`group_codes` / :func:`align_rows`, which read
+public inputs (the target shares), except :func:`group_codes`, which reads
 the real table and serve only ``keep_real=True`` (not a DP release) or non-DP models.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_param
+from ..errors import ParameterError, check_param
 
-__all__ = ["align_rows", "allocate", "domain", "frequencies", "group_codes", "group_label",
+__all__ = ["allocate", "domain", "frequencies", "group_codes", "group_label",
            "plan_added", "protected_columns", "resolve_shares"]
 
 _OWNER = "rebalance"
@@ -143,40 +143,3 @@ def group_codes(df: pd.DataFrame, cols: list[str], domains: list[list[Any]]) -> 
     return code
 
 
-def align_rows(df: pd.DataFrame, synth: pd.DataFrame, model: Any) -> pd.DataFrame:
-    """``synth`` with every column of ``df``, in ``df``'s order: modelled columns cast to the real
-    dtype where they can be; ``id`` columns get fresh keys (integers after the largest real key,
-    else ``"syn-<k>"``); other unmodelled columns are missing (nullable integer / boolean)."""
-    meta = getattr(model, "metadata_", None)
-    sdtypes = {n: c.sdtype for n, c in meta.columns.items()} if meta is not None else {}
-    out: dict[str, Any] = {}
-    m = len(synth)
-    for name in df.columns:
-        real = df[name]
-        if name in synth.columns:
-            col = synth[name].reset_index(drop=True)
-            try:
-                col = col.astype(real.dtype)
-            except (TypeError, ValueError):
-                pass
-            out[name] = col
-        elif sdtypes.get(name) == "id":
-            if pd.api.types.is_integer_dtype(real.dtype) and not pd.api.types.is_bool_dtype(
-                    real.dtype):
-                start = int(real.max()) + 1 if real.notna().any() else 1
-                out[name] = pd.Series(np.arange(start, start + m, dtype=np.int64)).astype(
-                    real.dtype)
-            else:
-                taken = set(real.dropna().astype(str))
-                prefix = "syn-"
-                while any(v.startswith(prefix) for v in taken):
-                    prefix = "syn" + prefix
-                out[name] = pd.Series([f"{prefix}{k}" for k in range(1, m + 1)])
-        else:
-            dtype: Any = real.dtype
-            if pd.api.types.is_bool_dtype(dtype):
-                dtype = "boolean"
-            elif pd.api.types.is_integer_dtype(dtype):
-                dtype = "Int64"
-            out[name] = pd.Series([pd.NA] * m, dtype=dtype)
-    return pd.DataFrame(out)

@@ -46,8 +46,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._rebalance_groups import (
-    align_rows,
+from ..errors import DataWarning, ParameterError, check_param
+from .augment import fill_unmodelled
+from .groups import (
     allocate,
     domain,
     frequencies,
@@ -57,7 +58,6 @@ from ._rebalance_groups import (
     protected_columns,
     resolve_shares,
 )
-from .errors import DataWarning, ParameterError, check_param
 
 __all__ = ["MAX_GROUPS", "MAX_NEW_ROWS", "Rebalanced", "group_label", "rebalance"]
 
@@ -218,7 +218,7 @@ def rebalance(
     Rebalanced
         ``table``, ``synthetic_mask``, ``groups``, ``privacy``, ``model``.
     """
-    from .io import read_table
+    from ..io import read_table
 
     cols = protected_columns(protected)
     check_param(_OWNER, "keep_real", keep_real, isinstance(keep_real, bool), "a bool")
@@ -281,7 +281,7 @@ def rebalance(
     synth = _generate(fitted, cols, groups, added, random_state, verbose)
     if keep_real:
         assert df is not None
-        synth = align_rows(df, synth, fitted)
+        synth = fill_unmodelled(df, synth, fitted)
         table = pd.concat([df.reset_index(drop=True), synth], ignore_index=True)
         mask = np.r_[np.zeros(len(df), bool), np.ones(len(synth), bool)]
     else:
