@@ -71,7 +71,7 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return target
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:
@@ -89,7 +89,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     pattern = str(target.parent / f".{glob.escape(target.name)}.tmp-*")
     for name in glob.glob(pattern):
         m = _TMP_RE.search(name)
-        if m and not _alive(int(m.group("pid"))):
+        if m and not pid_alive(int(m.group("pid"))):
             with contextlib.suppress(OSError):
                 os.unlink(name)
                 removed.append(Path(name))

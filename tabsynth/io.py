@@ -10,8 +10,9 @@ from __future__ import annotations
 import gzip
 import os
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -201,22 +202,37 @@ def write_table_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike, 
                 for i, chunk in enumerate(chunks):
                     chunk.to_csv(fh, header=(i == 0), index=False, na_rep=str(na_rep))
         else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            writer = None
-            try:
-                for chunk in chunks:
-                    table = pa.Table.from_pandas(chunk, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
-                    elif not table.schema.equals(writer.schema):
-                        table = table.cast(writer.schema)
-                    writer.write_table(table)
-            finally:
-                if writer is not None:
-                    writer.close()
+            write_parquet_chunks(chunks, tmp)
     return target
+
+
+def write_parquet_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike, *,
+                         report: Callable[[int], Any] | None = None) -> int:
+    """Write ``chunks`` to the Parquet file ``path`` (not atomic: callers write to a temporary
+    name), one row group per chunk, later chunks cast to the first one's schema, holding one
+    chunk at a time; ``report(k)`` after each chunk of ``k`` rows. Returns the rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    written = 0
+    try:
+        for chunk in chunks:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            elif not table.schema.equals(writer.schema):
+                table = table.cast(writer.schema)
+            writer.write_table(table)
+            k = table.num_rows
+            written += k
+            del chunk, table  # hold one chunk at a time
+            if report is not None:
+                report(k)
+    finally:
+        if writer is not None:
+            writer.close()
+    return written
 
 
 _ = check_output_path, atomic_outputs  # re-exported

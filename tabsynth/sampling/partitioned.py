@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import pid_alive
 from ..errors import OutputError, ParameterError
 
 __all__ = ["partition_plan", "sample_to_dataset"]
@@ -138,32 +139,13 @@ def write_partition(model: Any, folder: str, index: int, rows: int, seed: int,
     One chunk at a time through one ParquetWriter (later chunks cast to the first one's
     schema); ``report(k)`` after each chunk of ``k`` rows. Returns the rows written.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from ..io import write_parquet_chunks
 
     path = Path(folder) / PART_NAME.format(index)
-    written = 0
     with _one_thread():
         chunks = model._iter_chunks(rows, chunk_size, conditions, seed, batch_size,
                                     "sample_to_dataset")
-        writer = None
-        try:
-            for chunk in chunks:
-                table = pa.Table.from_pandas(chunk, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(path, table.schema)
-                elif not table.schema.equals(writer.schema):
-                    table = table.cast(writer.schema)
-                writer.write_table(table)
-                k = table.num_rows
-                written += k
-                del chunk, table  # hold one chunk at a time
-                if report is not None:
-                    report(k)
-        finally:
-            if writer is not None:
-                writer.close()
-    return written
+        return write_parquet_chunks(chunks, path, report=report)
 
 
 # --- the dataset: plan, run, commit ---------------------------------------------------------
@@ -347,20 +329,8 @@ def _remove_stale(target: Path) -> None:
     for kind in ("tmp", "old"):
         for name in glob.glob(str(target.parent / f".{glob.escape(target.name)}.{kind}-*")):
             m = re.search(r"\.(?:tmp|old)-(?P<pid>\d+)-[^/]*$", name)
-            if m and not _alive(int(m.group("pid"))) and os.path.isdir(name):
+            if m and not pid_alive(int(m.group("pid"))) and os.path.isdir(name):
                 shutil.rmtree(name, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _commit(tmp: Path, target: Path, overwrite: bool) -> None:
