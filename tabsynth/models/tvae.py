@@ -64,7 +64,8 @@ class TVAE(BaseSynthesizer):
     accountant : {"prv", "rdp"}, default="prv"
         Accountant that composes every mechanism of the fit.
     secure_mode : bool, default=False
-        Cryptographically secure noise (needs ``torchcsprng``); for production releases.
+        Cryptographically secure noise (``os.urandom``, no extra package); for production
+        releases.
     grad_sample_mode : {"auto", "ghost", "hooks", "functorch", "ew"}, default="auto"
         How Opacus computes per-sample gradients; ``"auto"`` picks the fastest measured
         (ghost clipping).
