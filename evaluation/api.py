@@ -206,34 +206,20 @@ def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
     return frames, subsampling
 
 
-def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, random_state,
-              max_rows, step, options) -> Report:
-    step(_STEPS[0])
-    protected, positive = options.get("protected"), options.get("positive")
-    meta = normalise_metadata(metadata)
-    seeds = np.random.SeedSequence(random_state).spawn(5)
-    # a partitioned Parquet folder is read as a seeded uniform sample of max_rows rows
+def _load(real, synthetic, holdout, max_rows, seeds):
+    """The three tables; a partitioned Parquet folder is read as a seeded uniform sample of
+    ``max_rows`` rows."""
     read = [int(s.generate_state(1)[0]) for s in seeds[4].spawn(3)]
     t_real = load_table(real, "real", max_rows=max_rows, seed=read[0])
     t_syn = load_table(synthetic, "synthetic", max_rows=max_rows, seed=read[1])
     t_hold = (None if holdout is None
               else load_table(holdout, "holdout", max_rows=max_rows, seed=read[2]))
-    given_cols = [str(c) for c in t_real.frame.columns]
-    kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
-    cols = list(kinds)
-    if protected is not None:  # fail fast, before any figure
-        from .fairness import check_protected
+    return t_real, t_syn, t_hold
 
-        protected = check_protected(protected, kinds, target)
-    excluded = [c for c in given_cols if c not in kinds]
-    conditions = check_conditions(options["conditions"], t_real.frame, kinds)
 
-    rng_sub = np.random.default_rng(seeds[0])
-    seed_det, seed_util, seed_priv = (int(s.generate_state(1)[0]) for s in seeds[1:4])
-
-    frames, subsampling = _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub)
-    r, s, h = frames["real"], frames["synthetic"], frames["holdout"]
-
+def _score(r, s, h, t_real, t_syn, kinds, target, conditions, options, seeds, step):
+    """Every figure: fidelity (+ scenario), utility, fairness, privacy risk."""
+    seed_det, seed_util, seed_priv = seeds
     step(_STEPS[1])
     metrics: list[MetricResult] = fidelity_metrics(
         r, s, kinds, target=target, random_state=seed_det, step=step,
@@ -244,22 +230,21 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     step(_STEPS[5])
     metrics += utility_metrics(r, s, h, kinds, target=target, random_state=seed_util)
     fairness = None
-    if protected is not None:
+    if options.get("protected") is not None:
         from .fairness import fairness_section
 
-        fairness = fairness_section(r, s, h, kinds, protected=protected, target=target,
-                                    positive=positive, random_state=seed_util,
+        fairness = fairness_section(r, s, h, kinds, protected=options["protected"],
+                                    target=target, positive=options.get("positive"),
+                                    random_state=seed_util,
                                     shares_from=(t_real.frame, t_syn.frame))
-
     step(_STEPS[6])
     metrics += privacy_risk_metrics(r, s, h, kinds=dict(kinds), target=target,
                                     random_state=seed_priv, max_rows=PRIVACY_MAX_ROWS,
                                     progress=None)
-    ledger_summary = summarize_ledger(ledger)
-    metrics.append(_dp_metric(ledger_summary, audit))
-    metrics.append(audit_metric(audit))
+    return metrics, fairness
 
-    step(_STEPS[7])
+
+def _plots(r, s, kinds, metrics, target, conditions) -> dict[str, Any]:
     from .plots import marginal_plots, pair_heatmap, rare_class_plot
 
     shapes = next(m for m in metrics if m.name == "column_shapes")
@@ -267,19 +252,18 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     scores = {row["column"]: row["score"] for row in shapes.details.get("columns", [])}
     plots = {
         "marginals": marginal_plots(r, s, kinds, scores),
-        "pair_heatmap": pair_heatmap(trends.details.get("pairs", []), cols),
+        "pair_heatmap": pair_heatmap(trends.details.get("pairs", []), list(kinds)),
     }
     rare = rare_rows(r, s, kinds, target, conditions)
     if not isinstance(rare, str):
         plots["rare_class"] = rare_class_plot(
             rare[1], rare[2], kinds, next(m for m in metrics if m.name == "minority_column_shapes"))
+    return plots
 
-    step(_STEPS[8])
-    checks = pol.apply(metrics)
-    passed, text = verdict(checks)
-    datasets = {"real": t_real.summary(), "synthetic": t_syn.summary(),
-                "holdout": None if t_hold is None else t_hold.summary()}
-    parameters = {
+
+def _parameters(target, random_state, max_rows, options, conditions, subsampling, kinds,
+                excluded, meta, pol) -> dict[str, Any]:
+    return {
         "target": target,
         "random_state": random_state,
         "max_rows": max_rows,
@@ -295,21 +279,48 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         "metadata_supplied": meta is not None,
         "policy_source": pol.source,
     }
+
+
+def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, random_state,
+              max_rows, step, options) -> Report:
+    step(_STEPS[0])
+    options = dict(options)
+    meta = normalise_metadata(metadata)
+    seeds = np.random.SeedSequence(random_state).spawn(5)
+    t_real, t_syn, t_hold = _load(real, synthetic, holdout, max_rows, seeds)
+    given_cols = [str(c) for c in t_real.frame.columns]
+    kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
+    if options.get("protected") is not None:  # fail fast, before any figure
+        from .fairness import check_protected
+
+        options["protected"] = check_protected(options["protected"], kinds, target)
+    excluded = [c for c in given_cols if c not in kinds]
+    conditions = check_conditions(options["conditions"], t_real.frame, kinds)
+
+    rng_sub = np.random.default_rng(seeds[0])
+    frames, subsampling = _subsampled(t_real, t_syn, t_hold, list(kinds), max_rows, rng_sub)
+    r, s, h = frames["real"], frames["synthetic"], frames["holdout"]
+    metrics, fairness = _score(r, s, h, t_real, t_syn, kinds, target, conditions, options,
+                               [int(x.generate_state(1)[0]) for x in seeds[1:4]], step)
+    ledger_summary = summarize_ledger(ledger)
+    metrics.append(_dp_metric(ledger_summary, audit))
+    metrics.append(audit_metric(audit))
+
+    step(_STEPS[7])
+    plots = _plots(r, s, kinds, metrics, target, conditions)
+    step(_STEPS[8])
+    checks = pol.apply(metrics)
+    passed, text = verdict(checks)
     return Report(
-        metrics=metrics,
-        checks=checks,
-        passed=passed,
-        verdict=text,
-        datasets=datasets,
+        metrics=metrics, checks=checks, passed=passed, verdict=text,
+        datasets={"real": t_real.summary(), "synthetic": t_syn.summary(),
+                  "holdout": None if t_hold is None else t_hold.summary()},
         privacy=ledger_summary,
-        parameters=parameters,
+        parameters=_parameters(target, random_state, max_rows, options, conditions,
+                               subsampling, kinds, excluded, meta, pol),
         environment=environment(),
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        warnings=notes,
-        policy=pol.to_dict(),
-        plots=plots,
-        audit=audit,
-        fairness=fairness,
+        warnings=notes, policy=pol.to_dict(), plots=plots, audit=audit, fairness=fairness,
     )
 
 
