@@ -54,6 +54,7 @@ __all__ = [
     "compose",
     "compose_epsilon",
     "fallback_warned_once",
+    "tracking_fallback",
     "gaussian_epsilon",
     "normalize_history",
 ]
@@ -216,7 +217,27 @@ def compose_epsilon(
     eps, reason = _compose_epsilon(normalize_history(history), delta, accountant, eps_error)
     if reason is not None:
         _log_fallback(reason)
+        seen = _FALLBACK_SEEN.get()
+        if seen is not None:
+            seen[0] = True
     return eps
+
+
+#: Inside :func:`tracking_fallback`: whether a composition fell back from PRV to RDP.
+_FALLBACK_SEEN: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "tabsynth_prv_fallback_seen", default=None)
+
+
+@contextlib.contextmanager
+def tracking_fallback():
+    """Yield a one-item list that becomes ``[True]`` when a composition inside the block fell
+    back from PRV to RDP, so the figure can be labelled with the accountant that produced it."""
+    seen = [False]
+    token = _FALLBACK_SEEN.set(seen)
+    try:
+        yield seen
+    finally:
+        _FALLBACK_SEEN.reset(token)
 
 
 #: Inside :func:`fallback_warned_once`: whether the scope already logged a fallback warning.

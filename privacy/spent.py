@@ -23,9 +23,15 @@ class PrivacySpent(TypedDict):
 
 
 def spent_of(ledger: Any, *, composition: str = "single model") -> PrivacySpent:
-    """What ``ledger`` spent (:meth:`Ledger.spent`, in its effective accountant)."""
-    eps, delta = ledger.spent()
+    """What ``ledger`` spent (:meth:`Ledger.spent`), labelled with the accountant that produced
+    the figure: its effective accountant, or ``"rdp"`` when PRV failed and the figure is RDP's."""
+    from .accounting import tracking_fallback
+
+    with tracking_fallback() as fell_back:
+        eps, delta = ledger.spent()
     accountant = getattr(ledger, "effective_accountant", ledger.accountant)
+    if fell_back[0]:
+        accountant = "rdp"
     return PrivacySpent(epsilon=float(eps), delta=float(delta), accountant=accountant,
                         composition=composition)
 

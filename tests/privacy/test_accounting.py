@@ -206,3 +206,28 @@ def test_compose_is_memoised():
     a = compose_epsilon([(1.3, 0.01, 777)], 1e-5)
     b = compose_epsilon([(1.3, 0.01, 777)], 1e-5)
     assert a == b and acc._compose_cached.cache_info().hits >= 1
+
+
+def test_spent_names_the_accountant_that_produced_the_figure(monkeypatch):
+    """When PRV fails and RDP's figure is used, privacy_spent_ says 'rdp', not 'prv'."""
+    from tabsynth.privacy import accounting
+    from tabsynth.privacy.budget import PrivacyBudget
+    from tabsynth.privacy.ledger import Ledger
+    from tabsynth.privacy.ledger_entry import LedgerEntry
+    from tabsynth.privacy.spent import spent_of
+
+    ledger = Ledger(budget=PrivacyBudget(epsilon=5.0, delta=1e-5), accountant="prv")
+    ledger.add(LedgerEntry.dpsgd("net", noise_multiplier=1.0, sample_rate=0.01, steps=100,
+                                 max_grad_norm=1.0))
+    assert spent_of(ledger)["accountant"] == "prv"
+    real = accounting._compose_epsilon
+
+    def failing_prv(hist, delta, accountant, eps_error=accounting.PRV_EPS_ERROR):
+        if accountant == "prv":
+            return real(hist, delta, "rdp", eps_error)[0], "PRV mesh too large (test)"
+        return real(hist, delta, accountant, eps_error)
+
+    monkeypatch.setattr(accounting, "_compose_epsilon", failing_prv)
+    spent = spent_of(ledger)
+    assert spent["accountant"] == "rdp"
+    assert spent["epsilon"] == pytest.approx(ledger.spent(accountant="rdp")[0])
