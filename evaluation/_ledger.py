@@ -154,6 +154,12 @@ def summarize_ledger(ledger: Any) -> dict[str, Any] | None:
         eps, delta, source = budget["epsilon"], budget["delta"], "budget"
     dp, dp_reason = dp_flag(privacy, ledger)
     public = ledger.get("declared_public", ledger.get("public"))
+    if public is None:  # a tabsynth ledger records each declaration as a 'public' entry
+        entries = ledger.get("entries")
+        public = [str(e.get("target")) for e in entries if isinstance(e, Mapping)
+                  and e.get("public") is True and e.get("target")] if isinstance(
+            entries, list) else None
+        public = public or None
     return {
         "epsilon": eps,
         "delta": delta,

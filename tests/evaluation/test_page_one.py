@@ -119,3 +119,22 @@ def test_release_form_page_one_has_no_real_counts_or_real_plot(report) -> None:
     assert "share of the real table" not in one
     assert "share of the real table" in _page_one(report.to_html())
     assert "RELEASE FORM" in one
+
+
+def test_declarations_recorded_as_public_ledger_entries_reach_page_one() -> None:
+    """A tabsynth ledger records each declared domain / bound as an entry with public=True (no
+    'declared_public' key): the summary lists them, so page one does not say 'nothing declared
+    public' for a model that declared its codebook."""
+    from tabsynth.evaluation.report import summarize_ledger
+
+    ledger = {"budget": {"epsilon": 1.0, "delta": 1e-5}, "accountant": "prv", "entries": [
+        {"mechanism": "public", "target": "column 'Month' domain", "public": True},
+        {"mechanism": "gaussian_histogram", "target": "column 'Make' categories",
+         "public": False, "noise_multiplier": 40.0},
+        {"mechanism": "public", "target": "column 'WeekOfMonth' bounds", "public": True}]}
+    summary = summarize_ledger(ledger)
+    assert summary["declared_public"] == ["column 'Month' domain", "column 'WeekOfMonth' bounds"]
+    text, ok = privacy_sentence(summary, None)
+    assert ok and "nothing declared public" not in text and "'Month' domain" in text
+    assert summarize_ledger({**ledger, "entries": ledger["entries"][1:2]})[
+        "declared_public"] is None
