@@ -66,10 +66,14 @@ class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         new = MOVED[spec.name]
         warnings.warn(f"{spec.name} moved to {new}; import it from there (the old path will "
                       "be removed in a later version).", DeprecationWarning, stacklevel=2)
-        return import_module(new)
+        module = import_module(new)
+        self._own_spec = module.__spec__
+        return module
 
     def exec_module(self, module: Any) -> None:
-        """The new module is already executed."""
+        """The new module is already executed; importlib set its ``__spec__`` to the former
+        path's, so put back its own (``importlib.reload`` and tools read it)."""
+        module.__spec__ = self._own_spec
 
 
 def install_moved_modules() -> None:
