@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import ParameterError, check_param
 
-__all__ = ["is_valid_device_spec", "resolve_device"]
+__all__ = ["is_valid_device_spec", "mixed_precision", "resolve_device"]
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 _EXPECTED = "'auto', 'cpu', 'cuda', 'cuda:N', 'mps' or a torch.device"
@@ -67,3 +67,23 @@ def resolve_device(device: Any, *, owner: str = "the model") -> Any:
                 "machine. Use device='auto' or 'cpu'."
             )
     return dev
+
+
+def mixed_precision(device: Any) -> Any:
+    """The autocast context of a non-private training step on ``device``.
+
+    bfloat16 autocast on a CUDA device that supports it (matrix products in bfloat16, the loss
+    and its reductions in float32 as autocast keeps them); a no-op elsewhere (CPU, MPS, older
+    GPUs). bfloat16 has float32's exponent range, so no loss scaling is needed. Used by the
+    autoregressive family's non-DP loop only: DP-SGD's per-sample gradients and clipping stay
+    in float32 (a clipping norm computed in bfloat16 would not bound the sensitivity exactly),
+    and the GANs' gradient penalty is not run under it either.
+    """
+    import contextlib
+
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

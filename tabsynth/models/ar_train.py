@@ -23,6 +23,7 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     the final weights are the best epoch's."""
     import torch
 
+    from .._device import mixed_precision
     from .networks import adam
 
     dev = model.device_
@@ -49,7 +50,8 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
             total = torch.zeros((), device=dev)
             for i in range(steps):
                 rows = train[order[i * batch:(i + 1) * batch]]
-                loss = net(rows, model._before(len(rows), generator), generator).mean()
+                with mixed_precision(dev):  # bfloat16 on a CUDA GPU, a no-op on the CPU
+                    loss = net(rows, model._before(len(rows), generator), generator).mean()
                 optim.zero_grad(set_to_none=True)
                 loss.backward()
                 optim.step()
