@@ -18,9 +18,9 @@ from ._common import check_distinct, check_writable, csv_options
 @click.option("-o", "--output", required=True, help="Model file to write (e.g. model.tsmodel).")
 @click.option(
     "--model", "model_type", type=click.Choice(["ctgan", "tvae", "ar"]), default=None,
-    help="Synthesizer family (ar: autoregressive, ARSynthesizer). Default: ar without "
-         "--epsilon (the best measured, see the README's Performance), ctgan with --epsilon "
-         "(its marginals route is the best measured private one; --route marginals).",
+    help="Synthesizer family (ar: autoregressive, ARSynthesizer). Default: ar (the best "
+         "measured with and without --epsilon, see the README's Performance); ctgan with "
+         "--route marginals (the route only CTGAN/TVAE have).",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Batch size.")
@@ -107,7 +107,7 @@ def fit_command(
         if value is not None:
             params[key] = value
     if model_type is None:
-        model_type = "ar" if epsilon is None else "ctgan"
+        model_type = "ctgan" if route == "marginals" else "ar"
     if model_type == "ctgan":
         from tabsynth.models.ctgan import CTGAN as cls
     elif model_type == "ar":
