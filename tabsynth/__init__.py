@@ -10,7 +10,16 @@ Public API (models load lazily, so ``import tabsynth`` does not import torch)::
 
 from __future__ import annotations
 
+import os as _os
 from typing import TYPE_CHECKING
+
+# Idle OpenMP threads sleep instead of spinning, unless the user chose otherwise. torch's
+# threads spin-wait by default; on a machine whose cores other processes also use (CI, a shared
+# server, a notebook beside a browser) the spinning threads starve the working ones: on the
+# 2-core machine under load, two threads sampled 6-15x slower than one and fitted 3x slower
+# (PASSIVE: level with or faster than one thread). Read when torch starts, so it takes effect
+# when tabsynth is imported before torch (the CLI always is).
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._lazy import install_moved_modules, lazy_attributes
 from ._version import __version__
