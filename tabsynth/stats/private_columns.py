@@ -239,7 +239,7 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata,
     counts, edges, aligned = _histogram(ctx, name, present, isna, lo, hi, is_integer)
 
     # -- post-processing --
-    hist = counts[:-1]
+    hist = _drop_noise_bins(counts[:-1], ctx.nm)
     present_mass = float(np.clip(hist, 0.0, None).sum())
     miss = max(float(counts[-1]), 0.0)
     missing_rate = miss / (miss + present_mass) if miss + present_mass > 0 else 0.0
@@ -262,6 +262,44 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata,
                              source="dp")
     return NumericStats(lo, hi, bool(is_integer), 0 if is_integer else None, missing_rate,
                         weights, means, stds, quantiles, source="dp")
+
+
+#: Post-processing of a DP histogram (:func:`_drop_noise_bins`): a bin whose noisy count
+#: clears this many noise standard deviations is taken as holding rows...
+SUPPORT_SEED_Z = 3.0
+#: ...and so is a run of neighbouring bins above this many.
+SUPPORT_GROW_Z = 1.0
+
+
+def _drop_noise_bins(hist: np.ndarray, sigma: float) -> np.ndarray:
+    """The noisy histogram with the bins that are indistinguishable from empty set to 0.
+
+    Under a wide declared range most bins are empty, and each one's positive noise (about
+    0.4 sd on average once clipped) adds up to tail mass: 99 empty bins of 100 over
+    ``[0, 1e6]`` gave 14% of a 4,000-row amount column, and a 99th percentile of ~340,000
+    against 360. Kept: every bin above :data:`SUPPORT_SEED_Z` sd (an empty bin gets there
+    with probability 0.0013) and the runs of neighbouring bins above :data:`SUPPORT_GROW_Z`
+    sd that reach one (a tail that thins out bin by bin); where no bin reaches the seed
+    level (a column spread thinly over its bins), the histogram is left as it is. Pure
+    post-processing of the noisy counts and their noise scale: no row is read, nothing is
+    charged.
+    """
+    hist = np.asarray(hist, dtype=float)
+    if sigma <= 0 or len(hist) < 2:
+        return hist
+    seed = hist > SUPPORT_SEED_Z * sigma
+    if not seed.any():
+        return hist
+    grow = hist > SUPPORT_GROW_Z * sigma
+    keep = seed.copy()
+    for _ in range(len(hist)):  # grow the kept runs into neighbouring bins above `grow`
+        nxt = keep.copy()
+        nxt[1:] |= keep[:-1] & grow[1:]
+        nxt[:-1] |= keep[1:] & grow[:-1]
+        if (nxt == keep).all():
+            break
+        keep = nxt
+    return np.where(keep, hist, 0.0)
 
 
 def _histogram(ctx: DPContext, name: str, present: np.ndarray, isna: np.ndarray, lo: float,
