@@ -239,8 +239,8 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata,
     counts, edges, aligned = _histogram(ctx, name, present, isna, lo, hi, is_integer)
 
     # -- post-processing --
-    hist = _drop_noise_bins(counts[:-1], ctx.nm)
-    present_mass = float(np.clip(hist, 0.0, None).sum())
+    hist = counts[:-1]
+    present_mass = float(np.clip(_drop_noise_bins(hist, ctx.nm), 0.0, None).sum())
     miss = max(float(counts[-1]), 0.0)
     missing_rate = miss / (miss + present_mass) if miss + present_mass > 0 else 0.0
     if edges is None:
@@ -250,6 +250,7 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata,
     else:
         if public is None and ctx.tighten_bounds:
             hist, edges, lo, hi = _tighten(ctx, hist, edges, aligned, is_integer)
+        hist = _drop_noise_bins(hist, ctx.nm)
         modes = gmm_modes_from_histogram(hist, edges, n_modes=ctx.max_modes)
         weights = tuple(modes.weights)
         means = tuple(np.clip(modes.means, lo, hi))
@@ -268,7 +269,7 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata,
 #: clears this many noise standard deviations is taken as holding rows...
 SUPPORT_SEED_Z = 3.0
 #: ...and so is a run of neighbouring bins above this many.
-SUPPORT_GROW_Z = 1.0
+SUPPORT_GROW_Z = 0.5
 
 
 def _drop_noise_bins(hist: np.ndarray, sigma: float) -> np.ndarray:
@@ -279,8 +280,10 @@ def _drop_noise_bins(hist: np.ndarray, sigma: float) -> np.ndarray:
     ``[0, 1e6]`` gave 14% of a 4,000-row amount column, and a 99th percentile of ~340,000
     against 360. Kept: every bin above :data:`SUPPORT_SEED_Z` sd (an empty bin gets there
     with probability 0.0013) and the runs of neighbouring bins above :data:`SUPPORT_GROW_Z`
-    sd that reach one (a tail that thins out bin by bin); where no bin reaches the seed
-    level (a column spread thinly over its bins), the histogram is left as it is. Pure
+    sd that reach one (a tail that thins out bin by bin). Where no bin reaches the seed
+    level, or where the bins to drop hold rows together (the sum of their noisy counts,
+    zero-mean noise if they are empty, above :data:`SUPPORT_SEED_Z` times its sd: a column
+    spread thinly over its bins), the histogram is left as it is. Pure
     post-processing of the noisy counts and their noise scale: no row is read, nothing is
     charged.
     """
@@ -299,6 +302,9 @@ def _drop_noise_bins(hist: np.ndarray, sigma: float) -> np.ndarray:
         if (nxt == keep).all():
             break
         keep = nxt
+    dropped = hist[~keep]
+    if dropped.sum() > SUPPORT_SEED_Z * sigma * math.sqrt(max(len(dropped), 1)):
+        return hist  # the dropped bins hold rows together (their noise alone sums to ~0)
     return np.where(keep, hist, 0.0)
 
 
