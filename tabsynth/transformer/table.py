@@ -261,6 +261,13 @@ class DataTransformer:
 
         ``bounds`` maps a continuous column to ``(lo, hi)`` in its numeric space (epoch seconds
         for datetimes; ``-inf``/``inf`` open): its values are drawn inside the bounds.
+
+        A row's continuous values share one within-bin level (each at the same relative
+        position of its bin's quantile mass): the bins carry the dependence between columns,
+        and independent levels would break an order the bins keep (``closed >= opened``
+        where both fall in overlapping bins: 81% of the rows kept it with independent
+        levels). Within-bin variance is about 1 / bins^2 of a column's, so the coupling adds
+        no visible correlation otherwise.
         """
         self._require_bins("inverse_codes")
         codes = np.asarray(codes)
@@ -270,6 +277,7 @@ class DataTransformer:
             )
         rng = np.random.default_rng(rng)
         bounds = bounds or {}
+        level = rng.random(len(codes))  # one within-bin level per row (docstring)
         data: dict[str, pd.Series] = {}
         for j, spec in enumerate(self._specs):
             c = codes[:, j].astype(np.int64)
@@ -277,7 +285,7 @@ class DataTransformer:
                 data[spec.name] = discrete_from_codes(spec, c)
             else:
                 data[spec.name] = binned_from_codes(
-                    spec, c, np.random.default_rng(rng), bounds.get(spec.name))  # type: ignore[arg-type]
+                    spec, c, rng, bounds.get(spec.name), u=level)  # type: ignore[arg-type]
         return pd.DataFrame(data, columns=self.columns)
 
     def bin_edges(self, column: str) -> tuple[np.ndarray, np.ndarray, bool, bool]:
