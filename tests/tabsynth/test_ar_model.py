@@ -279,3 +279,20 @@ def test_cli_fit_and_conditional_sample(tmp_path, data):
     assert res.exit_code == 0, res.output
     s = pd.read_csv(rows)
     assert len(s) == 200 and (s["group"] == RARE).all() and (s["level"] >= 60).all()
+
+
+def test_model_file_of_the_earlier_network_layout_is_refused(model, tmp_path):
+    """Files written before the heads read a sum of embeddings (``ar.embeddings.<k>``, each
+    head a Linear over every column's embedding) cannot be rebuilt: a clear error, not a
+    list of missing and unexpected tensors."""
+    from tabsynth.artifact import write_model_file
+    from tabsynth.errors import ModelFileError
+    from tabsynth.models.persistence import model_file_contents
+
+    contents, tensors = model_file_contents(model)
+    old = {k: v for k, v in tensors.items() if not k.startswith("ar.cells.")}
+    for k, d in enumerate(model._net.domains):
+        old[f"ar.embeddings.{k}.weight"] = torch.zeros(d, 4)
+    path = write_model_file(tmp_path / "old.tsmodel", contents=contents, tensors=old)
+    with pytest.raises(ModelFileError, match="earlier network layout"):
+        tabsynth.load(path)
