@@ -45,7 +45,10 @@ class ARSynthesizer(BaseSynthesizer):
     hidden_dim : int, default=128
         Width of each column head's hidden layer.
     max_embedding_dim : int, default=16
-        Widest column embedding (about ``2 sqrt(cells)`` per column).
+        Widest share of the context per column: the heads read the sum of the earlier
+        columns' embeddings, all of one width, the sum over columns of about ``2 sqrt(cells)``
+        (at most ``max_embedding_dim`` each), capped at ``max(64, 4096 / columns)`` on wide
+        tables (:func:`tabsynth.models.ar_network.context_width`).
     dropout : float, default=0.25
         Dropout on the heads' hidden layers (training only).
     column_order : "flexible", "random", "fixed" or list of str, default="flexible"
@@ -253,26 +256,41 @@ class ARSynthesizer(BaseSynthesizer):
 
     # ------------------------------------------------------------------ networks
     def _build_networks(self, init_generator: Any) -> None:
-        from .ar_network import ARNetwork, embedding_dims
+        from .ar_network import ARNetwork, context_width
 
         domains = self.transformer_.column_domains
-        dims = embedding_dims(domains, max_dim=self.max_embedding_dim)
-        net = ARNetwork(domains, dims, hidden=self.hidden_dim, dropout=float(self.dropout))
+        width = context_width(domains, max_dim=self.max_embedding_dim)
+        net = ARNetwork(domains, width, hidden=self.hidden_dim, dropout=float(self.dropout))
         net.reset_parameters(init_generator)
         self._net = net.to(self.device_)
+        for cache in ("_tables", "_noise_cells"):  # a refit or a load: the caches are stale
+            self.__dict__.pop(cache, None)
+
+    def _restore(self, *, state: Any, **parts: Any) -> None:
+        """As for every model; a file of the earlier network layout (per-head layers over
+        every column's embedding, ``ar.embeddings.*``) is refused with a clear error."""
+        from ..errors import ModelFileError
+
+        if any(k.startswith("ar.embeddings.") for k in state) and "ar.cells.weight" not in state:
+            raise ModelFileError(
+                "This ARSynthesizer model file holds the earlier network layout (each column "
+                "head reading every column's embedding), which this version no longer "
+                "builds; fit the model again with this version.")
+        super()._restore(state=state, **parts)
 
     def _sampling_networks(self) -> dict[str, Any]:
         return {"ar": self._net}
 
     def _before(self, batch: int, generator: Any) -> Any:
-        from .ar_network import fixed_before, flexible_before, random_before
+        """Each training row's column order, as ``(batch, columns)`` ranks."""
+        from .ar_network import fixed_ranks, flexible_before, random_before
 
         if self.column_order == "random":
             return random_before(batch, len(self.columns_), generator=generator,
                                  device=self.device_)
         if self.column_order == "flexible":
             return flexible_before(batch, self._order, generator=generator, device=self.device_)
-        return fixed_before(self._order, device=self.device_)
+        return fixed_ranks(batch, self._order, device=self.device_)
 
     def _train(self, X: np.ndarray, codes: np.ndarray, *, rng: np.random.Generator,
                generator: Any) -> list[dict[str, float]]:
@@ -331,10 +349,9 @@ class ARSynthesizer(BaseSynthesizer):
         masks = {j: torch.from_numpy(a) for j, a in allowed.items()}
         net = self._net
         net.eval()
-        tables = self.__dict__.get("_tables")
-        if tables is None:
-            tables = net.lookup_tables()
-            self.__dict__["_tables"] = tables
+        if "_tables" not in self.__dict__:
+            self.__dict__["_tables"] = net.lookup_tables()  # None on wide tables
+        tables = self.__dict__["_tables"]
         codes = net.sample(n, self._sampling_order(first), generator=generator, allowed=masks,
                            tables=tables)
         return codes.cpu().numpy()

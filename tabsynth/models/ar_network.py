@@ -1,26 +1,36 @@
-"""The network of :class:`~tabsynth.models.ar.ARSynthesizer`: a chain of per-column heads.
+"""The network of :class:`~tabsynth.models.ar.ARSynthesizer`: per-column heads on a shared context.
 
 Every column ``k`` is a sequence of cells (categories, or numeric bins; see
-:meth:`tabsynth.transformer.DataTransformer.column_codes`) with an embedding ``e_k``. For a
-column order, column ``j`` is predicted from the columns before it: its head is a small MLP
-on the concatenation of every column's embedding, multiplied by 0/1 ("is this column before
-``j``"), and of those 0/1 indicators themselves:
+:meth:`tabsynth.transformer.DataTransformer.column_codes`) with an embedding ``u_k`` of one
+shared width ``r`` (the context width). For a column order, column ``j`` is predicted from the
+sum of the embeddings of the columns before it, through its own small MLP:
 
-    p(x_j | x_<j) = softmax(W2_j relu(W1_j [e_1(x_1) m_j1, ..., e_C(x_C) m_jC, m_j] + b1_j) + b2_j)
+    s_j = sum_{k before j} u_k(x_k)
+    p(x_j | x_<j) = softmax(W2_j relu(W1_j s_j + b1_j) + b2_j)
 
-as TabularARGN's regressors (Tiwald et al., 2025) do. Because the order enters only through
-the masks ``m``, one forward pass trains a batch whose rows each have their own random order
-(:func:`random_before`): the same weights then serve any order at sampling time, so any
-subset of columns can be generated first and fixed (exact conditioning).
+A head on the concatenation of every column's embedding (the previous layout, as TabularARGN's
+regressors) costs ``C (sum of widths + C) hidden`` per row, which grows with the square of
+the number of columns; the sum costs ``C r hidden`` with ``r`` bounded on wide tables
+(:func:`context_width`). With ``r`` at least the sum of the per-column widths the sum can
+place every column in its own block of the context, so it represents every head the
+concatenation did (its per-(head, column) constants included: they are rows of ``u_k``).
 
-Sampling never forms the masked concatenation: ``W1_j [..., e_k(x_k) m_jk, ...]`` is a sum over
-the columns already generated of ``(E_k W1_j[:, block k]^T)[x_k]``, a lookup in a small table
-per (head, column) pair, so one column of ``n`` rows costs one ``embedding_bag`` and one
-``(n, hidden) x (hidden, cells)`` product (:meth:`ARNetwork.sample`).
+Because the order enters only through which embeddings are summed, one forward pass trains a
+batch whose rows each have their own random order: the rows' ranks (:func:`random_before`)
+give each head's sum as an exclusive cumulative sum in rank order, ``O(C r)`` per row; a
+``(B, C, C)`` or ``(C, C)`` boolean "k before j" mask is accepted too (a batched matmul).
+The same weights serve any order at sampling time, so any subset of columns can be generated
+first and fixed (exact conditioning).
 
-Only standard layers (``nn.Embedding``, ``nn.Linear``; no BatchNorm), each used once per
-forward pass, so Opacus computes per-sample gradients (ghost clipping included), and the
-forward pass returns each row's negative log-likelihood for DP-SGD.
+Sampling (:meth:`ARNetwork.sample`) keeps, per head, a lookup table ``U W1_j^T`` (a column's
+first-layer contribution per cell: one ``embedding_bag`` per column drawn) when those tables
+are small, and otherwise a running sum of the drawn cells' embeddings (one ``(n, r) x (r,
+hidden)`` product per column; wide tables).
+
+Only standard layers (one ``nn.Embedding`` for every cell of every column, ``nn.Linear``;
+no BatchNorm), each used once per forward pass, so Opacus computes per-sample gradients (ghost
+clipping included), and the forward pass returns each row's negative log-likelihood for
+DP-SGD.
 """
 
 from __future__ import annotations
@@ -32,24 +42,41 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ARNetwork", "embedding_dims", "fixed_before", "flexible_before", "random_before"]
+__all__ = ["ARNetwork", "context_width", "fixed_before", "fixed_ranks", "flexible_before",
+           "random_before"]
 
-#: Upper bound on the concatenated embeddings' width (wide tables get narrower embeddings).
-MAX_CONTEXT = 1024
+#: Context width of wide tables: at least this, and at most :data:`CONTEXT_BUDGET` / columns.
+MIN_CONTEXT = 64
+#: ``columns x context width`` above which the context narrows (the heads' first layers cost
+#: ``columns x width x hidden`` per row).
+CONTEXT_BUDGET = 4096
+#: Floats of the per-head lookup tables above which sampling sums embeddings instead.
+MAX_TABLE_FLOATS = 32 * 2**20
+#: Initial standard deviation of the embeddings times sqrt(columns). Small: a DP fit starts
+#: every head at its column's DP marginal, and its few noisy steps move a head's output in
+#: proportion to its hidden activations (on a 3-column DP test table, 2 epochs at epsilon 1:
+#: 30% missing values came back as 33-35% with 0.5, 46-50% with 2).
+EMBED_STD = 0.5
 
 
-def embedding_dims(domains: Sequence[int], *, max_dim: int = 16) -> list[int]:
-    """Embedding width per column: about ``2 sqrt(cells)`` (at least 2, at most ``max_dim``),
-    narrowed so that the concatenation stays within :data:`MAX_CONTEXT` on wide tables."""
-    cap = max(2, min(int(max_dim), MAX_CONTEXT // max(len(domains), 1)))
-    return [int(min(cap, max(2, math.ceil(2 * math.sqrt(v))))) for v in domains]
+def context_width(domains: Sequence[int], *, max_dim: int = 16) -> int:
+    """The shared context width ``r``: the sum over columns of about ``2 sqrt(cells)`` (at
+    least 2, at most ``max_dim``) -- the concatenation's width, so narrow tables lose nothing
+    -- capped at ``max(MIN_CONTEXT, CONTEXT_BUDGET / columns)`` on wide tables."""
+    total = sum(int(min(max_dim, max(2, math.ceil(2 * math.sqrt(v))))) for v in domains)
+    cap = max(MIN_CONTEXT, CONTEXT_BUDGET // max(len(domains), 1))
+    return int(max(2, min(total, cap)))
+
+
+def _ranks_to_mask(rank: torch.Tensor) -> torch.Tensor:
+    return rank.unsqueeze(-1) > rank.unsqueeze(-2)
 
 
 def random_before(batch: int, n_columns: int, *, generator: torch.Generator,
                   device: torch.device | str = "cpu") -> torch.Tensor:
-    """``before[b, j, k]``: column ``k`` precedes column ``j`` in row ``b``'s random order."""
-    rank = torch.rand(batch, n_columns, generator=generator, device=device).argsort(1).argsort(1)
-    return rank.unsqueeze(2) > rank.unsqueeze(1)
+    """``(batch, C)`` ranks of a uniformly random column order per row (rank 0 first);
+    column ``k`` precedes column ``j`` in row ``b`` when ``rank[b, k] < rank[b, j]``."""
+    return torch.rand(batch, n_columns, generator=generator, device=device).argsort(1).argsort(1)
 
 
 def flexible_before(batch: int, order: Sequence[int], *, generator: torch.Generator,
@@ -58,7 +85,7 @@ def flexible_before(batch: int, order: Sequence[int], *, generator: torch.Genera
     """Orders as conditional sampling uses them: a random subset of the columns first (in a
     random order), then the others in ``order``. A row keeps ``order`` itself (an empty
     subset) with probability ``fixed_share``; otherwise each column joins the subset with a
-    probability drawn uniformly per row. ``before[b, j, k]`` as :func:`random_before`."""
+    probability drawn uniformly per row. ``(batch, C)`` ranks as :func:`random_before`."""
     c = len(order)
     rank_fixed = torch.empty(c, dtype=torch.float32)
     rank_fixed[torch.as_tensor(list(order), dtype=torch.long)] = torch.arange(c,
@@ -70,75 +97,92 @@ def flexible_before(batch: int, order: Sequence[int], *, generator: torch.Genera
     first = torch.rand(batch, c, generator=generator, device=device) < share
     key = torch.where(first, torch.rand(batch, c, generator=generator, device=device),
                       1.0 + rank_fixed)
-    rank = key.argsort(1).argsort(1)
-    return rank.unsqueeze(2) > rank.unsqueeze(1)
+    return key.argsort(1).argsort(1)
+
+
+def fixed_ranks(batch: int, order: Sequence[int], *,
+                device: torch.device | str = "cpu") -> torch.Tensor:
+    """``(batch, C)`` ranks of one column order (``order[0]`` first) for every row."""
+    rank = torch.empty(len(order), dtype=torch.long)
+    rank[torch.as_tensor(list(order), dtype=torch.long)] = torch.arange(len(order))
+    return rank.to(device).unsqueeze(0).expand(batch, -1)
 
 
 def fixed_before(order: Sequence[int], *, device: torch.device | str = "cpu") -> torch.Tensor:
-    """``before[j, k]`` for one column order (``order[0]`` first)."""
+    """``before[j, k]`` (bool): column ``k`` precedes column ``j`` in ``order`` (``order[0]``
+    first)."""
     rank = torch.empty(len(order), dtype=torch.long)
     rank[torch.as_tensor(list(order), dtype=torch.long)] = torch.arange(len(order))
-    rank = rank.to(device)
-    return rank.unsqueeze(1) > rank.unsqueeze(0)
+    return _ranks_to_mask(rank.to(device))
 
 
 class ARNetwork(nn.Module):
-    """Per-column embeddings and heads (module docstring).
+    """One embedding table for every column's cells and per-column heads (module docstring).
 
     Parameters
     ----------
     domains : sequence of int
         Cells of each column.
-    embedding_dims : sequence of int
-        Embedding width of each column.
+    context : int
+        The shared context width ``r`` (:func:`context_width`).
     hidden : int
         Width of each head's hidden layer.
     dropout : float
         Dropout on the heads' hidden layers (training only).
     """
 
-    def __init__(self, domains: Sequence[int], embedding_dims: Sequence[int], *, hidden: int,
+    def __init__(self, domains: Sequence[int], context: int, *, hidden: int,
                  dropout: float = 0.0) -> None:
         super().__init__()
         self.domains = [int(v) for v in domains]
-        self.dims = [int(d) for d in embedding_dims]
+        self.context = int(context)
+        self.hidden = int(hidden)
         c = len(self.domains)
-        self.embeddings = nn.ModuleList(nn.Embedding(v, d) for v, d in zip(self.domains,
-                                                                           self.dims, strict=True))
-        width = sum(self.dims)
-        self.hidden_layers = nn.ModuleList(nn.Linear(width + c, hidden) for _ in range(c))
+        self.cells = nn.Embedding(sum(self.domains), self.context)
+        self.hidden_layers = nn.ModuleList(nn.Linear(self.context, hidden) for _ in range(c))
         self.heads = nn.ModuleList(nn.Linear(hidden, v) for v in self.domains)
         self.dropout = float(dropout)
-        block = torch.repeat_interleave(torch.arange(c), torch.as_tensor(self.dims))
-        self.register_buffer("block", block, persistent=False)
         offsets = torch.zeros(c, dtype=torch.long)
         offsets[1:] = torch.cumsum(torch.as_tensor(self.domains[:-1]), 0)
         self.register_buffer("offsets", offsets, persistent=False)
 
     def reset_parameters(self, generator: torch.Generator) -> None:
-        """Initialise every weight from ``generator`` (PyTorch's default schemes)."""
-        for emb in self.embeddings:
-            nn.init.normal_(emb.weight, generator=generator)
+        """Initialise every weight from ``generator``: embeddings ``N(0, EMBED_STD^2 / C)`` (a
+        sum of up to ``C`` of them stays below one), linear layers PyTorch's default scheme."""
+        nn.init.normal_(self.cells.weight, std=EMBED_STD / math.sqrt(max(len(self.domains), 1)),
+                        generator=generator)
         for layer in [*self.hidden_layers, *self.heads]:
             nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
             bound = 1.0 / math.sqrt(layer.weight.shape[1])
             nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
     # ------------------------------------------------------------------ training
+    def contexts(self, codes: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+        """``(B, C, r)``: row ``b``'s sum of the embeddings of the columns before ``j``.
+
+        ``before``: ``(B, C)`` integer ranks (exclusive cumulative sum in rank order), or a
+        ``(B, C, C)`` / ``(C, C)`` boolean mask ``before[.., j, k]``.
+        """
+        u = self.cells(codes + self.offsets)
+        if before.dtype == torch.bool:
+            return torch.matmul(before.to(u.dtype), u)
+        index = before.argsort(1).unsqueeze(2).expand(-1, -1, self.context)
+        in_order = u.gather(1, index)
+        prefix = in_order.cumsum(1) - in_order  # exclusive: the columns strictly before
+        return prefix.gather(1, before.unsqueeze(2).expand(-1, -1, self.context))
+
     def forward(self, codes: torch.Tensor, before: torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """Each row's negative log-likelihood (nats), shape ``(B,)``.
 
-        ``codes``: ``(B, C)`` cells; ``before``: ``(B, C, C)`` or ``(C, C)`` order masks.
+        ``codes``: ``(B, C)`` cells; ``before``: order ranks or masks (:meth:`contexts`).
         """
-        emb = torch.cat([e(codes[:, k]) for k, e in enumerate(self.embeddings)], dim=1)
-        mask = before.to(emb.dtype)
-        if mask.dim() == 2:
-            mask = mask.unsqueeze(0).expand(codes.shape[0], -1, -1)
-        context = torch.cat([emb.unsqueeze(1) * mask[:, :, self.block], mask], dim=2)
-        total = torch.zeros(codes.shape[0], device=codes.device, dtype=emb.dtype)
-        for j, (layer, head) in enumerate(zip(self.hidden_layers, self.heads, strict=True)):
-            h = F.relu(layer(context[:, j]))
+        ctx = self.contexts(codes, before)
+        total = torch.zeros(codes.shape[0], device=codes.device, dtype=ctx.dtype)
+        # unbind, not ctx[:, j]: each slice's backward would fill a whole (B, C, r) gradient
+        for j, (layer, head, s) in enumerate(zip(self.hidden_layers, self.heads, ctx.unbind(1),
+                                                 strict=True)):
+            h = F.relu(layer(s))
             if self.training and self.dropout > 0:
                 keep = torch.rand(h.shape, generator=generator, device=h.device) >= self.dropout
                 h = h * keep / (1 - self.dropout)
@@ -147,57 +191,55 @@ class ARNetwork(nn.Module):
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
-    def lookup_tables(self) -> list[torch.Tensor]:
-        """Per head ``j``: ``(sum cells, hidden)``, row ``offsets[k] + x`` is
-        ``W1_j[:, block k] e_k(x)`` (the head's first layer on one column's embedding)."""
-        width = sum(self.dims)
-        starts = [0]
-        for d in self.dims:
-            starts.append(starts[-1] + d)
-        tables = []
-        for layer in self.hidden_layers:
-            w = layer.weight[:, :width]
-            tables.append(torch.cat([e.weight @ w[:, starts[k]:starts[k + 1]].T
-                                     for k, e in enumerate(self.embeddings)], dim=0))
-        return tables
+    def lookup_tables(self) -> list[torch.Tensor] | None:
+        """Per head ``j``: ``(sum cells, hidden)``, row ``offsets[k] + x`` is ``W1_j u_k(x)``
+        (the head's first layer on one column's cell); ``None`` where they would hold more
+        than :data:`MAX_TABLE_FLOATS` floats (sampling then sums embeddings)."""
+        if len(self.domains) * sum(self.domains) * self.hidden > MAX_TABLE_FLOATS:
+            return None
+        return [self.cells.weight @ layer.weight.T for layer in self.hidden_layers]
 
     @torch.no_grad()
     def sample(self, n: int, order: Sequence[int], *, generator: torch.Generator,
                allowed: dict[int, torch.Tensor] | None = None,
-               tables: list[torch.Tensor] | None = None, chunk: int = 8192) -> torch.Tensor:
+               tables: list[torch.Tensor] | None | str = "auto",
+               chunk: int = 8192) -> torch.Tensor:
         """``(n, C)`` cells drawn column by column in ``order``.
 
         ``allowed[j]`` (bool, one per cell of column ``j``) restricts column ``j`` to those
         cells: their logits are kept, the others' set to ``-inf`` (exact, no rejection).
-        Rows go through in chunks of ``chunk`` (the activations stay in the CPU's cache).
+        ``tables``: :meth:`lookup_tables` (``"auto"``: computed here; ``None``: running sums
+        of embeddings). Rows go through in chunks of ``chunk`` (the activations stay in the
+        CPU's cache).
         """
         c = len(self.domains)
-        width = sum(self.dims)
         device = self.offsets.device
-        tables = tables if tables is not None else self.lookup_tables()
+        if isinstance(tables, str):
+            tables = self.lookup_tables()
         allowed = {j: a.to(device) for j, a in (allowed or {}).items()}
         order = [int(j) for j in order]
-        # per head: its lookup table plus one last row holding the bias and the order's mask
-        # term, so that one embedding_bag gives the whole first layer
-        heads: list[tuple[torch.Tensor, list[int], int]] = []
-        present = torch.zeros(c, device=device)
-        for step, j in enumerate(order):
-            layer = self.hidden_layers[j]
-            const = layer.bias + layer.weight[:, width:] @ present
-            heads.append((torch.cat([tables[j], const.unsqueeze(0)]), order[:step],
-                          int(torch.nonzero(allowed[j]).max()) if j in allowed
-                          else self.domains[j] - 1))
-            present[j] = 1.0
+        last = {j: int(torch.nonzero(allowed[j]).max()) if j in allowed
+                else self.domains[j] - 1 for j in order}
         codes = torch.zeros(n, c, dtype=torch.long, device=device)
-        const_row = int(self.offsets[-1]) + self.domains[-1]
+        if tables is not None:  # per head: its table plus a last row holding the bias
+            bias_row = sum(self.domains)
+            heads = [torch.cat([tables[j], self.hidden_layers[j].bias.unsqueeze(0)])
+                     for j in range(c)]
         for s in range(0, n, chunk):
             part = codes[s:s + chunk]
             m = part.shape[0]
-            const_idx = torch.full((m, 1), const_row, dtype=torch.long, device=device)
-            for j, (table, done, last) in zip(order, heads, strict=True):
-                idx = torch.cat([part[:, done] + self.offsets[done], const_idx], dim=1) \
-                    if done else const_idx
-                z = F.embedding_bag(idx, table, mode="sum")
+            if tables is not None:
+                const_idx = torch.full((m, 1), bias_row, dtype=torch.long, device=device)
+            else:
+                ctx = torch.zeros(m, self.context, device=device)
+            for step, j in enumerate(order):
+                if tables is not None:
+                    done = order[:step]
+                    idx = torch.cat([part[:, done] + self.offsets[done], const_idx], dim=1) \
+                        if done else const_idx
+                    z = F.embedding_bag(idx, heads[j], mode="sum")
+                else:
+                    z = self.hidden_layers[j](ctx)
                 logits = self.heads[j](F.relu_(z))
                 if j in allowed:
                     logits.masked_fill_(~allowed[j], float("-inf"))
@@ -205,5 +247,7 @@ class ARNetwork(nn.Module):
                 u = torch.rand(m, 1, generator=generator, device=device) * cdf[:, -1:]
                 # right: the first cell whose cdf exceeds u, never a masked (zero-mass) cell;
                 # the clamp covers u rounding up to the total
-                part[:, j] = torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=last)
+                part[:, j] = torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=last[j])
+                if tables is None:
+                    ctx += self.cells.weight[part[:, j] + self.offsets[j]]
         return codes

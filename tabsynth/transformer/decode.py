@@ -35,7 +35,8 @@ def discrete_from_codes(spec: DiscreteSpec, codes: np.ndarray) -> pd.Series:
 
 
 def binned_from_codes(spec: Binned, b: np.ndarray, rng: np.random.Generator,
-                      bounds: tuple[float, float] | None = None) -> pd.Series:
+                      bounds: tuple[float, float] | None = None,
+                      u: np.ndarray | None = None) -> pd.Series:
     """Values of bin codes ``b``: the quantile function (the quantiles of the statistics,
     linear between them) at a level drawn uniformly among those the bin spans; uniform within
     the bin when it spans no quantile mass.
@@ -43,7 +44,9 @@ def binned_from_codes(spec: Binned, b: np.ndarray, rng: np.random.Generator,
     ``bounds`` (in the column's numeric space: epoch seconds for datetimes) restricts every
     value to ``[lo, hi]``: the within-bin draw is made on the part of the bin inside the
     bounds, and rounding (integers, decimals, datetime units) never leaves them. The caller
-    picks bins that meet the bounds (a bin outside them gives the nearest bound)."""
+    picks bins that meet the bounds (a bin outside them gives the nearest bound).
+
+    ``u``: the within-bin levels in [0, 1), one per row (default: drawn from ``rng``)."""
     st = spec.stats
     isna = b == spec.n_bins if spec.has_nan else np.zeros(len(b), dtype=bool)
     b = np.minimum(b, spec.n_bins - 1)
@@ -56,7 +59,7 @@ def binned_from_codes(spec: Binned, b: np.ndarray, rng: np.random.Generator,
         edge = hi + (1.0 if spec.is_integer else 0.0)
         l0 = quantile_levels(lo, spec.quantiles)
         l1 = quantile_levels(edge, spec.quantiles)
-    u = rng.random(len(b))
+    u = rng.random(len(b)) if u is None else np.asarray(u, dtype=float)
     width = hi - lo + (1.0 if spec.is_integer else 0.0)
     uniform = lo + u * width
     by_q = quantile_values(l0 + u * (l1 - l0), spec.quantiles)

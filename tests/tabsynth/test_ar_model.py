@@ -169,29 +169,48 @@ def test_same_seed_same_model(data):
 
 
 def test_sampling_path_equals_training_likelihood(model, data):
-    """The lookup-table sampler draws from exactly the conditionals the loss trains."""
+    """Both sampling paths (per-head lookup tables; running sums of the drawn cells'
+    embeddings, used on wide tables) compute exactly the conditionals the loss trains, and
+    the order given as ranks (training) or as a "before" mask gives the same loss."""
     from torch.nn import functional as F
 
-    from tabsynth.models.ar_network import fixed_before
+    from tabsynth.models.ar_network import fixed_before, fixed_ranks
 
     net = model._net
     codes = torch.from_numpy(model.transformer_.column_codes(data))
     order = [6, 2, 0, 5, 1, 4, 3]
-    nll = net(codes, fixed_before(order))
-    tables, width = net.lookup_tables(), sum(net.dims)
-    present, done, total = torch.zeros(7), [], torch.zeros(len(codes))
     with torch.no_grad():
+        nll = net(codes, fixed_ranks(len(codes), order))
+        assert torch.allclose(nll, net(codes, fixed_before(order)), atol=1e-4)
+        tables = net.lookup_tables()
+        done, by_table, by_sum = [], torch.zeros(len(codes)), torch.zeros(len(codes))
+        ctx = torch.zeros(len(codes), net.context)
         for j in order:
             layer = net.hidden_layers[j]
-            z = layer.bias + layer.weight[:, width:] @ present
+            z = layer.bias.expand(len(codes), -1)
             if done:
                 z = F.embedding_bag(codes[:, done] + net.offsets[done], tables[j],
                                     mode="sum") + z
-            total += F.cross_entropy(net.heads[j](F.relu(z.expand(len(codes), -1))),
-                                     codes[:, j], reduction="none")
-            present[j] = 1.0
+            for total, pre in ((by_table, z), (by_sum, layer(ctx))):
+                total += F.cross_entropy(net.heads[j](F.relu(pre)), codes[:, j],
+                                         reduction="none")
+            ctx += net.cells.weight[codes[:, j] + net.offsets[j]]
             done.append(j)
-    assert torch.allclose(total, nll, atol=1e-4)
+    assert torch.allclose(by_table, nll, atol=1e-4)
+    assert torch.allclose(by_sum, nll, atol=1e-4)
+
+
+def test_wide_sampling_path_meets_conditions(model, monkeypatch):
+    """Without lookup tables (a wide table's path) rows still meet conditions exactly."""
+    import tabsynth.models.ar_network as arn
+
+    monkeypatch.setattr(arn, "MAX_TABLE_FLOATS", 0)
+    assert model._net.lookup_tables() is None
+    rows = model._net.sample(500, [0, 1, 2, 3, 4, 5, 6], generator=torch.Generator(),
+                             allowed={0: torch.tensor([False] * (model._net.domains[0] - 1)
+                                                      + [True])}, tables=None)
+    assert (rows[:, 0] == model._net.domains[0] - 1).all()
+    assert all((rows[:, k] < v).all() for k, v in enumerate(model._net.domains))
 
 
 def test_fixed_order_option(data):
@@ -260,3 +279,20 @@ def test_cli_fit_and_conditional_sample(tmp_path, data):
     assert res.exit_code == 0, res.output
     s = pd.read_csv(rows)
     assert len(s) == 200 and (s["group"] == RARE).all() and (s["level"] >= 60).all()
+
+
+def test_model_file_of_the_earlier_network_layout_is_refused(model, tmp_path):
+    """Files written before the heads read a sum of embeddings (``ar.embeddings.<k>``, each
+    head a Linear over every column's embedding) cannot be rebuilt: a clear error, not a
+    list of missing and unexpected tensors."""
+    from tabsynth.artifact import write_model_file
+    from tabsynth.errors import ModelFileError
+    from tabsynth.models.persistence import model_file_contents
+
+    contents, tensors = model_file_contents(model)
+    old = {k: v for k, v in tensors.items() if not k.startswith("ar.cells.")}
+    for k, d in enumerate(model._net.domains):
+        old[f"ar.embeddings.{k}.weight"] = torch.zeros(d, 4)
+    path = write_model_file(tmp_path / "old.tsmodel", contents=contents, tensors=old)
+    with pytest.raises(ModelFileError, match="earlier network layout"):
+        tabsynth.load(path)
