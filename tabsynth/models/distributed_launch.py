@@ -203,6 +203,7 @@ def _worker(folder: str, class_name: str, rank: int, world: int, port: int, back
         try:
             params = json.loads((path / "params.json").read_text())
             _train_rank(rank, path, class_name, params, backend)
+            dist.barrier()  # nothing in flight when the group goes
         finally:
             dist.destroy_process_group()
     except BaseException as exc:
@@ -235,6 +236,23 @@ def _train_rank(rank: int, path: Path, class_name: str, params: dict[str, Any],
         (path / "history.json").write_text(json.dumps({"history": history, "best": best}))
 
 
+def _main(argv: list[str]) -> None:
+    """A worker's entry point. It leaves through ``os._exit``: the interpreter's shutdown
+    would destroy gloo's threads in an order that can abort (``terminate called without an
+    active exception``) after the work is done."""
+    import traceback
+
+    folder, cls, rank, world, port, backend, threads = argv[:7]
+    code = 0
+    try:
+        _worker(folder, cls, int(rank), int(world), int(port), backend, int(threads))
+    except BaseException:  # noqa: BLE001 - reported by the parent (error-RANK.json)
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # a worker: python -m tabsynth.models.distributed_launch ...
-    _f, _cls, _rank, _world, _port, _backend, _threads = sys.argv[1:8]
-    _worker(_f, _cls, int(_rank), int(_world), int(_port), _backend, int(_threads))
+    _main(sys.argv[1:])
