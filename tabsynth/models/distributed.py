@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DistContext", "Prepared", "batch_share", "current", "init_from_env",
+__all__ = ["DistContext", "Prepared", "batch_share", "current", "init_from_env", "leave_group",
            "prepared_from_dict", "prepared_to_dict", "rank_generator", "refuse_in_group",
            "share_prepared", "shard"]
 
@@ -103,12 +103,12 @@ def init_from_env(device: str = "auto") -> DistContext | None:
     resolves to) CUDA, gloo otherwise."""
     import os
 
-    import torch
-    import torch.distributed as dist
-
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if world < 2:
         return None
+    import torch
+    import torch.distributed as dist
+
     if not dist.is_initialized():
         cuda = device in ("cuda", "auto") and torch.cuda.is_available() \
             or str(device).startswith("cuda:")
@@ -117,6 +117,15 @@ def init_from_env(device: str = "auto") -> DistContext | None:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend=backend, init_method="env://")
     return current()
+
+
+def leave_group() -> None:
+    """End this process's part in the process group (after a torchrun fit)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def shard(n: int, ctx: DistContext | None) -> np.ndarray:
