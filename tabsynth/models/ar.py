@@ -204,8 +204,8 @@ class ARSynthesizer(BaseSynthesizer):
         ctx = current()
         if ctx is None:
             prep = self._prepare(df, md, device)
-        else:
-            prep = share_prepared(self, ctx, lambda: self._prepare(df, md, device), df, device)
+        else:  # rank 0 prepares; the others receive it
+            prep = share_prepared(self, ctx, self._prepare, df, md, device)
         del df
         return self._fit_prepared(prep)
 

@@ -265,18 +265,19 @@ def raise_remote(kind: str, message: str, where: str) -> None:
     raise errors.DistributedError(f"{where} failed: {kind}: {message}")
 
 
-def share_prepared(model: Any, ctx: DistContext, make: Callable[[], Prepared],
-                   df: Any, device: Any) -> Prepared:
-    """Rank 0 runs ``make()`` (statistics, ledger, plan: their noise drawn once) and sends
-    the result to every process as JSON; each process encodes its own copy of the table with
-    the transformer rebuilt from it. An error on rank 0 is raised in every process."""
+def share_prepared(model: Any, ctx: DistContext, make: Callable[..., Prepared],
+                   df: Any, metadata: Any, device: Any) -> Prepared:
+    """Rank 0 runs ``make(df, metadata, device)`` (statistics, ledger, plan: their noise
+    drawn once) and sends the result to every process as JSON; each process encodes its own
+    copy of the table with the transformer rebuilt from it. An error on rank 0 is raised in
+    every process."""
     import torch.distributed as dist
 
     payload: list[Any] = [None]
     error: BaseException | None = None
     if ctx.rank == 0:
         try:
-            prep = make()
+            prep = make(df, metadata, device)
             payload[0] = json.dumps({"ok": prepared_to_dict(
                 dataclasses.replace(prep, processes=ctx.world))})
         except Exception as exc:  # noqa: BLE001 - re-raised below, after telling the others

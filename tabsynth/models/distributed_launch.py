@@ -2,7 +2,8 @@
 
 The calling process reads the table, measures the statistics (under DP: budget, DP
 statistics, ledger and DP-SGD plan, their noise drawn once) and encodes the rows; then it
-starts ``nproc`` worker interpreters (``python -m tabsynth.models.distributed_launch``) that join one
+starts ``nproc`` worker interpreters (``python -m tabsynth.models.distributed_launch``: the
+caller's script is not re-run, no ``if __name__ == "__main__"`` guard needed) that join one
 ``torch.distributed`` group (gloo on the CPU, NCCL with one GPU per worker), read the
 prepared fit (JSON) and the cells (a memory-mapped ``.npy``) from a temporary folder and
 train one network together (:mod:`tabsynth.models.distributed`). Rank 0 writes the trained

@@ -177,3 +177,30 @@ def test_a_worker_error_is_raised_in_its_class() -> None:
         raise_remote("ParameterError", "too few", "rank 0")
     with pytest.raises(DistributedError, match="training process 1 failed: KeyError: 'x'"):
         raise_remote("KeyError", "'x'", "training process 1")
+
+
+@pytest.mark.slow
+def test_torchrun_dp_fit(tmp_path: Path) -> None:
+    """torchrun: every process reads the table, rank 0 alone measures the statistics and
+    writes the model; a rank-0 error reaches every process (exit code 2 in each)."""
+    data = tmp_path / "t.csv"
+    _table().to_csv(data, index=False)
+    md = tmp_path / "md.json"
+    _metadata().save(md)
+    out = tmp_path / "m.tsmodel"
+    base = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+            "--master-port", str(_free_port()), "-m", "tabsynth", "fit", str(data), "-o",
+            str(out), "--model", "ar", "--epochs", "2", "--quiet", "--epsilon", "3",
+            "--delta", "1e-5", "--metadata", str(md)]
+    res = subprocess.run([*base, "--batch-size", "150"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("Wrote") == 1  # rank 0 only
+    model = tabsynth.load(out)
+    assert model.ledger_.entries[-1].sample_rate == pytest.approx(150 / model.stats_.n_rows)
+    assert len(model.sample(20, random_state=0)) == 20
+    out.unlink()
+    res = subprocess.run([*base, "--batch-size", "5000"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode != 0 and not out.exists()
+    assert res.stderr.count("too few for ARSynthesizer(batch_size=5000)") == 2, res.stderr[-3000:]
