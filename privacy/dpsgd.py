@@ -121,6 +121,26 @@ def _secure_add_noise(optimizer: object, rng: SecureRandom) -> None:
     optimizer.add_noise = add_noise
 
 
+def _flat_reduce_gradients(optimizer: object) -> None:
+    """Make a distributed DPOptimizer all-reduce its gradients in one flat buffer (one
+    collective per step instead of one per parameter): the same sum over the processes,
+    divided by the number of processes, as Opacus' ``reduce_gradients``."""
+
+    def reduce_gradients() -> None:
+        grads = [p.grad for p in optimizer.params if p.requires_grad]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        torch.distributed.all_reduce(flat, op=torch.distributed.ReduceOp.SUM)
+        flat /= optimizer.world_size  # loss_reduction="mean", as Opacus
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    optimizer.reduce_gradients = reduce_gradients
+
+
 def make_private(
     module: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -205,6 +225,8 @@ def make_private(
                              max_grad_norm=float(max_grad_norm),
                              expected_batch_size=local_batch, loss_reduction="mean",
                              generator=None if secure_mode else generator, secure_mode=False)
+    if distributed:
+        _flat_reduce_gradients(dp_optimizer)
     if secure_mode and (not distributed or torch.distributed.get_rank() == 0):
         # distributed: the other ranks add no noise (DistributedDPOptimizer.add_noise)
         _secure_add_noise(dp_optimizer, SecureRandom())

@@ -14,6 +14,8 @@ import sys
 
 SIGMA, CLIP, BATCH = 1.3, 0.7, 64
 CONFIGS = [("ghost", False), ("hooks", False), ("ghost", True)]  # (grad_sample_mode, secure)
+#: then one step with real gradients and almost no noise, rows split over the processes
+SIGNAL_MODES = ("ghost", "hooks")
 
 
 def main(rank: int, world: int, port: int) -> None:
@@ -54,6 +56,24 @@ def main(rank: int, world: int, port: int) -> None:
             print(json.dumps({"mode": mode, "secure": secure, "std": float(update.std()),
                               "mean": float(update.mean()), "spread": spread,
                               "expected": SIGMA * CLIP / BATCH}), flush=True)
+        if hasattr(gsm, "_close"):
+            gsm._close()
+    for mode in SIGNAL_MODES:
+        torch.manual_seed(0)
+        net = nn.Linear(100, 100)
+        start = torch.cat([net.weight.detach().flatten(), net.bias.detach().flatten()])
+        opt = torch.optim.SGD(net.parameters(), lr=1.0)
+        gsm, opt = make_private(net, opt, noise_multiplier=1e-12, max_grad_norm=CLIP,
+                                expected_batch_size=BATCH, grad_sample_mode=mode,
+                                world_size=world)
+        x = torch.randn(BATCH, 100, generator=torch.Generator().manual_seed(1))[rank::world]
+        per_row = (gsm(x) ** 2).sum(1)  # some rows' gradients are clipped, some not
+        opt.zero_grad(set_to_none=True)
+        _backward(gsm, opt, per_row, mode)
+        opt.step()
+        update = torch.cat([net.weight.detach().flatten(), net.bias.detach().flatten()]) - start
+        if rank == 0:
+            print(json.dumps({"signal": mode, "update": update[::97].tolist()}), flush=True)
         if hasattr(gsm, "_close"):
             gsm._close()
     if world > 1:
