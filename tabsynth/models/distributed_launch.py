@@ -98,9 +98,9 @@ def fit_distributed(model: Any, data: Any, metadata: Any = None, *, nproc: int =
     if nproc == 1:
         return model.fit(data, metadata)
     df, md, device = model._start_fit(data, metadata)
-    check_nproc(model, int(nproc), device)
     if len(df) < nproc:
         raise ParameterError(f"The table has fewer rows than processes (nproc={nproc}).")
+    check_nproc(model, int(nproc), device)
     from .distributed import round_trip
 
     prep = round_trip(model, model._prepare(df, md, device), int(nproc))

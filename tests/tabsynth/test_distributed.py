@@ -153,7 +153,7 @@ def test_bad_nproc() -> None:
     with pytest.raises(ParameterError, match="CTGAN does not train in several processes"):
         fit_distributed(tabsynth.CTGAN(epochs=1, verbose=False), df, nproc=2)
     with pytest.raises(ParameterError, match="fewer rows than processes"):
-        fit_distributed(ARSynthesizer(**SMALL), df.head(1), nproc=2)
+        fit_distributed(ARSynthesizer(**SMALL), df.head(2), nproc=3)
 
 
 def test_more_processes_than_cores_warns(monkeypatch) -> None:
