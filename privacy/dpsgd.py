@@ -121,6 +121,26 @@ def _secure_add_noise(optimizer: object, rng: SecureRandom) -> None:
     optimizer.add_noise = add_noise
 
 
+def _flat_reduce_gradients(optimizer: object) -> None:
+    """Make a distributed DPOptimizer all-reduce its gradients in one flat buffer (one
+    collective per step instead of one per parameter): the same sum over the processes,
+    divided by the number of processes, as Opacus' ``reduce_gradients``."""
+
+    def reduce_gradients() -> None:
+        grads = [p.grad for p in optimizer.params if p.requires_grad]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        torch.distributed.all_reduce(flat, op=torch.distributed.ReduceOp.SUM)
+        flat /= optimizer.world_size  # loss_reduction="mean", as Opacus
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    optimizer.reduce_gradients = reduce_gradients
+
+
 def make_private(
     module: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -131,6 +151,7 @@ def make_private(
     grad_sample_mode: str = "hooks",
     secure_mode: bool = False,
     generator: torch.Generator | None = None,
+    world_size: int = 1,
 ):
     """Wrap ``module`` (per-sample gradients) and ``optimizer`` (clip + noise) for DP-SGD.
 
@@ -154,6 +175,14 @@ def make_private(
     generator : torch.Generator, optional
         The noise generator when not ``secure_mode``; default :func:`noise_generator` (OS
         entropy). Never pass a generator seeded by ``random_state``.
+    world_size : int
+        Processes of a ``torch.distributed`` group training together (1: none). Above 1,
+        Opacus' distributed optimizer: every process clips its own rows, rank 0 alone adds
+        the noise (std ``noise_multiplier * max_grad_norm``) to its clipped sum, each process
+        divides by ``expected_batch_size / world_size`` and the gradients are summed over the
+        processes and divided by ``world_size``: one noise draw per step on the sum of every
+        process's clipped gradients, divided by ``expected_batch_size`` (the global expected
+        batch), as in one process.
 
     Returns ``(GradSampleModule, DPOptimizer)``. Call :func:`check_module` first (done here too).
     """
@@ -170,6 +199,11 @@ def make_private(
         raise PrivacyParameterError(
             "The 'expected_batch_size' parameter of make_private must be an int >= 1. "
             f"Got {expected_batch_size!r} instead.")
+    if not (isinstance(world_size, int) and world_size >= 1):
+        raise PrivacyParameterError(
+            f"The 'world_size' parameter of make_private must be an int >= 1. Got "
+            f"{world_size!r} instead.")
+    distributed = world_size > 1
     from opacus.grad_sample.utils import prepare_module
     from opacus.optimizers import get_optimizer_class
 
@@ -183,12 +217,17 @@ def make_private(
         extra = {"max_grad_norm": float(max_grad_norm), "use_ghost_clipping": True}
     gsm = prepare_module(module, grad_sample_mode, batch_first=True, loss_reduction="mean",
                          **extra)
-    optim_cls = get_optimizer_class(clipping="flat", distributed=False,
+    optim_cls = get_optimizer_class(clipping="flat", distributed=distributed,
                                     grad_sample_mode=grad_sample_mode)
+    # distributed: the per-process expected batch (Opacus' PrivacyEngine does the same)
+    local_batch = expected_batch_size / world_size if distributed else expected_batch_size
     dp_optimizer = optim_cls(optimizer, noise_multiplier=float(noise_multiplier),
                              max_grad_norm=float(max_grad_norm),
-                             expected_batch_size=expected_batch_size, loss_reduction="mean",
+                             expected_batch_size=local_batch, loss_reduction="mean",
                              generator=None if secure_mode else generator, secure_mode=False)
-    if secure_mode:
+    if distributed:
+        _flat_reduce_gradients(dp_optimizer)
+    if secure_mode and (not distributed or torch.distributed.get_rank() == 0):
+        # distributed: the other ranks add no noise (DistributedDPOptimizer.add_noise)
         _secure_add_noise(dp_optimizer, SecureRandom())
     return gsm, dp_optimizer

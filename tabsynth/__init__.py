@@ -27,6 +27,7 @@ from .errors import (
     ConditionError,
     DataError,
     DataWarning,
+    DistributedError,
     MetadataError,
     ModelFileError,
     NotFittedError,
@@ -44,6 +45,7 @@ _LAZY = {
     "Oversampler": ("tabsynth.sampling.oversampler", "Oversampler"),
     "sample_rare": ("tabsynth.sampling.rare", "sample_rare"),
     "rebalance": ("tabsynth.sampling.rebalancing", "rebalance"),
+    "fit_distributed": ("tabsynth.models.distributed_launch", "fit_distributed"),
 }
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "ConditionError",
     "DataError",
     "DataWarning",
+    "DistributedError",
     "Metadata",
     "MetadataError",
     "ModelFileError",
@@ -62,6 +65,7 @@ __all__ = [
     "TabsynthError",
     "TabsynthWarning",
     "__version__",
+    "fit_distributed",
     "load",
     "rebalance",
     "sample_rare",
@@ -70,6 +74,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from .models.ar import ARSynthesizer
     from .models.ctgan import CTGAN
+    from .models.distributed_launch import fit_distributed
     from .models.registry import load
     from .models.tvae import TVAE
     from .sampling.oversampler import Oversampler

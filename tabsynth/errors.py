@@ -13,8 +13,9 @@ The leaves also derive from the builtin a user would naturally catch::
     ├── ModelFileError(ValueError)      a model file is missing, tampered, foreign or too new
     ├── SignatureError(ValueError)      a signature or key is missing, malformed or does not
     │                                   match the file (tabsynth.signing)
-    └── OutputError(OSError)            an output cannot be written (folder missing or
-                                        read-only, disk full, final rename failed)
+    ├── OutputError(OSError)            an output cannot be written (folder missing or
+    │                                   read-only, disk full, final rename failed)
+    └── DistributedError(RuntimeError)  a process of a multi-process fit failed
 
     TabsynthWarning(UserWarning)
     └── DataWarning                     columns excluded, values clipped, ...
@@ -79,6 +80,11 @@ class OutputError(TabsynthError, OSError):
 
     def __reduce__(self):  # noqa: ANN204 - picklable across processes (multiprocessing)
         return (type(self), (self.message, self.filename))
+
+
+class DistributedError(TabsynthError, RuntimeError):
+    """A process of a multi-process fit (``torch.distributed``) failed; the message names
+    the process and its error."""
 
 
 class TabsynthWarning(UserWarning):

@@ -9,10 +9,11 @@ import pytest
 EXPECTED = {
     "tabsynth": {
         "ARSynthesizer", "CTGAN", "TVAE", "Metadata", "Oversampler", "load", "rebalance",
-        "sample_rare",
+        "sample_rare", "fit_distributed",
         "__version__",
         "TabsynthError", "ParameterError", "DataError", "MetadataError", "ConditionError",
         "NotFittedError", "ModelFileError", "TabsynthWarning", "DataWarning",
+        "DistributedError",
     },
     "tabsynth.evaluation": {
         "evaluate", "Report", "Policy", "load_policy", "MetricResult", "errors",

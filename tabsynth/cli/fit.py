@@ -46,6 +46,9 @@ from ._common import check_distinct, check_writable, csv_options
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
               show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--nproc", type=int, default=1, show_default=True,
+              help="Training processes (torch.distributed: gloo on the CPU, NCCL on GPUs); "
+                   "ar only. Under torchrun leave it at 1: the processes are torchrun's.")
 @csv_options
 @click.option("--sign-key", default=None, type=click.Path(dir_okay=False), metavar="KEY.pem",
               help="Also sign the model with this Ed25519 private key (writes MODEL.sig).")
@@ -66,6 +69,7 @@ def fit_command(
     seed: int | None,
     device: str,
     quiet: bool,
+    nproc: int,
     sep: str | None,
     decimal: str | None,
     na_values: tuple[str, ...],
@@ -76,8 +80,22 @@ def fit_command(
     CSV: the delimiter and decimal mark are sniffed (--sep, --decimal override); only the
     empty field is missing unless --na-values names tokens. OUTPUT is written at the end
     under a temporary name, so an existing model file survives a failed or killed fit.
+
+    Several training processes: --nproc N, or torchrun --nproc-per-node N -m tabsynth fit
+    ... (every process reads DATA; rank 0 measures the statistics and writes OUTPUT).
     """
+    from tabsynth.errors import ParameterError
     from tabsynth.io import read_table
+    from tabsynth.models.distributed import init_from_env, leave_group
+
+    group = init_from_env(device)  # torchrun: WORLD_SIZE > 1
+    if group is not None:
+        click.get_current_context().call_on_close(leave_group)
+        if nproc != 1:
+            raise ParameterError(
+                "--nproc is for a fit started without torchrun; under torchrun the processes "
+                "are torchrun's (--nproc-per-node): leave --nproc at 1.")
+    rank0 = group is None or group.rank == 0
 
     check_distinct({"DATA": data, "--metadata": metadata_path, "--sign-key": sign_key},
                    {"-o": output, "signature": output + ".sig" if sign_key else None})
@@ -94,7 +112,8 @@ def fit_command(
     na = list(na_values) or (metadata.na_values if metadata is not None else None)
     df = read_table(data, sep=sep, decimal=decimal, na_values=na,
                     text_columns=text_columns)
-    params: dict[str, object] = {"device": device, "random_state": seed, "verbose": not quiet}
+    params: dict[str, object] = {"device": device, "random_state": seed,
+                                 "verbose": not quiet and rank0}
     if epochs is not None:
         params["epochs"] = epochs
     if batch_size is not None:
@@ -115,8 +134,15 @@ def fit_command(
     else:
         from tabsynth.models.tvae import TVAE as cls
     start = time.perf_counter()
-    model = cls(**params).fit(df, metadata=metadata)
+    if nproc != 1:
+        from tabsynth.models.distributed_launch import fit_distributed
+
+        model = fit_distributed(cls(**params), df, metadata, nproc=nproc)
+    else:
+        model = cls(**params).fit(df, metadata=metadata)
     seconds = time.perf_counter() - start
+    if not rank0:  # torchrun: rank 0 alone writes the model file and reports
+        return
     csv_format = {"na_rep": df.attrs.get("na_rep", ""),
                   "na_values": (df.attrs.get("csv") or {}).get("na_values", [""])}
     _save(model, output, csv_format, private_key)

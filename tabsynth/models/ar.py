@@ -195,13 +195,32 @@ class ARSynthesizer(BaseSynthesizer):
     # ------------------------------------------------------------------ fitting
     @fallback_warned_once()  # the PRV -> RDP fallback warning: once per fit
     def fit(self, data: Any, metadata: Any = None) -> ARSynthesizer:
-        """Fit on a table, from scratch (see :meth:`BaseSynthesizer.fit`). Returns ``self``."""
-        from ..transformer import DataTransformer
-        from .fit_result import FitResult
+        """Fit on a table, from scratch (see :meth:`BaseSynthesizer.fit`). Returns ``self``.
+
+        Inside a ``torch.distributed`` process group of several processes (``torchrun``),
+        every process calls ``fit`` on the same table: rank 0 alone measures the statistics
+        (and, under DP, plans the run) and sends them to the others, then the processes
+        train one network together (:mod:`tabsynth.models.distributed`)."""
+        from .distributed import current, share_prepared
 
         df, md, device = self._start_fit(data, metadata)
+        ctx = current()
+        if ctx is None:
+            prep = self._prepare(df, md, device)
+        else:  # rank 0 prepares; the others receive it
+            prep = share_prepared(self, ctx, self._prepare, df, md, device)
+        del df
+        return self._fit_prepared(prep)
+
+    def _prepare(self, df: pd.DataFrame, md: Any, device: Any) -> Any:
+        """Everything before training, read from the table once: statistics (DP: budget,
+        DP statistics, ledger and DP-SGD plan), transformer and the rows' cells
+        (:class:`~tabsynth.models.distributed.Prepared`)."""
+        from ..transformer import DataTransformer
+        from .distributed import Prepared
+        from .fit_result import FitResult
+
         private = self.epsilon is not None
-        self._order = self._resolve_order(list(md.modelled_columns))
         rng = np.random.default_rng(self.random_state)  # post-processing only
         ledger = plan = None
         if private:
@@ -216,36 +235,54 @@ class ARSynthesizer(BaseSynthesizer):
         codes = transformer.column_codes(df)  # the last read of the table
         result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
                            n_features_in=int(df.shape[1]), ledger=ledger)
-        del df
+        return Prepared(result=result, codes=codes, plan=plan, rng=rng)
+
+    def _fit_prepared(self, prep: Any, *, run: Any = None) -> ARSynthesizer:
+        """Train on a :class:`~tabsynth.models.distributed.Prepared` fit and store the
+        result. ``run`` (the multi-process launcher) trains elsewhere and loads the trained
+        weights into this model's network; by default the training runs here."""
+        result, plan = prep.result, prep.plan
         self._store_fit(result)  # what the training reads
-        self._build_networks(self._torch_generator(rng, "cpu"))
-        if private:
-            from .ar_dp import init_from_marginals
-
-            init_from_marginals(self)  # post-processing of the DP statistics
-        generator = self._torch_generator(rng, device)
-
-        def train() -> list[dict[str, float]]:
-            if private:
-                from .ar_dp import train_ar_dp
-
-                return train_ar_dp(self, codes, rng=rng, generator=generator)
-            return self._train(np.empty((len(codes), 0), np.float32), codes, rng=rng,
-                               generator=generator)
-
-        history, seconds, spent, schedule = self._run_training(train, ledger, plan)
+        history, seconds, spent, schedule = self._run_training(
+            lambda: self._train_networks(prep, run=run), result.ledger, plan)
         summary = {
             **self.__dict__.pop("_best", {}),  # non-DP: the best epoch (set by _train)
             "epochs": int((schedule or {}).get("epochs", len(history))),
             "batch_size": int((schedule or {}).get("batch_size", self.batch_size)),
             "n_bins": int(self.n_bins),
         }
-        if not private:
+        if prep.processes > 1:
+            summary["processes"] = int(prep.processes)
+        if plan is None:
             summary["seconds"] = round(seconds, 3)
         self._store_fit(result.with_training(
             loss_history=pd.DataFrame(history), training_summary=summary,
             privacy_spent=spent, dp_schedule=schedule))
         return self
+
+    def _train_networks(self, prep: Any, *, run: Any = None) -> list[dict[str, float]]:
+        """Build the network (initialisation from ``random_state``; DP: heads at the DP
+        marginals), then train it (here, or by ``run``); one dict per epoch."""
+        from .distributed import current, rank_generator
+
+        private = prep.plan is not None
+        rng = prep.rng
+        self._order = self._resolve_order(list(self.metadata_.modelled_columns))
+        self._build_networks(self._torch_generator(rng, "cpu"))
+        if private:
+            from .ar_dp import init_from_marginals
+
+            init_from_marginals(self)  # post-processing of the DP statistics
+        # orders and dropout: data-independent; each process draws its own rows' orders
+        generator = rank_generator(self._torch_generator(rng, self.device_), current())
+        if run is not None:
+            return run(self)
+        if private:
+            from .ar_dp import train_ar_dp
+
+            return train_ar_dp(self, prep.codes, rng=rng, generator=generator)
+        return self._train(np.empty((len(prep.codes), 0), np.float32), prep.codes, rng=rng,
+                           generator=generator)
 
     def _restore_transformer(self, metadata: Any, stats: Any, training: Any) -> Any:
         from ..transformer import DataTransformer

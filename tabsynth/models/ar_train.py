@@ -20,14 +20,21 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
              generator: Any) -> tuple[list[dict[str, float]], int]:
     """Train ``model``'s network on the rows' cells; ``(history, best epoch)``. A plateau
     halves the step size; ``patience`` epochs without a better validation loss stop the fit;
-    the final weights are the best epoch's."""
+    the final weights are the best epoch's.
+
+    In a process group (:mod:`tabsynth.models.distributed`) every process draws the same
+    split and global batches (``rng`` is seeded alike) and trains on its share of each batch
+    in ``DistributedDataParallel``; validation losses are summed over the processes."""
     import torch
 
     from .._device import mixed_precision
+    from .distributed import all_reduce_sum, batch_share, current, ddp
     from .networks import adam
 
     dev = model.device_
     net = model._net
+    ctx = current()
+    fwd = ddp(net, ctx)  # net itself in one process
     n = len(codes)
     perm = rng.permutation(n)
     n_val = int(round(model.validation_share * n)) if n >= 20 else 0
@@ -42,26 +49,32 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     steps = max(math.ceil(m / batch), 1)
     best, best_state, best_epoch, waited = math.inf, None, 0, 0
     history: list[dict[str, float]] = []
-    bar = progress_bar(model.epochs, desc=type(model).__name__, verbose=model.verbose)
+    bar = progress_bar(model.epochs, desc=type(model).__name__,
+                       verbose=model.verbose and (ctx is None or ctx.rank == 0))
     try:
         for epoch in bar:
             net.train()
             order = torch.from_numpy(rng.permutation(m)).to(dev)
             total = torch.zeros((), device=dev)
             for i in range(steps):
-                rows = train[order[i * batch:(i + 1) * batch]]
+                rows = train[batch_share(order[i * batch:(i + 1) * batch], ctx)]
                 with mixed_precision(dev):  # bfloat16 on a CUDA GPU, a no-op on the CPU
-                    loss = net(rows, model._before(len(rows), generator), generator).mean()
+                    per_row = fwd(rows, model._before(len(rows), generator), generator)
+                loss = per_row.mean() if len(rows) else per_row.sum()  # an empty share: 0
                 optim.zero_grad(set_to_none=True)
                 loss.backward()
                 optim.step()
                 total += loss.detach()
             row = {"epoch": epoch + 1, "loss": float(total / steps)}
+            if ctx is not None:
+                row["loss"] = all_reduce_sum([row["loss"]], ctx, dev)[0] / ctx.world
             if n_val:
                 net.eval()
                 with torch.no_grad():
-                    v = sum(float(net(chunk, b).sum()) for chunk, b in
-                            zip(val.split(4096), val_before, strict=True)) / n_val
+                    v = sum(float(net(chunk, b).sum()) for k, (chunk, b) in
+                            enumerate(zip(val.split(4096), val_before, strict=True))
+                            if ctx is None or k % ctx.world == ctx.rank)
+                v = all_reduce_sum([v], ctx, dev)[0] / n_val  # the same in every process
                 row["val_loss"] = v
                 if v < best - 1e-4:
                     best, best_epoch, waited = v, epoch + 1, 0

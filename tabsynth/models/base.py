@@ -120,7 +120,9 @@ class BaseSynthesizer(Estimator, abc.ABC):
         self
         """
         from ..transformer import DataTransformer
+        from .distributed import refuse_in_group
 
+        refuse_in_group(self)
         df, md, device = self._start_fit(data, metadata)
         private = self.epsilon is not None
         # random_state seeds post-processing only (initialisation, latent noise, sampling);

@@ -299,10 +299,12 @@ def _privacy_noise(plan: DPPlan) -> Any:
     return plan.noise
 
 
-def _make_private(module: Any, optimizer: Any, model: Any, plan: DPPlan, generator: Any):
+def _make_private(module: Any, optimizer: Any, model: Any, plan: DPPlan, generator: Any,
+                  world_size: int = 1):
     """Opacus wrappers; the DP-SGD noise comes from OS entropy (``secure_mode``: os.urandom),
     never from ``generator`` (seeded by ``random_state``, which only drives post-processing
-    randomness such as the latent noise of fake rows)."""
+    randomness such as the latent noise of fake rows). ``world_size`` > 1: Opacus'
+    distributed optimizer (noise on rank 0 only; :mod:`tabsynth.models.distributed`)."""
     from ..privacy.dpsgd import make_private, noise_generator
 
     del generator
@@ -314,7 +316,7 @@ def _make_private(module: Any, optimizer: Any, model: Any, plan: DPPlan, generat
         module, optimizer, noise_multiplier=plan.noise_multiplier,
         max_grad_norm=float(model.max_grad_norm),
         expected_batch_size=plan.expected_batch_size, grad_sample_mode=plan.grad_sample_mode,
-        secure_mode=model.secure_mode, generator=noise_gen,
+        secure_mode=model.secure_mode, generator=noise_gen, world_size=world_size,
     )
 
 
@@ -322,14 +324,26 @@ def start_private_loop(module: Any, optimizer: Any, model: Any, plan: DPPlan, ge
                        n_rows: int) -> tuple[Any, Any, Any, Any]:
     """``(gsm, optimizer, batches, bar)`` of a DP-SGD loop: the Opacus wrappers
     (:func:`_make_private`), the Poisson batches of row indices (masks from the plan's OS
-    entropy noise), the module in train mode and the progress bar over ``plan.epochs``."""
+    entropy noise), the module in train mode and the progress bar over ``plan.epochs``.
+
+    In a process group (:mod:`tabsynth.models.distributed`): the parameters are rank 0's,
+    each process Poisson-samples its shard of the rows at the plan's rate (the union is one
+    Poisson sample of the table) and the optimizer is Opacus' distributed one (the noise
+    added once per step, by rank 0)."""
     from .._progress import progress_bar
     from ..privacy.dpsgd import poisson_batches
+    from .distributed import broadcast_parameters, current, shard
 
-    gsm, optimizer = _make_private(module, optimizer, model, plan, generator)
-    batches = poisson_batches(n_rows, plan.sample_rate, plan.steps, _privacy_noise(plan))
+    ctx = current()
+    broadcast_parameters(module, ctx)
+    gsm, optimizer = _make_private(module, optimizer, model, plan, generator,
+                                   world_size=1 if ctx is None else ctx.world)
+    rows = shard(n_rows, ctx)
+    batches = (rows[b] for b in poisson_batches(len(rows), plan.sample_rate, plan.steps,
+                                                _privacy_noise(plan)))
     gsm.train()
-    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}", verbose=model.verbose)
+    bar = progress_bar(plan.epochs, desc=f"DP-{type(model).__name__}",
+                       verbose=model.verbose and (ctx is None or ctx.rank == 0))
     return gsm, optimizer, batches, bar
 
 

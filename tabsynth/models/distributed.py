@@ -1,0 +1,294 @@
+"""Multi-process training with ``torch.distributed``: what the training loops need.
+
+Two ways in, one way of training:
+
+* ``torchrun --nproc-per-node 2 -m tabsynth fit ...`` (or any script that calls
+  ``torch.distributed.init_process_group`` and then ``ARSynthesizer.fit`` in every process):
+  :func:`init_from_env` starts the process group from torchrun's variables (``RANK``,
+  ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``/``MASTER_PORT``); every process reads the
+  table, rank 0 alone measures the statistics and sends them to the others
+  (:func:`share_prepared`).
+* ``tabsynth fit --nproc 2`` / :func:`tabsynth.fit_distributed`: the calling process reads
+  the table and measures the statistics once, then spawns the workers
+  (:mod:`tabsynth.models.distributed_launch`).
+
+Either way the statistics, the ledger and the DP-SGD plan exist once, computed before any
+training step by one process, and reach the others as JSON (:class:`Prepared`): privacy noise
+is never drawn twice for the same measurement. Backend: gloo on the CPU, NCCL on CUDA (one GPU
+per process).
+
+Training (:mod:`tabsynth.models.ar_train`, :mod:`tabsynth.models.ar_dp`)
+------------------------------------------------------------------------
+* Non-private: the network in ``DistributedDataParallel``; every process draws the same
+  global batches (the same seeded permutation) and trains on its share of each
+  (:func:`batch_share`); DDP averages the gradients; validation losses are summed over the
+  processes, so every process stops at the same epoch.
+* Private (Opacus' distributed DP-SGD): the parameters start equal (broadcast from rank 0, as
+  Opacus' ``DifferentiallyPrivateDistributedDataParallel``); process ``r`` holds rows
+  ``r, r + w, r + 2w, ...`` (:func:`shard`) and Poisson-samples them with the plan's rate ``q``
+  from its own OS-entropy source, so the union of the processes' batches is one Poisson
+  sample of rate ``q`` of the whole table; per-sample clipping in each process; Opacus'
+  ``DistributedDPOptimizer`` adds the Gaussian noise of std ``noise_multiplier *
+  max_grad_norm`` **on rank 0 only**, each process divides by ``expected_batch / w`` and the
+  gradients are summed and divided by ``w``: the update is ``(sum of every clipped gradient +
+  one N(0, (sigma C)^2) draw) / expected_batch``, exactly the one-process step. The ledger
+  therefore records the one-process entry: sample rate ``q = expected_batch / n_noisy``,
+  ``steps = epochs * ceil(1/q)``, the same noise multiplier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DistContext", "Prepared", "batch_share", "current", "init_from_env", "leave_group",
+           "prepared_from_dict", "prepared_to_dict", "rank_generator", "refuse_in_group",
+           "share_prepared", "shard"]
+
+
+@dataclass(frozen=True)
+class DistContext:
+    """This process's place in the process group."""
+
+    rank: int
+    world: int
+    backend: str
+
+
+@dataclass
+class Prepared:
+    """A fit up to training: the :class:`~tabsynth.models.fit_result.FitResult` before
+    training, the rows' cells, the DP-SGD plan (``None``: not private), the generator that
+    seeds initialisation and orders (``random_state``), and the number of processes."""
+
+    result: Any
+    codes: np.ndarray
+    plan: Any = None
+    rng: np.random.Generator | None = None
+    processes: int = 1
+
+
+def current() -> DistContext | None:
+    """The process group this process belongs to, when it has more than one process."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return None
+    world = int(dist.get_world_size())
+    if world < 2:
+        return None
+    return DistContext(rank=int(dist.get_rank()), world=world,
+                       backend=str(dist.get_backend()))
+
+
+def refuse_in_group(model: Any) -> None:
+    """A clear error for a model that does not train in several processes, called in a
+    process group (CTGAN, TVAE: their loops are not distributed yet)."""
+    if current() is not None:
+        from ..errors import ParameterError
+
+        raise ParameterError(
+            f"{type(model).__name__} does not train in several processes yet (multi-process "
+            "training: ARSynthesizer). Fit it in one process (without torchrun or --nproc).")
+
+
+def init_from_env(device: str = "auto") -> DistContext | None:
+    """Start the process group from torchrun's variables (``WORLD_SIZE`` > 1); ``None``
+    when not launched by torchrun. Backend: NCCL when ``device`` is (or, ``"auto"``,
+    resolves to) CUDA, gloo otherwise."""
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world < 2:
+        return None
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        cuda = device in ("cuda", "auto") and torch.cuda.is_available() \
+            or str(device).startswith("cuda:")
+        backend = "nccl" if cuda else "gloo"
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend=backend, init_method="env://")
+    return current()
+
+
+def leave_group() -> None:
+    """End this process's part in the process group (after a torchrun fit)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def shard(n: int, ctx: DistContext | None) -> np.ndarray:
+    """The rows this process holds for DP-SGD: ``rank, rank + world, ...`` (all of them
+    without a process group)."""
+    if ctx is None:
+        return np.arange(n)
+    return np.arange(ctx.rank, n, ctx.world)
+
+
+def batch_share(rows: Any, ctx: DistContext | None) -> Any:
+    """This process's share of a global batch (every ``world``-th row from ``rank``)."""
+    return rows if ctx is None else rows[ctx.rank::ctx.world]
+
+
+def rank_generator(generator: Any, ctx: DistContext | None) -> Any:
+    """``generator`` reseeded per process (rank 0 keeps it): the processes' rows get their
+    own column orders and dropout. Post-processing randomness, never privacy noise."""
+    if ctx is not None and ctx.rank:
+        generator.manual_seed((generator.initial_seed() + 1_000_003 * ctx.rank) % (2**63 - 1))
+    return generator
+
+
+def ddp(net: Any, ctx: DistContext | None) -> Any:
+    """``net`` in ``DistributedDataParallel`` (gradients averaged over the processes);
+    ``net`` itself without a process group."""
+    if ctx is None:
+        return net
+    from torch.nn.parallel import DistributedDataParallel
+
+    device = next(net.parameters()).device
+    ids = [device.index] if device.type == "cuda" and device.index is not None else None
+    return DistributedDataParallel(net, device_ids=ids)
+
+
+def broadcast_parameters(net: Any, ctx: DistContext | None) -> None:
+    """Rank 0's parameters in every process (as Opacus' ``DPDDP`` does on wrapping)."""
+    if ctx is None:
+        return
+    import torch
+    import torch.distributed as dist
+
+    with torch.no_grad():
+        for p in net.parameters():
+            dist.broadcast(p.data, 0)
+
+
+def all_reduce_sum(values: list[float], ctx: DistContext | None, device: Any = "cpu"
+                   ) -> list[float]:
+    """Element-wise sum of ``values`` over the processes (``values`` without a group)."""
+    if ctx is None:
+        return list(values)
+    import torch
+    import torch.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return [float(v) for v in t.cpu()]
+
+
+# ------------------------------------------------------------------ the prepared fit as JSON
+def _plan_to_dict(plan: Any) -> dict[str, Any] | None:
+    if plan is None:
+        return None
+    d = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan) if f.name != "noise"}
+    d["budget"] = plan.budget.to_dict()
+    return d
+
+
+def _plan_from_dict(d: dict[str, Any] | None, secure_mode: bool) -> Any:
+    if d is None:
+        return None
+    from ..privacy import PrivacyBudget, noise_rng
+    from ..privacy.dpsgd_plan import DPPlan
+
+    # every process its own OS-entropy source (its Poisson masks; rank 0 also the noise)
+    return DPPlan(**{**d, "budget": PrivacyBudget.from_dict(d["budget"]),
+                     "noise": noise_rng(secure_mode)})
+
+
+def prepared_to_dict(prep: Prepared) -> dict[str, Any]:
+    """The JSON-able parts of ``prep`` (the cells travel separately)."""
+    r = prep.result
+    return {
+        "metadata": r.metadata.to_dict(), "stats": r.stats.to_dict(),
+        "ledger": None if r.ledger is None else r.ledger.to_dict(),
+        "plan": _plan_to_dict(prep.plan), "n_features_in": int(r.n_features_in),
+        "rng": None if prep.rng is None else prep.rng.bit_generator.state,
+        "processes": int(prep.processes),
+    }
+
+
+def prepared_from_dict(model: Any, d: dict[str, Any], codes: np.ndarray | None,
+                       device: Any) -> Prepared:
+    """:class:`Prepared` from :func:`prepared_to_dict` (transformer rebuilt by the model
+    from metadata and statistics, exactly as when a model file is loaded)."""
+    from ..metadata import Metadata
+    from ..privacy import Ledger
+    from ..stats import TableStats
+    from .fit_result import FitResult
+
+    md = Metadata.from_dict(d["metadata"])
+    stats = TableStats.from_dict(d["stats"])
+    transformer = model._restore_transformer(md, stats, {"n_bins": getattr(model, "n_bins",
+                                                                           None)})
+    ledger = None if d["ledger"] is None else Ledger.from_dict(d["ledger"])
+    rng = None
+    if d["rng"] is not None:
+        rng = np.random.default_rng()
+        rng.bit_generator.state = d["rng"]
+    result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
+                       n_features_in=int(d["n_features_in"]), ledger=ledger)
+    return Prepared(result=result, codes=codes if codes is not None else np.zeros((0, 0)),
+                    plan=_plan_from_dict(d["plan"], bool(getattr(model, "secure_mode", False))),
+                    rng=rng, processes=int(d.get("processes", 1)))
+
+
+def round_trip(model: Any, prep: Prepared, processes: int) -> Prepared:
+    """``prep`` through its JSON form, as every worker sees it (so that all processes,
+    the one that measured included, hold the same objects)."""
+    d = prepared_to_dict(dataclasses.replace(prep, processes=processes))
+    return prepared_from_dict(model, json.loads(json.dumps(d)), prep.codes,
+                              prep.result.device)
+
+
+def raise_remote(kind: str, message: str, where: str) -> None:
+    """Raise, in this process, the error another process raised: the same tabsynth error
+    class when it is one (the message unchanged), else :class:`~tabsynth.errors.
+    DistributedError`."""
+    from .. import errors
+    from ..privacy import errors as privacy_errors
+
+    cls = getattr(errors, kind, None) or getattr(privacy_errors, kind, None)
+    if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__.startswith(
+            "tabsynth"):
+        raise cls(message)
+    raise errors.DistributedError(f"{where} failed: {kind}: {message}")
+
+
+def share_prepared(model: Any, ctx: DistContext, make: Callable[..., Prepared],
+                   df: Any, metadata: Any, device: Any) -> Prepared:
+    """Rank 0 runs ``make(df, metadata, device)`` (statistics, ledger, plan: their noise
+    drawn once) and sends the result to every process as JSON; each process encodes its own
+    copy of the table with the transformer rebuilt from it. An error on rank 0 is raised in
+    every process."""
+    import torch.distributed as dist
+
+    payload: list[Any] = [None]
+    error: BaseException | None = None
+    if ctx.rank == 0:
+        try:
+            prep = make(df, metadata, device)
+            payload[0] = json.dumps({"ok": prepared_to_dict(
+                dataclasses.replace(prep, processes=ctx.world))})
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after telling the others
+            error = exc
+            payload[0] = json.dumps({"error": [type(exc).__name__, str(exc)]})
+    dist.broadcast_object_list(payload, src=0)
+    if error is not None:
+        raise error
+    d = json.loads(payload[0])
+    if "error" in d:
+        raise_remote(d["error"][0], d["error"][1], "rank 0")
+    prep = prepared_from_dict(model, d["ok"], None, device)
+    prep.codes = prep.result.transformer.column_codes(df)
+    return prep
