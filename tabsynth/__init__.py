@@ -35,6 +35,8 @@ _LAZY = {
     "Oversampler": ("tabsynth.sampling.oversampler", "Oversampler"),
     "sample_rare": ("tabsynth.sampling.rare", "sample_rare"),
     "rebalance": ("tabsynth.sampling.rebalancing", "rebalance"),
+    "open_source": ("tabsynth.sources", "open_source"),
+    "sql_source": ("tabsynth.sources", "sql_source"),
 }
 
 __all__ = [
@@ -54,8 +56,10 @@ __all__ = [
     "TabsynthWarning",
     "__version__",
     "load",
+    "open_source",
     "rebalance",
     "sample_rare",
+    "sql_source",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .sampling.oversampler import Oversampler
     from .sampling.rare import sample_rare
     from .sampling.rebalancing import rebalance
+    from .sources import open_source, sql_source
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)

@@ -9,7 +9,7 @@ import pytest
 EXPECTED = {
     "tabsynth": {
         "ARSynthesizer", "CTGAN", "TVAE", "Metadata", "Oversampler", "load", "rebalance",
-        "sample_rare",
+        "sample_rare", "open_source", "sql_source",
         "__version__",
         "TabsynthError", "ParameterError", "DataError", "MetadataError", "ConditionError",
         "NotFittedError", "ModelFileError", "TabsynthWarning", "DataWarning",

@@ -23,12 +23,14 @@ compute_private_stats`, declared metadata costs nothing), weights by DP-SGD thro
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..privacy.accounting import fallback_warned_once
+from ..stats.passes import is_streamed
 from .base import BaseSynthesizer, _is_float, _is_int
 
 __all__ = ["ARSynthesizer"]
@@ -107,6 +109,8 @@ class ARSynthesizer(BaseSynthesizer):
     #: after sampling and would move them out of a range condition; the marginals are learnt
     #: directly (a column first in an order is predicted from nothing).
     marginal_correction: ClassVar[bool] = False
+    #: Fits a Parquet folder, a glob of files or a SQL source in record batches.
+    _streaming: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -210,39 +214,49 @@ class ARSynthesizer(BaseSynthesizer):
         else:
             stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats, numeric_encoding="bins", n_bins=self.n_bins)
-        codes = transformer.column_codes(df)  # the last read of the table
-        result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
-                           n_features_in=int(df.shape[1]), ledger=ledger)
-        del df
-        self._store_fit(result)  # what the training reads
-        self._build_networks(self._torch_generator(rng, "cpu"))
-        if private:
-            from .ar_dp import init_from_marginals
+        with contextlib.ExitStack() as stack:
+            if is_streamed(df):  # cells in a memmap, removed when the fit ends
+                from .streaming import encode_to_memmap
 
-            init_from_marginals(self)  # post-processing of the DP statistics
-        generator = self._torch_generator(rng, device)
-
-        def train() -> list[dict[str, float]]:
+                codes = stack.enter_context(encode_to_memmap(
+                    df, transformer.column_codes, transformer.column_domains,
+                    verbose=self.verbose))
+                n_in = len(df.empty().columns)
+            else:
+                codes = transformer.column_codes(df)  # the last read of the table
+                n_in = int(df.shape[1])
+            result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
+                               n_features_in=n_in, ledger=ledger)
+            del df
+            self._store_fit(result)  # what the training reads
+            self._build_networks(self._torch_generator(rng, "cpu"))
             if private:
-                from .ar_dp import train_ar_dp
+                from .ar_dp import init_from_marginals
 
-                return train_ar_dp(self, codes, rng=rng, generator=generator)
-            return self._train(np.empty((len(codes), 0), np.float32), codes, rng=rng,
-                               generator=generator)
+                init_from_marginals(self)  # post-processing of the DP statistics
+            generator = self._torch_generator(rng, device)
 
-        history, seconds, spent, schedule = self._run_training(train, ledger, plan)
-        summary = {
-            **self.__dict__.pop("_best", {}),  # non-DP: the best epoch (set by _train)
-            "epochs": int((schedule or {}).get("epochs", len(history))),
-            "batch_size": int((schedule or {}).get("batch_size", self.batch_size)),
-            "n_bins": int(self.n_bins),
-        }
-        if not private:
-            summary["seconds"] = round(seconds, 3)
-        self._store_fit(result.with_training(
-            loss_history=pd.DataFrame(history), training_summary=summary,
-            privacy_spent=spent, dp_schedule=schedule))
-        return self
+            def train() -> list[dict[str, float]]:
+                if private:
+                    from .ar_dp import train_ar_dp
+
+                    return train_ar_dp(self, codes, rng=rng, generator=generator)
+                return self._train(np.empty((len(codes), 0), np.float32), codes, rng=rng,
+                                   generator=generator)
+
+            history, seconds, spent, schedule = self._run_training(train, ledger, plan)
+            summary = {
+                **self.__dict__.pop("_best", {}),  # non-DP: the best epoch (set by _train)
+                "epochs": int((schedule or {}).get("epochs", len(history))),
+                "batch_size": int((schedule or {}).get("batch_size", self.batch_size)),
+                "n_bins": int(self.n_bins),
+            }
+            if not private:
+                summary["seconds"] = round(seconds, 3)
+            self._store_fit(result.with_training(
+                loss_history=pd.DataFrame(history), training_summary=summary,
+                privacy_spent=spent, dp_schedule=schedule))
+            return self
 
     def _restore_transformer(self, metadata: Any, stats: Any, training: Any) -> Any:
         from ..transformer import DataTransformer

@@ -37,7 +37,7 @@ from ..privacy.mechanisms import (
 )
 from .categories import OTHER
 from .schema import N_QUANTILES, CategoricalStats, DatetimeStats, NumericStats
-from .values import column_values, public_bounds
+from .values import column_values
 
 __all__ = ["DPContext", "bounds_counts", "category_counts", "continuous_stats",
            "discovered_stats", "domain_counts", "domain_stats", "histogram_counts",
