@@ -132,7 +132,7 @@ class TableSource:
         if self.kind == "sql" and (self.url or "").startswith("duckdb://"):
             con = _duckdb_connect(self.url or "")
             try:
-                reader = con.execute(self.query).fetch_record_batch(1)
+                reader = con.sql(self.query).to_arrow_reader(1)
                 return reader.schema.empty_table().to_pandas()
             finally:
                 con.close()
@@ -270,7 +270,7 @@ def _sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame
         con = _duckdb_connect(url)
         try:
             try:
-                reader = con.execute(query).fetch_record_batch(batch_rows)
+                reader = con.sql(query).to_arrow_reader(batch_rows)
             except duckdb.Error as exc:
                 raise DataError(f"The SQL query failed: {exc}") from None
             for batch in reader:
@@ -296,8 +296,9 @@ def _sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame
                 for chunk in chunks:
                     if len(chunk):
                         yield chunk
-            except sa.exc.SQLAlchemyError as exc:
-                raise DataError(f"The SQL query failed: {exc.__class__.__name__}: "
-                                f"{str(exc).splitlines()[0]}") from None
+            except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+                cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+                first = str(getattr(cause, "orig", None) or cause).splitlines()[0]
+                raise DataError(f"The SQL query failed: {first}") from None
     finally:
         engine.dispose()
