@@ -3,7 +3,7 @@
 :class:`DaskEngine` starts a ``LocalCluster`` (or joins a running scheduler at ``scheduler``)
 and maps a function over partitions; attached to a :class:`~tabsynth.sources.TableSource`
 (``source.engine = engine``), the statistics of a streaming fit are computed as partial
-aggregates per partition on the workers and merged here, in partition order
+aggregates per partition on the workers and merged here as they complete
 (:mod:`tabsynth.stats.passes`); DP noise is added once, after the merge, in this process.
 Dask is the optional extra ``scale`` (``pip install 'tabsynth[scale]'``); ``import tabsynth``
 never imports it.
@@ -11,7 +11,7 @@ never imports it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import ParameterError
@@ -72,9 +72,16 @@ class DaskEngine:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def map(self, func: Callable[..., Any], *iterables: list) -> list:
-        """``[func(*args) for args in zip(*iterables)]``, on the workers, in order."""
+    def map_unordered(self, func: Callable[..., Any], *iterables: list) -> Iterator[Any]:
+        """``func(*args)`` for ``args in zip(*iterables)`` on the workers, yielded as they
+        complete (each result released once yielded: the caller merges as they come)."""
         if self._client is None:
             raise ParameterError("The DaskEngine is not started: use it in a 'with' block.")
+        from distributed import as_completed
+
         futures = self._client.map(func, *iterables, pure=False)
-        return self._client.gather(futures)
+        for future in as_completed(futures):
+            result = future.result()
+            future.release()
+            yield result
+            del result

@@ -38,7 +38,7 @@ from .values import column_values, public_bounds
 __all__ = ["SAMPLE_ROWS", "ExactAggregate"]
 
 #: Present values kept per numeric/datetime column for the quantiles and mixture modes.
-SAMPLE_ROWS = 100_000
+SAMPLE_ROWS = 50_000
 _UNITS = [u for u, _ in _UNITS_NS]
 _ROW_BITS = 40  # position = partition << 40 | row within the partition
 
@@ -173,7 +173,7 @@ class ExactAggregate:
     """Mergeable exact statistics of ``metadata``'s modelled columns (module docstring).
 
     ``partition`` numbers the piece of the table this aggregate reads (its rows' positions
-    and its sampling keys); aggregates of all partitions merged in partition order give the
+    and its sampling keys); aggregates of all partitions merged in any order give the
     same statistics wherever each partition was read.
     """
 

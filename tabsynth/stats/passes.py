@@ -4,7 +4,8 @@
 :class:`~tabsynth.sources.TableSource` to an aggregate made for that partition
 (:class:`~tabsynth.stats.partial.ExactAggregate`,
 :class:`~tabsynth.stats.private_partial.PrivateCounts`), checks each batch against the
-metadata on the way, and merges the partitions' aggregates in partition order. The partitions
+metadata on the way, and merges the partitions' aggregates as they come (the merge is order-free: counts add,
+the bottom-k sample keeps the smallest keys, and its values are put back in table order). The partitions
 are read in this process, or on Dask workers when the source carries a
 :class:`~tabsynth.engine.DaskEngine` (``source.engine``): the merged result is the same.
 """
@@ -57,11 +58,13 @@ def run_pass(data: Any, make: Callable[[int], Any], *, check: tuple | None = Non
     parts = data.partitions()
     engine = getattr(data, "engine", None)
     if engine is not None and len(parts) > 1:
-        aggs = engine.map(aggregate_partition, [make] * len(parts), list(range(len(parts))),
-                          parts, [rows] * len(parts), [check] * len(parts))
+        aggs = engine.map_unordered(aggregate_partition, [make] * len(parts),
+                                    list(range(len(parts))), parts, [rows] * len(parts),
+                                    [check] * len(parts))
     else:
-        aggs = [aggregate_partition(make, i, p, rows, check) for i, p in enumerate(parts)]
-    out = aggs[0]
-    for other in aggs[1:]:
-        out.merge(other)
+        aggs = (aggregate_partition(make, i, p, rows, check) for i, p in enumerate(parts))
+    out = None
+    for agg in aggs:  # merged as they come: one partition's aggregate held at a time
+        out = agg if out is None else out.merge(agg)
+        del agg
     return out
