@@ -7,7 +7,7 @@
 metadata on the way, and merges the partitions' aggregates as they come (the merge is
 order-free: counts add, the bottom-k sample keeps the smallest keys, and its values are put
 back in table order). The partitions are read in this process, or on Dask workers when the
-source carries a :class:`~tabsynth.engine.DaskEngine` (``source.engine``): the merged result is the same.
+source carries a :class:`~tabsynth.engine.DaskEngine` (``source.engine``): the same result.
 """
 
 from __future__ import annotations
