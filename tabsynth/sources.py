@@ -86,7 +86,9 @@ class TableSource:
     def _parquet_batches(self, batch_rows: int) -> Iterator[pd.DataFrame]:
         import pyarrow as pa
 
-        for batch in self._dataset().to_batches(batch_size=batch_rows):
+        # little read-ahead: memory stays a few batches whatever the number of files
+        for batch in self._dataset().to_batches(batch_size=batch_rows, batch_readahead=2,
+                                                fragment_readahead=1):
             if batch.num_rows:
                 yield pa.Table.from_batches([batch]).to_pandas()
 
