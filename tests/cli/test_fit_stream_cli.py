@@ -1,4 +1,4 @@
-"""``tabsynth fit`` on a table larger than memory: a Parquet folder, a glob, --sql, --engine dask."""
+"""``tabsynth fit`` on a table larger than memory: a folder, a glob, --sql, --engine dask."""
 
 from __future__ import annotations
 
