@@ -36,14 +36,18 @@ __all__ = [
     "GmmModes",
     "Release",
     "bounds_grid",
+    "bounds_grid_counts",
     "discover_categories",
+    "discover_categories_from_counts",
     "dp_bounds",
+    "dp_bounds_from_counts",
     "dp_count",
     "dp_gmm_modes",
     "dp_missing_rate",
     "dp_quantiles",
     "gaussian_histogram",
     "gmm_modes_from_histogram",
+    "noisy_counts",
     "numeric_histogram",
     "quantiles_from_histogram",
     "threshold_for",
@@ -123,10 +127,24 @@ def gaussian_histogram(codes: Any, n_bins: int, sigma: float, rng: np.random.Gen
             f"gaussian_histogram needs integer codes in [0, {n_bins}); the domain must be fixed "
             "before looking at the data."
         )
-    exact = np.bincount(codes, minlength=n_bins)
+    return noisy_counts(np.bincount(codes, minlength=n_bins), sigma, rng, target=target,
+                        secure_mode=secure_mode)
+
+
+def noisy_counts(exact: Any, sigma: float, rng: np.random.Generator, *,
+                 target: str = "histogram", secure_mode: bool = False) -> Release:
+    """Noisy counts of a histogram whose exact counts over a domain fixed in advance were
+    already computed (e.g. merged from partial counts of record batches or partitions):
+    the measurement of :func:`gaussian_histogram`, with the same entry (sensitivity 1).
+    Noise is added here, once, after any merge."""
+    sigma = _check_sigma(sigma, "noisy_counts")
+    _check_rng(rng, "noisy_counts", secure_mode)
+    exact = np.asarray(exact)
+    if exact.ndim != 1 or not exact.size or (exact < 0).any():
+        raise PrivacyParameterError("noisy_counts needs a 1-d array of counts >= 0.")
     noisy = _noisy(exact, sigma, rng, secure_mode)
     entry = LedgerEntry.gaussian("gaussian_histogram", target, sigma=sigma,
-                                 params={"n_bins": int(n_bins)})
+                                 params={"n_bins": int(exact.size)})
     return Release(noisy, entry)
 
 
@@ -176,12 +194,31 @@ def dp_bounds(values: Any, sigma: float, rng: np.random.Generator, *,
     If no bin passes (tiny data or huge noise), the bin with the largest noisy count is used and
     a warning is logged.
     """
+    return dp_bounds_from_counts(bounds_grid_counts(values), sigma, rng, threshold=threshold,
+                                 target=target, secure_mode=secure_mode)
+
+
+def bounds_grid_counts(values: Any) -> np.ndarray:
+    """Exact counts of ``values`` (NaN ignored) on :func:`bounds_grid`'s bins: what
+    :func:`dp_bounds` measures; counts of record batches add up."""
     edges = bounds_grid()
     n_bins = len(edges) - 1
     x = np.clip(_finite(values), edges[0], edges[-1])
     codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, n_bins - 1)
-    counts, entry = gaussian_histogram(codes, n_bins, sigma, rng, target=target,
-                                       secure_mode=secure_mode)
+    return np.bincount(codes, minlength=n_bins)
+
+
+def dp_bounds_from_counts(exact_counts: Any, sigma: float, rng: np.random.Generator, *,
+                          threshold: float | None = None, target: str = "bounds",
+                          secure_mode: bool = False) -> Release:
+    """:func:`dp_bounds` from the exact counts :func:`bounds_grid_counts` (merged over
+    batches or partitions): the noise is added here, once."""
+    edges = bounds_grid()
+    n_bins = len(edges) - 1
+    if np.shape(exact_counts) != (n_bins,):
+        raise PrivacyParameterError(f"dp_bounds_from_counts needs {n_bins} counts.")
+    counts, entry = noisy_counts(exact_counts, sigma, rng, target=target,
+                                 secure_mode=secure_mode)
     # -- post-processing --
     if threshold is None:
         threshold = float(sigma * stats.norm.isf(0.01 / n_bins))
@@ -240,6 +277,23 @@ def discover_categories(values: Any, sigma: float, threshold: float, rng: np.ran
         if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
         seen[v] = seen.get(v, 0) + 1
+    return discover_categories_from_counts(seen, sigma, threshold, rng, target=target,
+                                           secure_mode=secure_mode)
+
+
+def discover_categories_from_counts(seen: dict, sigma: float, threshold: float,
+                                    rng: np.random.Generator, *, target: str = "categories",
+                                    secure_mode: bool = False) -> Release:
+    """:func:`discover_categories` from exact counts ``{value: count}`` (merged over record
+    batches or partitions; missing values not among them): the same measurement and entry,
+    the noise added here, once."""
+    sigma = _check_sigma(sigma, "discover_categories")
+    _check_rng(rng, "discover_categories", secure_mode)
+    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
+        raise PrivacyParameterError(
+            f"The 'threshold' parameter of discover_categories must be a finite float. "
+            f"Got {threshold!r} instead."
+        )
     n = sum(seen.values())
     keys = list(seen)
     noisy = _noisy(np.array([*seen.values(), n], dtype=float), sigma, rng, secure_mode)

@@ -46,6 +46,8 @@ _LAZY = {
     "sample_rare": ("tabsynth.sampling.rare", "sample_rare"),
     "rebalance": ("tabsynth.sampling.rebalancing", "rebalance"),
     "fit_distributed": ("tabsynth.models.distributed_launch", "fit_distributed"),
+    "open_source": ("tabsynth.sources", "open_source"),
+    "sql_source": ("tabsynth.sources", "sql_source"),
 }
 
 __all__ = [
@@ -67,8 +69,10 @@ __all__ = [
     "__version__",
     "fit_distributed",
     "load",
+    "open_source",
     "rebalance",
     "sample_rare",
+    "sql_source",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .sampling.oversampler import Oversampler
     from .sampling.rare import sample_rare
     from .sampling.rebalancing import rebalance
+    from .sources import open_source, sql_source
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)

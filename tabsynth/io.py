@@ -19,8 +19,8 @@ import pandas as pd
 from ._atomic import atomic_outputs, atomic_path, check_output_path
 from .errors import DataError
 
-__all__ = ["atomic_outputs", "atomic_path", "check_output_path", "read_table", "table_format",
-           "write_table", "write_table_chunks"]
+__all__ = ["atomic_outputs", "atomic_path", "check_output_path", "open_source", "read_table",
+           "sql_source", "table_format", "write_table", "write_table_chunks"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -233,6 +233,21 @@ def write_parquet_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike
         if writer is not None:
             writer.close()
     return written
+
+
+def open_source(data: Any, **csv_options: Any) -> Any:
+    """A table read in record batches (a Parquet folder, a glob of files):
+    :func:`tabsynth.sources.open_source`."""
+    from .sources import open_source as _open
+
+    return _open(data, **csv_options)
+
+
+def sql_source(query: str, url: str) -> Any:
+    """A table from a SQL query over a connection URL: :func:`tabsynth.sources.sql_source`."""
+    from .sources import sql_source as _sql
+
+    return _sql(query, url)
 
 
 _ = check_output_path, atomic_outputs  # re-exported

@@ -9,7 +9,7 @@ import pytest
 EXPECTED = {
     "tabsynth": {
         "ARSynthesizer", "CTGAN", "TVAE", "Metadata", "Oversampler", "load", "rebalance",
-        "sample_rare", "fit_distributed",
+        "sample_rare", "fit_distributed", "open_source", "sql_source",
         "__version__",
         "TabsynthError", "ParameterError", "DataError", "MetadataError", "ConditionError",
         "NotFittedError", "ModelFileError", "TabsynthWarning", "DataWarning",

@@ -11,10 +11,11 @@ from tabsynth.metadata import Metadata
 
 from ._app import cli, handle_errors
 from ._common import check_distinct, check_writable, csv_options
+from ._stream import check_options, open_streamed, stream_options, wants_stream
 
 
 @cli.command("fit")
-@click.argument("data", type=click.Path(dir_okay=False))
+@click.argument("data", required=False)
 @click.option("-o", "--output", required=True, help="Model file to write (e.g. model.tsmodel).")
 @click.option(
     "--model", "model_type", type=click.Choice(["ctgan", "tvae", "ar"]), default=None,
@@ -52,6 +53,7 @@ from ._common import check_distinct, check_writable, csv_options
 @csv_options
 @click.option("--sign-key", default=None, type=click.Path(dir_okay=False), metavar="KEY.pem",
               help="Also sign the model with this Ed25519 private key (writes MODEL.sig).")
+@stream_options
 @handle_errors
 def fit_command(
     data: str,
@@ -74,8 +76,18 @@ def fit_command(
     decimal: str | None,
     na_values: tuple[str, ...],
     sign_key: str | None,
+    sql: str | None,
+    url: str | None,
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    batch_rows: int | None,
 ) -> None:
     """Train a CTGAN, TVAE or ARSynthesizer on DATA (CSV/Parquet) and save it to OUTPUT.
+
+    DATA may also be a Parquet dataset folder or a quoted glob of Parquet/CSV files, or the
+    table may come from --sql QUERY --url URL: the table is then read in record batches,
+    never whole (ARSynthesizer only; see the README's "Larger than memory").
 
     CSV: the delimiter and decimal mark are sniffed (--sep, --decimal override); only the
     empty field is missing unless --na-values names tokens. OUTPUT is written at the end
@@ -110,8 +122,22 @@ def fit_command(
     text_columns = ([n for n, c in metadata.to_dict()["columns"].items()
                      if c.get("sdtype") != "numerical"] if metadata is not None else [])
     na = list(na_values) or (metadata.na_values if metadata is not None else None)
-    df = read_table(data, sep=sep, decimal=decimal, na_values=na,
-                    text_columns=text_columns)
+    check_options(sql, url, engine, scheduler)
+    if wants_stream(data, sql, engine):
+        if model_type not in (None, "ar"):
+            raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
+                                   "is fitted by --model ar only.")
+        if nproc != 1:
+            raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
+                                   "is fitted in one process: leave out --nproc.")
+        model_type = "ar"
+        csv = {"sep": sep, "decimal": decimal, "na_values": na, "text_columns": text_columns}
+        stream = open_streamed(data, sql=sql, url=url, engine=engine, scheduler=scheduler,
+                               workers=workers, batch_rows=batch_rows, csv=csv)
+    else:
+        stream = None
+        df = read_table(data, sep=sep, decimal=decimal, na_values=na,
+                        text_columns=text_columns)
     params: dict[str, object] = {"device": device, "random_state": seed,
                                  "verbose": not quiet and rank0}
     if epochs is not None:
@@ -134,20 +160,26 @@ def fit_command(
     else:
         from tabsynth.models.tvae import TVAE as cls
     start = time.perf_counter()
-    if nproc != 1:
-        from tabsynth.models.distributed_launch import fit_distributed
-
-        model = fit_distributed(cls(**params), df, metadata, nproc=nproc)
+    if stream is not None:
+        with stream as source:
+            model = cls(**params).fit(source, metadata=metadata)
+            csv_format, n_rows = source.csv_attrs, source.n_rows
     else:
-        model = cls(**params).fit(df, metadata=metadata)
+        if nproc != 1:
+            from tabsynth.models.distributed_launch import fit_distributed
+
+            model = fit_distributed(cls(**params), df, metadata, nproc=nproc)
+        else:
+            model = cls(**params).fit(df, metadata=metadata)
+        csv_format = {"na_rep": df.attrs.get("na_rep", ""),
+                      "na_values": (df.attrs.get("csv") or {}).get("na_values", [""])}
+        n_rows = len(df)
     seconds = time.perf_counter() - start
     if not rank0:  # torchrun: rank 0 alone writes the model file and reports
         return
-    csv_format = {"na_rep": df.attrs.get("na_rep", ""),
-                  "na_values": (df.attrs.get("csv") or {}).get("na_values", [""])}
     _save(model, output, csv_format, private_key)
     click.echo(
-        f"Trained {cls.__name__} on {len(df):,} rows x {len(model.columns_)} columns "
+        f"Trained {cls.__name__} on {n_rows:,} rows x {len(model.columns_)} columns "
         f"in {seconds:.1f} s on {model.device_}."
     )
     spent = getattr(model, "privacy_spent_", None)

@@ -91,21 +91,26 @@ def column_problems(name: str, col: ColumnMetadata, s: pd.Series,
     return out
 
 
-def check_data(df: pd.DataFrame, metadata: Metadata, *, private: bool = False) -> None:
+def check_data(df: pd.DataFrame, metadata: Metadata, *, private: bool = False,
+               batch: bool = False) -> None:
     """Check the modelled columns of ``df`` are usable; one :class:`DataError` lists all problems.
 
     Problems: fewer than 2 rows, +/-inf in a numeric column, a column that is entirely
     missing, an object column mixing value types (e.g. ints and strings). Constant columns
-    are fine. ``private=True`` (a DP fit): no exact counts in the message.
+    are fine. ``private=True`` (a DP fit): no exact counts in the message. ``batch=True``: one
+    record batch of a streamed table (the row count and the all-missing checks are the
+    whole table's, made by the statistics).
     """
     problems: list[str] = []
-    if len(df) < 2:
+    if len(df) < 2 and not batch:
         problems.append(f"the table needs at least 2 rows, it has {len(df)}")
     for name in metadata.modelled_columns:
         if name not in df.columns:
             continue
         s = df[name]
         if len(s) and s.isna().all():
+            if batch:
+                continue
             problems.append(f"column {name!r} has only missing values")
             continue
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):

@@ -23,12 +23,15 @@ compute_private_stats`, declared metadata costs nothing), weights by DP-SGD thro
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from ..errors import ParameterError
 from ..privacy.accounting import fallback_warned_once
+from ..stats.passes import is_streamed
 from .base import BaseSynthesizer, _is_float, _is_int
 
 __all__ = ["ARSynthesizer"]
@@ -110,6 +113,8 @@ class ARSynthesizer(BaseSynthesizer):
     #: after sampling and would move them out of a range condition; the marginals are learnt
     #: directly (a column first in an order is predicted from nothing).
     marginal_correction: ClassVar[bool] = False
+    #: Fits a Parquet folder, a glob of files or a SQL source in record batches.
+    _streaming: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -205,14 +210,16 @@ class ARSynthesizer(BaseSynthesizer):
 
         df, md, device = self._start_fit(data, metadata)
         ctx = current()
-        if ctx is None:
-            prep = self._prepare(df, md, device)
-        else:  # rank 0 prepares; the others receive it
-            prep = share_prepared(self, ctx, self._prepare, df, md, device)
-        del df
-        return self._fit_prepared(prep)
+        with contextlib.ExitStack() as stack:  # holds a streamed fit's memmap until the end
+            if ctx is None:
+                prep = self._prepare(df, md, device, stack=stack)
+            else:  # rank 0 prepares; the others receive it
+                prep = share_prepared(self, ctx, self._prepare, df, md, device)
+            del df
+            return self._fit_prepared(prep)
 
-    def _prepare(self, df: pd.DataFrame, md: Any, device: Any) -> Any:
+    def _prepare(self, df: Any, md: Any, device: Any, *,
+                 stack: contextlib.ExitStack | None = None) -> Any:
         """Everything before training, read from the table once: statistics (DP: budget,
         DP statistics, ledger and DP-SGD plan), transformer and the rows' cells
         (:class:`~tabsynth.models.distributed.Prepared`)."""
@@ -232,9 +239,22 @@ class ARSynthesizer(BaseSynthesizer):
         else:
             stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats, numeric_encoding="bins", n_bins=self.n_bins)
-        codes = transformer.column_codes(df)  # the last read of the table
+        if is_streamed(df):  # cells in a memmap, removed when `stack` closes (fit's end)
+            if stack is None:
+                raise ParameterError(
+                    f"{type(self).__name__}: a table read in record batches (a folder, a glob, "
+                    "a SQL source) is fitted in one process; fit it with fit(), not "
+                    "fit_distributed, or read it into a DataFrame first.")
+            from .streaming import encode_to_memmap
+
+            codes = stack.enter_context(encode_to_memmap(
+                df, transformer.column_codes, transformer.column_domains, verbose=self.verbose))
+            n_in = len(df.empty().columns)
+        else:
+            codes = transformer.column_codes(df)  # the last read of the table
+            n_in = int(df.shape[1])
         result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
-                           n_features_in=int(df.shape[1]), ledger=ledger)
+                           n_features_in=n_in, ledger=ledger)
         return Prepared(result=result, codes=codes, plan=plan, rng=rng)
 
     def _fit_prepared(self, prep: Any, *, run: Any = None) -> ARSynthesizer:

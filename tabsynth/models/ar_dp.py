@@ -167,12 +167,13 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
         _release,
         start_private_loop,
     )
+    from .rows import RowStore
 
     plan = model._dp_plan
     dev = model.device_
     net = model._net
     _check_private(net)
-    data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(dev)
+    store = RowStore(codes, dev)  # minibatches gathered by index (a memmap stays on disk)
     lr = model.learning_rate * (plan.lr_scale or {}).get("learning_rate", 1.0)
     optim = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=model.weight_decay)
     gsm, optim, batches, bar = start_private_loop(net, optim, model, plan, generator,
@@ -182,7 +183,7 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
         for epoch in bar:
             for _ in range(plan.steps_per_epoch):
                 idx = next(batches)
-                rows = data[torch.from_numpy(idx).to(dev)]
+                rows = store.take(idx)
                 per_row = gsm(rows, model._before(len(idx), generator), generator)
                 optim.zero_grad(set_to_none=True)
                 _backward(gsm, optim, per_row, plan.grad_sample_mode)

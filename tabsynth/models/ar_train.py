@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._progress import format_losses, progress_bar
+from .rows import RowStore
 
 __all__ = ["train_ar"]
 
@@ -38,12 +39,13 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     n = len(codes)
     perm = rng.permutation(n)
     n_val = int(round(model.validation_share * n)) if n >= 20 else 0
-    data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(dev)
-    val, train = data[perm[:n_val]], data[perm[n_val:]]
-    m = len(train)
+    store = RowStore(codes, dev)  # minibatches gathered by index (a memmap stays on disk)
+    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    m = len(train_idx)
     # validation orders fixed once, so epochs compare on the same orders
     val_gen = model._torch_generator(rng, dev)
-    val_before = [model._before(len(chunk), val_gen) for chunk in val.split(4096)]
+    val_chunks = [val_idx[k:k + 4096] for k in range(0, n_val, 4096)]
+    val_before = [model._before(len(chunk), val_gen) for chunk in val_chunks]
     optim = adam(net.parameters(), lr=model.learning_rate, weight_decay=model.weight_decay)
     batch = min(int(model.batch_size), max(m, 1))
     steps = max(math.ceil(m / batch), 1)
@@ -54,10 +56,10 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     try:
         for epoch in bar:
             net.train()
-            order = torch.from_numpy(rng.permutation(m)).to(dev)
+            order = rng.permutation(m)
             total = torch.zeros((), device=dev)
             for i in range(steps):
-                rows = train[batch_share(order[i * batch:(i + 1) * batch], ctx)]
+                rows = store.take(batch_share(train_idx[order[i * batch:(i + 1) * batch]], ctx))
                 with mixed_precision(dev):  # bfloat16 on a CUDA GPU, a no-op on the CPU
                     per_row = fwd(rows, model._before(len(rows), generator), generator)
                 loss = per_row.mean() if len(rows) else per_row.sum()  # an empty share: 0
@@ -71,8 +73,8 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
             if n_val:
                 net.eval()
                 with torch.no_grad():
-                    v = sum(float(net(chunk, b).sum()) for k, (chunk, b) in
-                            enumerate(zip(val.split(4096), val_before, strict=True))
+                    v = sum(float(net(store.take(chunk), b).sum()) for k, (chunk, b) in
+                            enumerate(zip(val_chunks, val_before, strict=True))
                             if ctx is None or k % ctx.world == ctx.rank)
                 v = all_reduce_sum([v], ctx, dev)[0] / n_val  # the same in every process
                 row["val_loss"] = v

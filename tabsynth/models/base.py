@@ -109,9 +109,12 @@ class BaseSynthesizer(Estimator, abc.ABC):
 
         Parameters
         ----------
-        data : pandas.DataFrame or path
+        data : pandas.DataFrame, path, folder, glob or TableSource
             The real table (a ``.csv``/``.csv.gz``/``.parquet``/``.pq`` path is read with
-            :func:`tabsynth.io.read_table`). The caller's DataFrame is not modified.
+            :func:`tabsynth.io.read_table`). The caller's DataFrame is not modified. A Parquet
+            dataset folder, a glob of files or a :class:`~tabsynth.sources.TableSource`
+            (:func:`tabsynth.sql_source`) is read in record batches, never whole
+            (:mod:`tabsynth.models.streaming`; ARSynthesizer only).
         metadata : Metadata, dict, path or None
             Column types. ``None`` detects them with :meth:`Metadata.detect`.
 
@@ -172,16 +175,44 @@ class BaseSynthesizer(Estimator, abc.ABC):
         ``(df, metadata, device)``."""
         from ..io import read_table
         from ..metadata import check_data
+        from ..sources import is_source_spec
 
         self._validate_params()
         self._reset_fitted()
-        df = read_table(data)
         private = self.epsilon is not None
+        if is_source_spec(data):
+            return self._start_streamed_fit(data, metadata, private)
+        df = read_table(data)
         md = resolve_metadata(metadata, df, private=private)
         md.validate(df, private=private)
         check_data(df, md, private=private)
         check_modelled(md, type(self).__name__)
         return df, md, resolve_device(self.device, owner=type(self).__name__)
+
+    #: Whether ``fit`` can read a table in record batches (a directory, a glob, a SQL
+    #: source: :mod:`tabsynth.models.streaming`).
+    _streaming: ClassVar[bool] = False
+
+    def _start_streamed_fit(self, data: Any, metadata: Any, private: bool) -> tuple:
+        """:meth:`_start_fit` for a table read in record batches: ``(source, metadata,
+        device)``. Metadata: declared, else from the schema's dtypes and names (DP) or detected
+        on the first batch (non-DP); each batch is checked by the statistics pass."""
+        from ..sources import open_source
+
+        name = type(self).__name__
+        if not self._streaming:
+            raise ParameterError(
+                f"A streaming fit (a Parquet dataset folder, a glob of files or a SQL source) "
+                f"supports ARSynthesizer only (tabsynth fit --model ar); {name} needs the table "
+                "in memory (a DataFrame or one file).")
+        source = open_source(data)
+        if metadata is None:
+            md = resolve_metadata(None, source.empty() if private else source.head(),
+                                  private=private)
+        else:
+            md = resolve_metadata(metadata, None, private=private)
+        check_modelled(md, name)
+        return source, md, resolve_device(self.device, owner=name)
 
     def _run_training(self, train: Any, ledger: Any,
                       plan: Any) -> tuple[list[dict[str, float]], float, Any, Any]:
@@ -240,8 +271,14 @@ class BaseSynthesizer(Estimator, abc.ABC):
         The DP version returns private statistics and records them in ``self.ledger_``.
         """
         from ..stats import compute_stats
+        from ..stats.passes import is_streamed
 
-        return compute_stats(df, metadata, random_state=int(rng.integers(2**32)))
+        seed = int(rng.integers(2**32))
+        if is_streamed(df):
+            from .streaming import streamed_stats
+
+            return streamed_stats(df, metadata, seed)
+        return compute_stats(df, metadata, random_state=seed)
 
     @staticmethod
     def _torch_generator(rng: np.random.Generator, device: Any) -> Any:

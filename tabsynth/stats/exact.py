@@ -72,10 +72,14 @@ def _decimals(values: np.ndarray) -> int | None:
 
 def _exact_modes(values: np.ndarray, max_modes: int) -> tuple | None:
     """One narrow mode per value when there are at most ``max_modes`` distinct values."""
-    lo, hi = float(values.min()), float(values.max())
-    uniq, counts = np.unique(values, return_counts=True)
+    return _modes_from_counts(*np.unique(values, return_counts=True), max_modes)
+
+
+def _modes_from_counts(uniq: np.ndarray, counts: np.ndarray, max_modes: int) -> tuple | None:
+    """:func:`_exact_modes` from the sorted distinct values and their counts."""
     if len(uniq) > max_modes:
         return None
+    lo, hi = float(uniq[0]), float(uniq[-1])
     gap = float(np.min(np.diff(uniq))) if len(uniq) > 1 else max(1.0, abs(lo))
     std = max(gap / 100.0, _std_floor(lo, hi))
     weights = counts / counts.sum()
@@ -169,35 +173,65 @@ def _continuous_entry(name: str, col: ColumnMetadata, s: pd.Series, rng: np.rand
     in parallel for wide tables)."""
     vals = column_values(name, col, s)
     present = vals[~np.isnan(vals)]
-    if len(present) == 0:
+    is_integer = col.representation == "int" or pd.api.types.is_integer_dtype(s.dtype)
+    unit = _datetime_unit(s, col) if col.sdtype == "datetime" else None
+    return continuous_entry(name, col, present, len(vals), rng, pending, max_modes,
+                            max_fit_rows, weight_threshold, is_integer=is_integer, unit=unit)
+
+
+def continuous_entry(name: str, col: ColumnMetadata, present: np.ndarray, n: int,
+                     rng: np.random.Generator, pending: list[tuple], max_modes: int,
+                     max_fit_rows: int, weight_threshold: float, *, is_integer: bool,
+                     unit: str | None, summary: dict | None = None) -> tuple:
+    """:func:`_continuous_entry` from the present values (or, with ``summary``, a uniform
+    sample of them: ``summary`` then holds the exact ``n_present``, ``lo``/``hi`` of the
+    (clipped) values and their ``distinct`` sorted values and counts, or ``None`` when there
+    are more than ``max(MAX_ATOMS, max_modes)``; :mod:`tabsynth.stats.partial`)."""
+    n_present = len(present) if summary is None else int(summary["n_present"])
+    if n_present == 0:
         raise DataError(f"Column {name!r} has only missing values.")
-    missing_rate = 1.0 - len(present) / len(vals)
+    missing_rate = 1.0 - n_present / n
     bounds = public_bounds(col)
     if bounds is not None:
-        lower, upper = bounds
-        present = np.clip(present, lower, upper)
-    else:
-        lower, upper = float(present.min()), float(present.max())
+        present = np.clip(present, *bounds)
+    vmin, vmax = ((float(present.min()), float(present.max())) if summary is None
+                  else (float(summary["lo"]), float(summary["hi"])))
+    lower, upper = bounds if bounds is not None else (vmin, vmax)
     seed = int(rng.integers(2**31 - 1))
-    modes: Any = _exact_modes(present, max_modes)
+    if summary is None:
+        modes: Any = _exact_modes(present, max_modes)
+        atoms = _atoms(present)
+    else:
+        distinct = summary["distinct"]
+        modes = None if distinct is None else _modes_from_counts(*distinct, max_modes)
+        atoms = (None if distinct is None or len(distinct[0]) > MAX_ATOMS
+                 else _floats(distinct[0]))
     if modes is None:  # a mixture fit
         fit = present
         if len(fit) > max_fit_rows:
             fit = rng.choice(present, size=max_fit_rows, replace=False)
         modes = len(pending)
-        pending.append((fit, float(present.min()), float(present.max()), seed, max_modes,
-                        weight_threshold))
+        pending.append((fit, vmin, vmax, seed, max_modes, weight_threshold))
     quantiles = _floats(np.quantile(present, np.linspace(0, 1, N_QUANTILES)))
     if col.sdtype == "datetime":
         return (DatetimeStats, (lower, upper, missing_rate), modes, (quantiles,),
-                {"datetime_format": col.datetime_format, "unit": _datetime_unit(s, col)})
-    is_integer = col.representation == "int" or pd.api.types.is_integer_dtype(s.dtype)
+                {"datetime_format": col.datetime_format, "unit": unit or "s"})
     decimals = 0 if is_integer else _decimals(
         present if len(present) <= max_fit_rows
         else rng.choice(present, max_fit_rows, replace=False)
     )
     return (NumericStats, (lower, upper, bool(is_integer), decimals, missing_rate),
-            modes, (quantiles,), {"atoms": _atoms(present)})
+            modes, (quantiles,), {"atoms": atoms})
+
+
+def finish_columns(cols: dict[str, Any], pending: list[tuple], n_jobs: int | None) -> None:
+    """Run the pending mixture fits and build the continuous columns' statistics in place."""
+    fitted = _run_mixtures(pending, n_jobs)
+    for name, value in cols.items():
+        if isinstance(value, tuple):  # (class, leading args, modes or their index, rest, kw)
+            cls, head, modes, rest, kw = value
+            cols[name] = cls(*head, *(fitted[modes] if isinstance(modes, int) else modes),
+                             *rest, **kw)
 
 
 def compute_stats(
@@ -256,10 +290,5 @@ def compute_stats(
         else:
             cols[name] = _continuous_entry(name, col, df[name], rng, pending, max_modes,
                                            max_fit_rows, weight_threshold)
-    fitted = _run_mixtures(pending, n_jobs)
-    for name, value in cols.items():
-        if isinstance(value, tuple):  # (class, leading args, modes or their index, rest, kw)
-            cls, head, modes, rest, kw = value
-            cols[name] = cls(*head, *(fitted[modes] if isinstance(modes, int) else modes),
-                             *rest, **kw)
+    finish_columns(cols, pending, n_jobs)
     return TableStats(cols, int(len(df)), "exact")

@@ -72,6 +72,8 @@ histograms (post-processing), never the exact ``n``.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -85,9 +87,11 @@ from ..privacy import (
     preprocessing_noise,
 )
 from ..privacy.noise import is_noise_rng
-from .categories import OTHER, cap_categories
-from .private_columns import DPContext, continuous_stats, discovered_stats, domain_stats
-from .schema import ColumnStats, TableStats
+from .categories import OTHER
+from .passes import is_streamed, run_pass
+from .private_columns import DPContext
+from .private_partial import PrivateCounts, check_only_missing, measure_columns
+from .schema import TableStats
 
 __all__ = ["OTHER", "compute_private_stats", "count_measurements"]
 
@@ -141,8 +145,12 @@ def compute_private_stats(
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        The real table (read here and nowhere else before DP training).
+    df : pandas.DataFrame or TableSource
+        The real table (read here and nowhere else before DP training); a
+        :class:`~tabsynth.sources.TableSource` is read in record batches (partitions on Dask
+        workers if it carries an engine): the exact counts are merged first and the noise
+        added once (:mod:`tabsynth.stats.private_partial`), so the ledger is the one of the
+        same table in memory.
     metadata : Metadata
         Column types and what is declared public (``public_bounds``, ``public_domain``).
     budget : PrivacyBudget
@@ -200,9 +208,11 @@ def compute_private_stats(
                 is_real(category_delta_share) and 0 < category_delta_share < 1,
                 "a float in (0, 1)")
     check_param(owner, "secure_mode", secure_mode, isinstance(secure_mode, bool), "a bool")
-    if not isinstance(df, pd.DataFrame):
+    streamed = is_streamed(df)
+    if not isinstance(df, pd.DataFrame) and not streamed:
         raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
-    missing = [c for c in metadata.modelled_columns if c not in df.columns]
+    columns = df.empty().columns if streamed else df.columns
+    missing = [c for c in metadata.modelled_columns if c not in columns]
     if missing:
         raise MetadataError(f"The data does not match the metadata: columns {missing} are missing.")
 
@@ -219,24 +229,17 @@ def compute_private_stats(
                n_bins=n_bins, max_modes=max_modes, tighten_bounds=bool(tighten_bounds),
                extra_delta=cat_delta / len(discovered) if discovered else 0.0)
 
-    cols: dict[str, ColumnStats] = {}
-    for name in metadata.modelled_columns:
-        col = metadata.columns[name]
-        s = df[name]
-        if col.sdtype in ("categorical", "boolean"):
-            if col.public_domain is not None:
-                ledger.declare_public(f"column {name!r} domain",
-                                      f"public_domain of {len(col.public_domain)} values")
-                cols[name] = domain_stats(ctx, name, list(col.public_domain), s)
-            elif _is_bool_schema(col):
-                ledger.declare_public(f"column {name!r} domain",
-                                      "{False, True}: boolean sdtype (schema)")
-                cols[name] = domain_stats(ctx, name, [False, True], s)
-            else:
-                cols[name] = discovered_stats(ctx, name, col, s)
-            cols[name] = cap_categories(name, cols[name])  # post-processing
-        else:
-            cols[name] = continuous_stats(ctx, name, col, s)
+    # exact counts (merged over the batches / partitions of a streamed table), then the noise
+    # of every measurement, once: the same calls and ledger for a DataFrame and a stream
+    check = (metadata, True) if streamed else None
+    first = run_pass(df, partial(PrivateCounts, metadata, n_bins), check=check)
+    if streamed:
+        check_only_missing(first)
+
+    def second_pass(bounds: dict) -> PrivateCounts:
+        return run_pass(df, partial(PrivateCounts, metadata, n_bins, bounds))
+
+    cols = measure_columns(ctx, metadata, first, second_pass)
 
     eps, _ = ledger.spent()
     if eps > budget.epsilon:  # pragma: no cover - preprocessing_noise keeps eps <= share * eps

@@ -25,18 +25,23 @@ from ..privacy import (
     Ledger,
     LedgerEntry,
     PrivacyWarning,
-    discover_categories,
-    dp_bounds,
-    gaussian_histogram,
     gmm_modes_from_histogram,
     quantiles_from_histogram,
     threshold_for,
 )
+from ..privacy.mechanisms import (
+    bounds_grid_counts,
+    discover_categories_from_counts,
+    dp_bounds_from_counts,
+    noisy_counts,
+)
 from .categories import OTHER
 from .schema import N_QUANTILES, CategoricalStats, DatetimeStats, NumericStats
-from .values import column_values, public_bounds
+from .values import column_values
 
-__all__ = ["DPContext", "continuous_stats", "discovered_stats", "domain_stats"]
+__all__ = ["DPContext", "bounds_counts", "category_counts", "continuous_stats",
+           "discovered_stats", "domain_counts", "domain_stats", "histogram_counts",
+           "histogram_edges", "measure_bounds", "present_values"]
 
 #: At most this share of a column's noisy mass is cut off when tightening DP bounds.
 _TIGHTEN_MASS = 0.02
@@ -45,10 +50,14 @@ _STRING_DTYPES = ("object", "str", "string", "category")
 
 
 class _Missing:
-    """Marker for a missing value inside :func:`discover_categories` (never released)."""
+    """Marker for a missing value inside :func:`discover_categories` (never released); one
+    instance, kept when pickled (partial counts travel between Dask workers)."""
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return "<missing>"
+
+    def __reduce__(self) -> str:
+        return "_MISSING"
 
 
 _MISSING = _Missing()
@@ -74,11 +83,12 @@ class DPContext:
     def charge(self, entry: LedgerEntry) -> None:
         self.ledger.add(LedgerEntry(**{**entry.to_dict(), "note": self.note}), enforce=False)
 
-    def histogram(self, codes: np.ndarray, n_bins: int, target: str,
-                  params: dict[str, Any]) -> np.ndarray:
-        """Noisy counts of ``codes`` over ``0..n_bins-1`` (the last bin is "missing")."""
-        counts, _ = gaussian_histogram(codes.astype(np.int64), n_bins, self.nm, self.rng,
-                                       target=target, secure_mode=self.secure_mode)
+    def histogram(self, exact: np.ndarray, target: str, params: dict[str, Any]) -> np.ndarray:
+        """Noisy counts of the exact histogram ``exact`` (the last bin is "missing"; counts
+        of record batches merged before this, the one place the noise is added)."""
+        n_bins = len(exact)
+        counts, _ = noisy_counts(np.asarray(exact, dtype=np.int64), self.nm, self.rng,
+                                 target=target, secure_mode=self.secure_mode)
         self.charge(LedgerEntry.gaussian("gaussian_histogram", target, sigma=self.nm,
                                          params={"n_bins": int(n_bins), "missing_bin": True,
                                                  **params}))
@@ -104,7 +114,9 @@ def _frequencies(mass: np.ndarray) -> np.ndarray:
     return p / p.sum()
 
 
-def domain_stats(ctx: DPContext, name: str, domain: list, s: pd.Series) -> CategoricalStats:
+def domain_counts(name: str, domain: list, s: pd.Series) -> np.ndarray:
+    """Exact counts of ``s`` over ``domain`` plus a missing bin (what :func:`domain_stats`
+    measures; counts of record batches add up)."""
     values = s.to_numpy(dtype=object)
     isna = pd.isna(s).to_numpy()
     index = pd.Index(domain, dtype=object)
@@ -112,9 +124,15 @@ def domain_stats(ctx: DPContext, name: str, domain: list, s: pd.Series) -> Categ
     outside = (codes < 0) & ~isna
     if outside.any():
         raise DataError(f"Column {name!r} has value(s) outside its public domain.")
-    _warn_if_domain_looks_observed(name, domain, codes[~isna])
     codes = np.where(isna, len(domain), codes)
-    counts = ctx.histogram(codes, len(domain) + 1, f"column {name!r} categories (+missing)", {})
+    return np.bincount(codes, minlength=len(domain) + 1)
+
+
+def domain_stats(ctx: DPContext, name: str, domain: list, exact: np.ndarray) -> CategoricalStats:
+    """A declared (or boolean) domain's frequencies and missing rate from one noisy histogram
+    of the exact counts :func:`domain_counts`."""
+    _warn_if_domain_looks_observed(name, domain, np.asarray(exact)[:-1])
+    counts = ctx.histogram(exact, f"column {name!r} categories (+missing)", {})
     counts = np.append(_even_out_noise_cells(counts[:-1], ctx.nm), counts[-1])
     mass = np.clip(counts, 0.0, None)
     total = float(mass.sum())
@@ -153,7 +171,7 @@ _LEAK_MIN_VALUES = 3
 _LEAK_RARE = 2
 
 
-def _warn_if_domain_looks_observed(name: str, domain: list, codes: np.ndarray) -> None:
+def _warn_if_domain_looks_observed(name: str, domain: list, counts: np.ndarray) -> None:
     """Warn (loudly) when a declared public domain is exactly the set of observed values and
     some of them are rare: the usual sign of a "public" codebook built from the rows.
 
@@ -162,9 +180,8 @@ def _warn_if_domain_looks_observed(name: str, domain: list, codes: np.ndarray) -
     domain value being present is what ``df[col].unique()`` produces. The warning is for the
     data owner running the fit (it is not saved in the model) and quotes no value or count.
     """
-    if len(domain) < _LEAK_MIN_VALUES or not len(codes):
+    if len(domain) < _LEAK_MIN_VALUES or not counts.sum():
         return
-    counts = np.bincount(codes, minlength=len(domain))
     if (counts > 0).all() and counts.min() <= _LEAK_RARE:
         warnings.warn(
             f"Column {name!r}: the declared public_domain is exactly the set of values present "
@@ -182,15 +199,30 @@ def _text_like(col: ColumnMetadata, s: pd.Series | None = None) -> bool:
     return dtype is None or dtype in _STRING_DTYPES or dtype.startswith("string")
 
 
+def category_counts(s: pd.Series, into: dict | None = None) -> dict:
+    """Exact ``{value: count}`` of ``s``, missing values under a private marker (what
+    :func:`discovered_stats` measures), added into ``into`` (counts of batches add up)."""
+    out: dict = {} if into is None else into
+    isna = pd.isna(s).to_numpy()
+    n_missing = int(isna.sum())
+    if n_missing:
+        out[_MISSING] = out.get(_MISSING, 0) + n_missing
+    present = s[~isna]
+    if len(present):
+        for v, c in present.value_counts(sort=False, dropna=True).items():
+            out[v] = out.get(v, 0) + int(c)
+    return out
+
+
 def discovered_stats(ctx: DPContext, name: str, col: ColumnMetadata,
-                      s: pd.Series) -> CategoricalStats:
-    values = s.to_numpy(dtype=object).copy()
-    values[pd.isna(s).to_numpy()] = _MISSING
+                     seen: dict) -> CategoricalStats:
+    """DP category discovery on the exact counts :func:`category_counts` (merged)."""
     sigma = ctx.nm * math.sqrt(2.0)  # sensitivity sqrt(2): (counts..., n)
     threshold = threshold_for(sigma, ctx.extra_delta)
     target = f"column {name!r} categories (+missing)"
-    release, entry = discover_categories(values, sigma, threshold, ctx.rng, target=target,
-                                         secure_mode=ctx.secure_mode)
+    release, entry = discover_categories_from_counts(seen, sigma, threshold, ctx.rng,
+                                                     target=target,
+                                                     secure_mode=ctx.secure_mode)
     ctx.charge(entry)
     ctx.count(float(release["n"]), sigma ** 2)
     # -- post-processing of released (above-threshold) categories only --
@@ -239,29 +271,80 @@ def _datetime_unit(col: ColumnMetadata) -> str:
         return "us"
     return "s" if _TIME_DIRECTIVES.search(fmt) else "D"
 
-def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata,
-                     s: pd.Series) -> NumericStats | DatetimeStats:
-    """Bounds (declared, or :func:`dp_bounds`) and one histogram with a missing bin; modes,
-    quantiles and the missing rate are post-processing of that histogram."""
-    is_dt = col.sdtype == "datetime"
-    is_integer = not is_dt and col.representation == "int"  # the metadata's type, never the dtype
-    vals = column_values(name, col, s)
-    isna = np.isnan(vals)
-    present = vals[~isna]
+def is_integer_column(col: ColumnMetadata) -> bool:
+    """Integer by the metadata's type, never by the dtype of the values."""
+    return col.sdtype != "datetime" and col.representation == "int"
 
-    # -- bounds --
-    public = public_bounds(col)
-    if public is not None:
-        lo, hi = public
+
+def present_values(name: str, col: ColumnMetadata, s: pd.Series) -> np.ndarray:
+    """A numerical/datetime column's values as floats, NaN where missing (checked)."""
+    return column_values(name, col, s)
+
+
+def bounds_counts(vals: np.ndarray) -> np.ndarray:
+    """Exact counts on the fixed grid of :func:`dp_bounds` (present values only)."""
+    return bounds_grid_counts(vals[~np.isnan(vals)])
+
+
+def measure_bounds(ctx: DPContext, name: str, col: ColumnMetadata,
+                   exact: np.ndarray) -> tuple[tuple[float, float], Any]:
+    """DP bounds from merged grid counts: ``((lo, hi), entry)``; the entry is charged by
+    :func:`continuous_stats` (so the ledger lists each column's measurements together)."""
+    (lo, hi), entry = dp_bounds_from_counts(exact, ctx.nm, ctx.rng,
+                                            target=f"column {name!r} bounds",
+                                            secure_mode=ctx.secure_mode)
+    if is_integer_column(col):
+        lo, hi = float(math.floor(lo)), float(math.ceil(hi))
+    return (lo, hi), entry
+
+
+def histogram_edges(lo: float, hi: float, is_integer: bool,
+                    n_bins: int) -> tuple[np.ndarray | None, bool]:
+    """``(edges or None, one bin per integer?)`` of a column's histogram over ``[lo, hi]``:
+    ``n_bins`` equal bins (one per integer on a small integer range); ``None`` for a point."""
+    if not hi > lo:
+        return None, False
+    aligned = (is_integer and lo == math.floor(lo) and hi == math.floor(hi)
+               and hi - lo + 1 <= n_bins)
+    if aligned:  # one bin per integer
+        return lo - 0.5 + np.arange(int(hi - lo) + 2, dtype=float), True
+    return np.linspace(lo, hi, n_bins + 1), False
+
+
+def histogram_counts(vals: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
+    """Exact counts of ``vals`` (floats, NaN = missing) on ``edges`` plus a missing bin
+    (a point, ``edges=None``: present vs missing). Counts of batches add up."""
+    isna = np.isnan(vals)
+    if edges is None:
+        return np.bincount(isna.astype(np.int64), minlength=2)
+    nb = len(edges) - 1
+    x = np.clip(vals[~isna], edges[0], edges[-1])
+    codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, nb - 1)
+    out = np.bincount(codes, minlength=nb + 1)
+    out[nb] += int(isna.sum())
+    return out
+
+
+def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata, lo: float, hi: float,
+                     bounds_entry: Any, exact: np.ndarray) -> NumericStats | DatetimeStats:
+    """Bounds (declared: ``bounds_entry`` is None; else :func:`measure_bounds`'s entry,
+    charged here) and one histogram with a missing bin over them, from its merged exact
+    counts :func:`histogram_counts`; modes, quantiles and the missing rate are
+    post-processing of that histogram."""
+    is_dt = col.sdtype == "datetime"
+    is_integer = is_integer_column(col)
+    public = bounds_entry is None
+    if public:
         ctx.ledger.declare_public(f"column {name!r} bounds", f"public_bounds [{lo:g}, {hi:g}]")
     else:
-        (lo, hi), entry = dp_bounds(present, ctx.nm, ctx.rng, target=f"column {name!r} bounds",
-                                    secure_mode=ctx.secure_mode)
-        ctx.charge(entry)
-        if is_integer:
-            lo, hi = float(math.floor(lo)), float(math.ceil(hi))
-
-    counts, edges, aligned = _histogram(ctx, name, present, isna, lo, hi, is_integer)
+        ctx.charge(bounds_entry)
+    edges, aligned = histogram_edges(lo, hi, is_integer, ctx.n_bins)
+    target = f"column {name!r} histogram (+missing)"
+    if edges is None:
+        counts = ctx.histogram(exact, target, {"lower": float(lo), "upper": float(hi)})
+    else:
+        counts = ctx.histogram(exact, target, {"lower": float(lo), "upper": float(hi),
+                                               "bins": len(edges) - 1})
 
     # -- post-processing --
     hist = counts[:-1]
@@ -273,7 +356,7 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata,
         weights, means, stds = (1.0,), (lo,), (std,)
         quantiles = (lo,) * N_QUANTILES
     else:
-        if public is None and ctx.tighten_bounds:
+        if not public and ctx.tighten_bounds:
             hist, edges, lo, hi = _tighten(ctx, hist, edges, aligned, is_integer)
         hist = _drop_noise_bins(hist, ctx.nm)
         modes = gmm_modes_from_histogram(hist, edges, n_modes=ctx.max_modes)
@@ -331,32 +414,6 @@ def _drop_noise_bins(hist: np.ndarray, sigma: float) -> np.ndarray:
     if dropped.sum() > SUPPORT_SEED_Z * sigma * math.sqrt(max(len(dropped), 1)):
         return hist  # the dropped bins hold rows together (their noise alone sums to ~0)
     return np.where(keep, hist, 0.0)
-
-
-def _histogram(ctx: DPContext, name: str, present: np.ndarray, isna: np.ndarray, lo: float,
-               hi: float, is_integer: bool) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    """(noisy counts, bin edges or None, one bin per integer?): ``n_bins`` equal bins over
-    ``[lo, hi]`` (one per integer on a small integer range) plus a missing bin; a point
-    (``lo == hi``) gets only present vs missing."""
-    target = f"column {name!r} histogram (+missing)"
-    if not hi > lo:
-        counts = ctx.histogram(isna.astype(np.int64), 2, target,
-                               {"lower": float(lo), "upper": float(hi)})
-        return counts, None, False
-    aligned = (is_integer and lo == math.floor(lo) and hi == math.floor(hi)
-               and hi - lo + 1 <= ctx.n_bins)
-    if aligned:  # one bin per integer
-        edges = lo - 0.5 + np.arange(int(hi - lo) + 2, dtype=float)
-    else:
-        edges = np.linspace(lo, hi, ctx.n_bins + 1)
-    nb = len(edges) - 1
-    x = np.clip(present, edges[0], edges[-1])
-    codes = np.empty(len(isna), dtype=np.int64)
-    codes[~isna] = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, nb - 1)
-    codes[isna] = nb
-    counts = ctx.histogram(codes, nb + 1, target,
-                           {"lower": float(lo), "upper": float(hi), "bins": nb})
-    return counts, edges, bool(aligned)
 
 
 def _tighten(ctx: DPContext, hist: np.ndarray, edges: np.ndarray, aligned: bool,

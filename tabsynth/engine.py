@@ -1,0 +1,87 @@
+"""``--engine dask``: read a streamed table's partitions on Dask workers (dask.distributed).
+
+:class:`DaskEngine` starts a ``LocalCluster`` (or joins a running scheduler at ``scheduler``)
+and maps a function over partitions; attached to a :class:`~tabsynth.sources.TableSource`
+(``source.engine = engine``), the statistics of a streaming fit are computed as partial
+aggregates per partition on the workers and merged here as they complete
+(:mod:`tabsynth.stats.passes`); DP noise is added once, after the merge, in this process.
+Dask is the optional extra ``scale`` (``pip install 'tabsynth[scale]'``); ``import tabsynth``
+never imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .errors import ParameterError
+
+__all__ = ["DaskEngine"]
+
+
+class DaskEngine:
+    """A Dask client for the partial aggregates of a streaming fit (a context manager).
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``); ``None`` starts a LocalCluster.
+    n_workers : int, default 2
+        Workers of the LocalCluster (one thread each).
+    processes : bool, default True
+        LocalCluster workers as processes (``False``: threads of this process, for tests).
+    """
+
+    def __init__(self, scheduler: str | None = None, *, n_workers: int = 2,
+                 processes: bool = True) -> None:
+        if not (isinstance(n_workers, int) and not isinstance(n_workers, bool)
+                and n_workers >= 1):
+            raise ParameterError(f"The 'n_workers' parameter of DaskEngine must be an int >= 1. "
+                                 f"Got {n_workers!r} instead.")
+        self.scheduler = scheduler
+        self.n_workers = n_workers
+        self.processes = processes
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> DaskEngine:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ParameterError(
+                "--engine dask needs dask.distributed: pip install 'tabsynth[scale]'.") from None
+        if self.scheduler is not None:
+            try:
+                self._client = Client(self.scheduler, timeout="20s")
+            except OSError as exc:
+                raise ParameterError(
+                    f"Cannot reach the Dask scheduler at {self.scheduler!r}: {exc}") from None
+        else:
+            self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
+                                         processes=self.processes, dashboard_address=None)
+            self._client = Client(self._cluster)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def map_unordered(self, func: Callable[..., Any], *iterables: list) -> Iterator[Any]:
+        """``func(*args)`` for ``args in zip(*iterables)`` on the workers, yielded as they
+        complete (each result released once yielded: the caller merges as they come)."""
+        if self._client is None:
+            raise ParameterError("The DaskEngine is not started: use it in a 'with' block.")
+        from distributed import as_completed
+
+        futures = self._client.map(func, *iterables, pure=False)
+        for future in as_completed(futures):
+            result = future.result()
+            future.release()
+            yield result
+            del result

@@ -1,0 +1,306 @@
+"""Tables larger than memory: a :class:`TableSource` reads record batches, never the whole table.
+
+:func:`open_source` turns what the user named into a source:
+
+* a **Parquet dataset directory** (``data/``, hive-partitioned or not) or a glob of Parquet
+  files (``parts/*.parquet``): read with :mod:`pyarrow.dataset`, ``batch_rows`` rows at a
+  time; the row count comes from the files' metadata;
+* a **glob of CSV files** (``parts/*.csv``): each file is read by tabsynth's CSV rules
+  (:func:`tabsynth.io.read_table`: sniffed delimiter, only the empty field missing) and handed
+  out in batches, so one *file* must fit in memory, not the table;
+* a **SQL query** over a connection URL (:func:`sql_source`): SQLAlchemy for every URL it knows
+  (``sqlite:///x.db``, ``postgresql://...``; results fetched in chunks with
+  ``stream_results``), and DuckDB's own Arrow reader for ``duckdb:///x.duckdb``.
+
+A source is picklable and can be split into :meth:`TableSource.partitions` (one per file) that
+Dask workers read independently (:mod:`tabsynth.stats.partial`). Nothing here reads a value
+into anything but a batch: the statistics (:mod:`tabsynth.stats.partial`) and the encoding
+(:mod:`tabsynth.models.streaming`) consume the batches.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import DataError, ParameterError
+
+__all__ = ["BATCH_ROWS", "TableSource", "is_source_spec", "open_source", "sql_source"]
+
+#: Rows per record batch (the unit of memory of a streaming fit).
+BATCH_ROWS = 65_536
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".tsv", ".txt")
+
+
+class TableSource:
+    """A table read in record batches. ``kind`` is ``"parquet"``, ``"csv"`` or ``"sql"``.
+
+    ``iter_batches(batch_rows)`` yields DataFrames of at most ``batch_rows`` rows, in the same
+    order on every pass; ``partitions()`` splits the source into independent pieces (one per
+    file; a SQL query is one piece); ``n_rows`` is known from Parquet metadata, else counted
+    in a pass (and cached); ``empty()`` is a zero-row frame with the columns' dtypes (what a DP
+    fit's metadata may read); ``head()`` the first batch (non-DP detection).
+    """
+
+    def __init__(self, kind: str, *, files: list[str] | None = None, query: str | None = None,
+                 url: str | None = None, name: str = "", csv_options: dict | None = None):
+        self.kind = kind
+        self.files = list(files or [])
+        self.query = query
+        self.url = url
+        self.name = name
+        self.csv_options = dict(csv_options or {})
+        self._n_rows: int | None = None
+        self.batch_rows = BATCH_ROWS
+        #: Reads partitions on Dask workers when set (:class:`tabsynth.engine.DaskEngine`).
+        self.engine: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "engine": None}  # a client stays where it was made
+
+    def __repr__(self) -> str:
+        return f"TableSource({self.kind}: {self.name})"
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    # ----------------------------------------------------------------------------- reading
+    def iter_batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+        if self.kind == "parquet":
+            yield from self._parquet_batches(batch_rows)
+        elif self.kind == "csv":
+            for path in self.files:
+                df = self._read_csv(path)
+                for start in range(0, len(df), batch_rows):
+                    yield df.iloc[start:start + batch_rows].reset_index(drop=True)
+                del df
+        else:
+            yield from _sql_batches(self.query or "", self.url or "", batch_rows)
+
+    def _parquet_batches(self, batch_rows: int) -> Iterator[pd.DataFrame]:
+        import pyarrow as pa
+
+        # little read-ahead: memory stays a few batches whatever the number of files
+        for batch in self._dataset().to_batches(batch_size=batch_rows, batch_readahead=2,
+                                                fragment_readahead=1):
+            if batch.num_rows:
+                yield pa.Table.from_batches([batch]).to_pandas()
+
+    def _dataset(self) -> Any:
+        import pyarrow.dataset as pds
+
+        try:
+            return pds.dataset(self.files, format="parquet")
+        except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+            raise DataError(f"Cannot read the Parquet dataset {self.name!r}: {exc}") from None
+
+    def _read_csv(self, path: str) -> pd.DataFrame:
+        from .io import read_table
+
+        return read_table(path, **self.csv_options)
+
+    def partitions(self) -> list[TableSource]:
+        """Independent pieces (one per file) whose batches, in order, are this source's."""
+        if self.kind == "sql" or len(self.files) <= 1:
+            return [self]
+        return [TableSource(self.kind, files=[f], name=f, csv_options=self.csv_options)
+                for f in self.files]
+
+    @property
+    def n_rows(self) -> int:
+        if self._n_rows is None:
+            if self.kind == "parquet":
+                self._n_rows = int(self._dataset().count_rows())
+            else:
+                self._n_rows = sum(len(b) for b in self.iter_batches())
+        return self._n_rows
+
+    def head(self, batch_rows: int = BATCH_ROWS) -> pd.DataFrame:
+        """The first batch (at most ``batch_rows`` rows)."""
+        for batch in self.iter_batches(batch_rows):
+            return batch
+        raise DataError(f"The table {self.name!r} has no rows.")
+
+    def empty(self) -> pd.DataFrame:
+        """Zero rows, the columns and their dtypes (Parquet / DuckDB: from the schema alone)."""
+        if self.kind == "parquet":
+            return self._dataset().schema.empty_table().to_pandas()
+        if self.kind == "sql" and (self.url or "").startswith("duckdb://"):
+            con = _duckdb_connect(self.url or "")
+            try:
+                reader = con.sql(self.query).to_arrow_reader(1)
+                return reader.schema.empty_table().to_pandas()
+            finally:
+                con.close()
+        return self.head(1024).iloc[:0]
+
+    @property
+    def csv_attrs(self) -> dict[str, Any]:
+        """``{"na_rep", "na_values"}`` of the first CSV file (for writing samples back)."""
+        if self.kind != "csv":
+            return {"na_rep": "", "na_values": [""]}
+        df = self._read_csv(self.files[0])
+        return {"na_rep": df.attrs.get("na_rep", ""),
+                "na_values": (df.attrs.get("csv") or {}).get("na_values", [""])}
+
+
+# ------------------------------------------------------------------------------------- opening
+def is_source_spec(data: Any) -> bool:
+    """True for what only a streaming fit reads: a :class:`TableSource`, a directory, or a
+    glob pattern (``*``, ``?``, ``[``)."""
+    if isinstance(data, TableSource):
+        return True
+    if not isinstance(data, (str, os.PathLike)):
+        return False
+    text = os.fspath(data)
+    return Path(text).is_dir() or any(ch in text for ch in "*?[")
+
+
+def open_source(data: Any, *, sep: str | None = None, decimal: str | None = None,
+                na_values: Any = None, text_columns: Any = ()) -> TableSource:
+    """A :class:`TableSource` for a Parquet dataset directory, a glob of Parquet or CSV files
+    (all of one format), or a single file (read in batches as well); a source is returned
+    as is. The CSV options are those of :func:`tabsynth.io.read_table`.
+
+    Raises
+    ------
+    DataError
+        Nothing matches, mixed or unknown formats, an empty dataset.
+    """
+    if isinstance(data, TableSource):
+        return data
+    if not isinstance(data, (str, os.PathLike)):
+        raise DataError(f"Expected a path, a glob or a TableSource, got {type(data).__name__}.")
+    text = os.fspath(data)
+    path = Path(text)
+    if path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*")
+                       if p.is_file() and not _hidden(p.relative_to(path)))
+        name = text
+    elif path.is_file():
+        files, name = [text], text
+    else:
+        files, name = sorted(glob.glob(text, recursive=True)), text
+        files = [f for f in files if Path(f).is_file()]
+    if not files:
+        raise DataError(f"No table files match {text!r}.")
+    kinds = {_kind(f) for f in files}
+    if path.is_dir() and "parquet" in kinds:  # a dataset folder: its Parquet parts
+        files = [f for f in files if _kind(f) == "parquet"]
+        kinds = {"parquet"}
+    if None in kinds or len(kinds) > 1:
+        raise DataError(
+            f"{text!r} must name Parquet files (.parquet, .pq) or CSV files (.csv, .csv.gz, "
+            f".tsv, .txt), all of one format; it matches {len(files)} file(s) of other or "
+            "mixed formats.")
+    kind = kinds.pop()
+    options: dict[str, Any] = {}
+    if kind == "csv":
+        options = {"sep": sep, "decimal": decimal, "na_values": na_values,
+                   "text_columns": tuple(text_columns or ())}
+    source = TableSource(str(kind), files=files, name=name, csv_options=options)
+    if kind == "parquet" and source.n_rows == 0:
+        raise DataError(f"The Parquet dataset {text!r} has no rows.")
+    return source
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in rel.parts)
+
+
+def _kind(path: str) -> str | None:
+    low = path.lower()
+    if low.endswith(_PARQUET):
+        return "parquet"
+    if low.endswith(_CSV):
+        return "csv"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ SQL
+def sql_source(query: str, url: str) -> TableSource:
+    """A table from a SQL query over a connection URL, read in chunks.
+
+    ``url`` is a SQLAlchemy URL (``sqlite:///x.db``, ``postgresql://user@host/db``, ...; the
+    driver must be installed) or ``duckdb:///path.duckdb`` (DuckDB's Arrow reader, read
+    only). The query runs once per pass over the table (statistics, encoding), so it must
+    return the same rows in the same order each time: give it an ``ORDER BY``.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise ParameterError(f"The SQL query must be a non-empty string. Got {query!r} instead.")
+    if not isinstance(url, str) or "://" not in url:
+        raise ParameterError(
+            f"The connection URL must look like 'sqlite:///path.db' or 'duckdb:///path.duckdb'. "
+            f"Got {url!r} instead.")
+    return TableSource("sql", query=query, url=url, name=f"SQL query on {_safe_url(url)}")
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password (never printed)."""
+    head, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{head}{sep}{user}:***@{host}"
+    return url
+
+
+def _duckdb_connect(url: str) -> Any:
+    try:
+        import duckdb
+    except ImportError:
+        raise ParameterError(
+            "A duckdb:// URL needs the duckdb package: pip install 'tabsynth[scale]'.") from None
+    path = url.split("://", 1)[1].lstrip("/") if url.count("/") >= 3 else ""
+    path = "/" + path if url.startswith("duckdb:////") else path
+    try:
+        return duckdb.connect(path or ":memory:", read_only=bool(path))
+    except duckdb.Error as exc:
+        raise DataError(f"Cannot open the DuckDB database {_safe_url(url)!r}: {exc}") from None
+
+
+def _sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame]:
+    if url.startswith("duckdb://"):
+        import duckdb
+
+        con = _duckdb_connect(url)
+        try:
+            try:
+                reader = con.sql(query).to_arrow_reader(batch_rows)
+            except duckdb.Error as exc:
+                raise DataError(f"The SQL query failed: {exc}") from None
+            for batch in reader:
+                if batch.num_rows:
+                    yield batch.to_pandas()
+        finally:
+            con.close()
+        return
+    try:
+        import sqlalchemy as sa
+    except ImportError:
+        raise ParameterError(
+            "A SQL source needs SQLAlchemy: pip install 'tabsynth[scale]'.") from None
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ParameterError(f"Cannot use the connection URL {_safe_url(url)!r}: {exc}") from None
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(stream_results=True)
+            try:
+                chunks = pd.read_sql_query(sa.text(query), conn, chunksize=batch_rows)
+                for chunk in chunks:
+                    if len(chunk):
+                        yield chunk
+            except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+                cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+                first = str(getattr(cause, "orig", None) or cause).splitlines()[0]
+                raise DataError(f"The SQL query failed: {first}") from None
+    finally:
+        engine.dispose()
