@@ -197,6 +197,8 @@ def continuous_entry(name: str, col: ColumnMetadata, present: np.ndarray, n: int
     vmin, vmax = ((float(present.min()), float(present.max())) if summary is None
                   else (float(summary["lo"]), float(summary["hi"])))
     lower, upper = bounds if bounds is not None else (vmin, vmax)
+    upper_count = (int(np.count_nonzero(present == upper)) if summary is None
+                   else int(summary["n_hi"]) if summary["hi"] == upper else 0)
     seed = int(rng.integers(2**31 - 1))
     if summary is None:
         modes: Any = _exact_modes(present, max_modes)
@@ -221,7 +223,7 @@ def continuous_entry(name: str, col: ColumnMetadata, present: np.ndarray, n: int
         else rng.choice(present, max_fit_rows, replace=False)
     )
     return (NumericStats, (lower, upper, bool(is_integer), decimals, missing_rate),
-            modes, (quantiles,), {"atoms": atoms})
+            modes, (quantiles,), {"atoms": atoms, "upper_count": upper_count})
 
 
 def finish_columns(cols: dict[str, Any], pending: list[tuple], n_jobs: int | None) -> None:

@@ -103,6 +103,7 @@ class _Continuous:
         self.sample_rows = sample_rows
         self.n_present = 0
         self.lo, self.hi = np.inf, -np.inf
+        self.n_hi = 0  # present values equal to hi
         self.distinct: dict[float, int] | None = {}
         self.keys = np.empty(0)
         self.pos = np.empty(0, np.int64)
@@ -123,7 +124,7 @@ class _Continuous:
         clipped = np.clip(present, *bounds) if bounds is not None else present
         self.n_present += len(present)
         self.lo = min(self.lo, float(clipped.min()))
-        self.hi = max(self.hi, float(clipped.max()))
+        self._merge_hi(float(clipped.max()), int(np.count_nonzero(clipped == clipped.max())))
         if self.distinct is not None:
             uniq, counts = np.unique(clipped, return_counts=True)
             for v, c in zip(uniq.tolist(), counts.tolist(), strict=True):
@@ -142,9 +143,16 @@ class _Continuous:
             keys, pos, values = keys[idx], pos[idx], values[idx]
         self.keys, self.pos, self.values = keys, pos, values
 
+    def _merge_hi(self, hi: float, count: int) -> None:
+        if hi > self.hi:
+            self.hi, self.n_hi = hi, count
+        elif hi == self.hi:
+            self.n_hi += count
+
     def merge(self, other: _Continuous) -> None:
         self.n_present += other.n_present
-        self.lo, self.hi = min(self.lo, other.lo), max(self.hi, other.hi)
+        self.lo = min(self.lo, other.lo)
+        self._merge_hi(other.hi, other.n_hi)
         self.all_int &= other.all_int
         self.unit = max(self.unit, other.unit)
         if self.distinct is not None and other.distinct is not None:
@@ -161,7 +169,7 @@ class _Continuous:
         if self.distinct is not None:
             uniq = np.array(sorted(self.distinct), dtype=float)
             distinct = (uniq, np.array([self.distinct[v] for v in uniq.tolist()]))
-        return {"n_present": self.n_present, "lo": self.lo, "hi": self.hi,
+        return {"n_present": self.n_present, "lo": self.lo, "hi": self.hi, "n_hi": self.n_hi,
                 "distinct": distinct}
 
     def sample(self) -> np.ndarray:

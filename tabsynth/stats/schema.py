@@ -30,7 +30,7 @@ __all__ = [
 N_QUANTILES = 101
 #: A numeric column with at most this many distinct values keeps them as its support
 #: (exact statistics; NumericStats.atoms).
-MAX_ATOMS = 32
+MAX_ATOMS = 128
 _UNITS_NS = (
     ("D", 86_400 * 10**9),
     ("h", 3_600 * 10**9),
@@ -59,7 +59,9 @@ class NumericStats:
     (exact statistics only; ``None`` otherwise); the binned encoding then gives each value
     its own cell and nothing between them, so a deductible of 500 in 2% of the rows comes
     back as 500, not as a draw between 400 and 700. Never set by DP statistics (the values
-    would be read off the rows).
+    would be read off the rows). ``upper_count``: the number of present values equal to
+    ``upper`` (exact statistics only; ``None`` otherwise): a top-coded value or sentinel (age
+    90 = "90 or older", capital-gain 99999) held by many rows gets a point bin of its own.
     """
 
     lower: float
@@ -73,6 +75,7 @@ class NumericStats:
     quantiles: tuple[float, ...] | None = None
     source: str = "exact"
     atoms: tuple[float, ...] | None = None
+    upper_count: int | None = None
 
     def __post_init__(self) -> None:
         _check_modes(self)
