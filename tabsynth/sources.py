@@ -292,8 +292,9 @@ def _sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame
     sa, engine = _sa_engine(url)
     try:
         with engine.connect() as conn:
-            # a server-side cursor where the driver has one (psycopg, psycopg2: a named cursor)
-            conn = conn.execution_options(stream_results=True)
+            # a server-side cursor where the driver has one (psycopg, psycopg2: a named
+            # cursor), fetching up to a batch of rows per round trip
+            conn = conn.execution_options(stream_results=True, max_row_buffer=batch_rows)
             try:
                 schema = None
                 if engine.dialect.name == "postgresql":  # the cursor describes the types
