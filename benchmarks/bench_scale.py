@@ -14,9 +14,10 @@ each other's peaks:
                  folder (``tabsynth.sampling.sample_to_dataset``): the ratio is the issue's
                  ">= 80% of in-memory throughput".
 
-Each phase runs with 1 and 2 workers (``--workers 1,2``): statistics and encoding with a
-2-worker Dask LocalCluster for the statistics at 2, sampling with 2 worker processes; the
-epoch phase always runs in one process (a streamed fit trains in one).
+Each phase runs with 1 and 2 workers (``--workers 1,2``): statistics and encoding on a
+2-worker Dask LocalCluster at 2 (each partition's aggregates and cells computed on a worker),
+sampling with 2 worker processes; the epoch phase always runs in one process (a streamed fit
+trains in one).
 Goals: peak RSS independent of the row count (<= 2 GB at 10M rows),
 statistics >= 1M rows/s per core, sampling to Parquet >= 80% of in-memory sampling throughput.
 

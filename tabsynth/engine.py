@@ -5,12 +5,17 @@ and maps a function over partitions; attached to a :class:`~tabsynth.sources.Tab
 (``source.engine = engine``), the statistics of a streaming fit are computed as partial
 aggregates per partition on the workers and merged here as they complete
 (:mod:`tabsynth.stats.passes`); DP noise is added once, after the merge, in this process.
+The encoding pass encodes each partition on a worker too (from the transformer's state, plain
+data) and writes the cells here in partition order (:mod:`tabsynth.models.streaming`);
+partitioned sampling runs its seeded partitions on the workers
+(:func:`tabsynth.sampling.partitioned.sample_to_dataset` with ``engine=``).
 Dask is the optional extra ``scale`` (``pip install 'tabsynth[scale]'``); ``import tabsynth``
 never imports it.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -72,11 +77,52 @@ class DaskEngine:
             self._cluster.close()
         self._client = self._cluster = None
 
+    def _started(self) -> Any:
+        if self._client is None:
+            raise ParameterError("The DaskEngine is not started: use it in a 'with' block.")
+        return self._client
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (the engine must be started)."""
+        return self._started()
+
+    def worker_count(self) -> int:
+        """Workers the scheduler knows now (at least 1)."""
+        info = self._started().scheduler_info()
+        return max(1, len(info.get("workers", {})))
+
+    def map_ordered(self, func: Callable[..., Any], *iterables: list,
+                    window: int | None = None) -> Iterator[Any]:
+        """``func(*args)`` for ``args in zip(*iterables)`` on the workers, yielded in the
+        order of the arguments. At most ``window`` tasks (default: twice the workers) are
+        submitted ahead of the one yielded, so neither the workers nor this process hold more
+        than ``window`` results; each result is released once yielded. Leaving early (an
+        error, a ``break``) cancels what is still pending."""
+        client = self._started()
+        ahead = int(window or 2 * self.worker_count())
+        pending: deque = deque()
+        try:
+            for args in zip(*iterables, strict=True):
+                pending.append(client.submit(func, *args, pure=False))
+                if len(pending) >= ahead:
+                    yield self._take(pending.popleft())
+            while pending:
+                yield self._take(pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+
+    @staticmethod
+    def _take(future: Any) -> Any:
+        result = future.result()  # a worker's error is raised here, as it was raised there
+        future.release()
+        return result
+
     def map_unordered(self, func: Callable[..., Any], *iterables: list) -> Iterator[Any]:
         """``func(*args)`` for ``args in zip(*iterables)`` on the workers, yielded as they
         complete (each result released once yielded: the caller merges as they come)."""
-        if self._client is None:
-            raise ParameterError("The DaskEngine is not started: use it in a 'with' block.")
+        self._started()
         from distributed import as_completed
 
         futures = self._client.map(func, *iterables, pure=False)

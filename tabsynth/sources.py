@@ -9,8 +9,10 @@
   (:func:`tabsynth.io.read_table`: sniffed delimiter, only the empty field missing) and handed
   out in batches, so one *file* must fit in memory, not the table;
 * a **SQL query** over a connection URL (:func:`sql_source`): SQLAlchemy for every URL it knows
-  (``sqlite:///x.db``, ``postgresql://...``; results fetched in chunks with
-  ``stream_results``), and DuckDB's own Arrow reader for ``duckdb:///x.duckdb``.
+  (``sqlite:///x.db``, ``postgresql+psycopg://...``; results fetched in chunks with
+  ``stream_results``, a server-side cursor on PostgreSQL, whose batches take their dtypes from
+  the declared column types: :mod:`tabsynth._sqltypes`), and DuckDB's own Arrow reader for
+  ``duckdb:///x.duckdb``.
 
 A source is picklable and can be split into :meth:`TableSource.partitions` (one per file) that
 Dask workers read independently (:mod:`tabsynth.stats.partial`). Nothing here reads a value
@@ -28,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._sqltypes import arrow_schema, typed_frame
 from .errors import DataError, ParameterError
 
 __all__ = ["BATCH_ROWS", "TableSource", "is_source_spec", "open_source", "sql_source"]
@@ -128,7 +131,8 @@ class TableSource:
         raise DataError(f"The table {self.name!r} has no rows.")
 
     def empty(self) -> pd.DataFrame:
-        """Zero rows, the columns and their dtypes (Parquet / DuckDB: from the schema alone)."""
+        """Zero rows, the columns and their dtypes (Parquet / DuckDB / PostgreSQL: from the
+        schema alone, no value read; else from the first batch)."""
         if self.kind == "parquet":
             return self._dataset().schema.empty_table().to_pandas()
         if self.kind == "sql" and (self.url or "").startswith("duckdb://"):
@@ -138,6 +142,10 @@ class TableSource:
                 return reader.schema.empty_table().to_pandas()
             finally:
                 con.close()
+        if self.kind == "sql":
+            typed = _sql_schema_frame(self.query or "", self.url or "")
+            if typed is not None:
+                return typed
         return self.head(1024).iloc[:0]
 
     @property
@@ -281,26 +289,72 @@ def _sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame
         finally:
             con.close()
         return
+    sa, engine = _sa_engine(url)
+    try:
+        with engine.connect() as conn:
+            # a server-side cursor where the driver has one (psycopg, psycopg2: a named
+            # cursor), fetching up to a batch of rows per round trip
+            conn = conn.execution_options(stream_results=True, max_row_buffer=batch_rows)
+            try:
+                schema = None
+                if engine.dialect.name == "postgresql":  # the cursor describes the types
+                    result = conn.execute(sa.text(query))
+                    schema = arrow_schema(engine.dialect.name, result.cursor.description)
+                    if schema is None:
+                        result.close()
+                if schema is None:  # pandas infers each chunk's dtypes (SQLite, ...)
+                    chunks = pd.read_sql_query(sa.text(query), conn, chunksize=batch_rows)
+                else:  # typed batches from the declared column types
+                    chunks = _typed_chunks(result, schema, batch_rows)
+                for chunk in chunks:
+                    if len(chunk):
+                        yield chunk
+            except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+                raise DataError(f"The SQL query failed: {_first_line(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def _typed_chunks(result: Any, schema: list, batch_rows: int) -> Iterator[pd.DataFrame]:
+    while rows := result.fetchmany(batch_rows):
+        yield typed_frame(schema, rows)
+        del rows
+    result.close()
+
+
+def _sql_schema_frame(query: str, url: str) -> pd.DataFrame | None:
+    """Zero rows with the dtypes the database declares for the query's columns (PostgreSQL),
+    without fetching a row; ``None`` where the types are not known."""
+    sa, engine = _sa_engine(url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        return None
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(stream_results=True)
+            try:
+                result = conn.execute(sa.text(query))
+            except sa.exc.SQLAlchemyError as exc:
+                raise DataError(f"The SQL query failed: {_first_line(exc)}") from None
+            schema = arrow_schema(engine.dialect.name, result.cursor.description)
+            result.close()
+            return None if schema is None else typed_frame(schema, [])
+    finally:
+        engine.dispose()
+
+
+def _sa_engine(url: str) -> tuple[Any, Any]:
     try:
         import sqlalchemy as sa
     except ImportError:
         raise ParameterError(
             "A SQL source needs SQLAlchemy: pip install 'tabsynth[scale]'.") from None
     try:
-        engine = sa.create_engine(url)
+        return sa, sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         raise ParameterError(f"Cannot use the connection URL {_safe_url(url)!r}: {exc}") from None
-    try:
-        with engine.connect() as conn:
-            conn = conn.execution_options(stream_results=True)
-            try:
-                chunks = pd.read_sql_query(sa.text(query), conn, chunksize=batch_rows)
-                for chunk in chunks:
-                    if len(chunk):
-                        yield chunk
-            except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
-                cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
-                first = str(getattr(cause, "orig", None) or cause).splitlines()[0]
-                raise DataError(f"The SQL query failed: {first}") from None
-    finally:
-        engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+    return str(getattr(cause, "orig", None) or cause).splitlines()[0]

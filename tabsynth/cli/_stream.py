@@ -23,8 +23,9 @@ def stream_options(func: Any) -> Any:
                           "SQLAlchemy URL whose driver is installed."),
         click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
                      show_default=True,
-                     help="Where a streamed table's statistics are computed: this process, "
-                          "or per partition on Dask workers (pip install 'tabsynth[scale]')."),
+                     help="Where a streamed table's statistics and encoding are computed: "
+                          "this process, or per partition on Dask workers (pip install "
+                          "'tabsynth[scale]')."),
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="With --engine dask: join this running scheduler (tcp://host:8786) "
                           "instead of starting a LocalCluster."),

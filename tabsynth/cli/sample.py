@@ -11,7 +11,8 @@ Rare events:
   (default 0.02).
 
 At scale: ``--partitions P`` writes OUT as a folder of P Parquet files from independent seeded
-partitions, ``--workers W`` processes in parallel
+partitions, ``--workers W`` processes in parallel, or Dask workers with ``--engine dask``
+(a LocalCluster of W workers, or ``--scheduler ADDRESS``)
 (:func:`tabsynth.sampling.partitioned.sample_to_dataset`).
 """
 
@@ -31,6 +32,8 @@ Examples:
   tabsynth sample m.tsmodel -n 5000 --rare avg_glucose_level:0.05 --tail upper -o tail.csv
   tabsynth sample m.tsmodel -n 5000 --rare work_type:0.02 -o rare_jobs.csv
   tabsynth sample m.tsmodel -n 100000000 -o out/ --partitions 64 --workers 8 --seed 1
+  tabsynth sample m.tsmodel -n 100000000 -o out/ --partitions 64 --engine dask \
+      --scheduler tcp://host:8786 --seed 1
 """
 
 
@@ -76,7 +79,15 @@ def _parse_rare(spec: str) -> tuple[str, float | None]:
                    "seeded partition each; the same --seed gives the same files for any "
                    "--workers.")
 @click.option("--workers", type=int, default=1, show_default=True, metavar="W",
-              help="With --partitions: worker processes generating partitions in parallel.")
+              help="With --partitions: worker processes (or, with --engine dask, LocalCluster "
+                   "workers) generating partitions in parallel.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True,
+              help="With --partitions: run the partitions in local processes or on Dask "
+                   "workers (pip install 'tabsynth[scale]'); the same files either way.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --engine dask: join this running scheduler (tcp://host:8786; its "
+                   "workers must see OUTPUT's folder) instead of starting a LocalCluster.")
 @click.option("--overwrite", is_flag=True, default=False,
               help="With --partitions: replace an existing non-empty OUTPUT folder (once the "
                    "new dataset is complete).")
@@ -98,6 +109,8 @@ def sample_command(
     chunk_size: int,
     partitions: int | None,
     workers: int,
+    engine: str,
+    scheduler: str | None,
     overwrite: bool,
     device: str,
     sep: str | None,
@@ -124,9 +137,11 @@ def sample_command(
         raise ParameterError("--ratio and --data go with --oversample COL=VALUE.")
     elif n is None:
         raise ParameterError("Missing option '-n' / '--num-rows' (the number of rows).")
-    if partitions is not None or workers != 1 or overwrite:
+    if scheduler is not None and engine != "dask":
+        raise ParameterError("--scheduler needs --engine dask.")
+    if partitions is not None or workers != 1 or overwrite or engine != "local":
         _sample_dataset(model_path, n, output, conditions, oversample, rare, seed, chunk_size,
-                        partitions, workers, overwrite, device)
+                        partitions, workers, overwrite, device, engine, scheduler)
         return
     check_distinct({"MODEL": model_path, "--data": data}, {"-o": output})
     check_writable(output, table=True)
@@ -191,15 +206,18 @@ def sample_command(
 def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tuple[str, ...],
                     oversample: str | None, rare: str | None, seed: int | None,
                     chunk_size: int, partitions: int | None, workers: int, overwrite: bool,
-                    device: str) -> None:
-    """``--partitions P [--workers W] [--overwrite]``: a partitioned Parquet dataset."""
+                    device: str, engine: str = "local", scheduler: str | None = None) -> None:
+    """``--partitions P [--workers W] [--engine dask] [--overwrite]``: a partitioned Parquet
+    dataset."""
+    import contextlib
+
     from tabsynth.errors import ParameterError
     from tabsynth.models.registry import load
     from tabsynth.sampling.partitioned import check_output_folder, sample_to_dataset
 
     if partitions is None:
-        raise ParameterError("--workers and --overwrite go with --partitions P (a folder of "
-                             "Parquet files).")
+        raise ParameterError("--workers, --engine dask and --overwrite go with --partitions P "
+                             "(a folder of Parquet files).")
     if oversample is not None or rare is not None:
         raise ParameterError("--partitions cannot be combined with --oversample or --rare.")
     if partitions < 1:
@@ -216,13 +234,27 @@ def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tup
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
     parsed = parse_conditions(conditions, cats) if conditions else None
     start = time.perf_counter()
-    sample_to_dataset(model, output, n, model_file=model_path, partitions=partitions,
-                      workers=workers, conditions=parsed, random_state=seed,
-                      chunk_size=chunk_size, overwrite=overwrite, device=device)
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if engine == "dask":
+            from tabsynth.engine import DaskEngine
+
+            runner = stack.enter_context(DaskEngine(scheduler, n_workers=workers))
+        sample_to_dataset(model, output, n, model_file=model_path, partitions=partitions,
+                          workers=workers, conditions=parsed, random_state=seed,
+                          chunk_size=chunk_size, overwrite=overwrite, device=device,
+                          engine=runner)
     seconds = time.perf_counter() - start
+    who = _workers_text(engine, scheduler, workers)
     click.echo(f"Wrote {n:,} rows in {partitions:,} Parquet files to {output} in {seconds:.1f} s "
-               f"({n / max(seconds, 1e-9):,.0f} rows/s, {workers} worker"
-               f"{'s' if workers > 1 else ''}).")
+               f"({n / max(seconds, 1e-9):,.0f} rows/s, {who}).")
+
+
+def _workers_text(engine: str, scheduler: str | None, workers: int) -> str:
+    if engine == "dask" and scheduler is not None:
+        return f"Dask scheduler {scheduler}"
+    plural = "s" if workers > 1 else ""
+    return f"{workers} Dask worker{plural}" if engine == "dask" else f"{workers} worker{plural}"
 
 
 def _accepts(func: object, name: str) -> bool:

@@ -10,7 +10,10 @@ batch (``source.batch_rows`` rows, default 65,536) at a time:
    source carries an engine;
 2. **encoding** — each batch's cells (:meth:`DataTransformer.column_codes`) written into a
    ``numpy.memmap`` of the smallest unsigned integer type that holds them, in a temporary
-   folder removed when the fit ends (also on error);
+   folder removed when the fit ends (also on error); with a Dask engine, each partition is
+   encoded on a worker (:func:`encode_partition`, the transformer rebuilt there from its state:
+   metadata and statistics as plain dicts) and its cells are written here in partition order,
+   a few partitions in flight at a time, so the memmap is the one this process would write;
 3. **training** gathers each minibatch from the memmap (:class:`tabsynth.models.rows.RowStore`):
    a permutation per epoch, or Poisson sampling over all ``n`` rows for DP-SGD (exact and
    global, as in memory).
@@ -28,7 +31,8 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["code_dtype", "encode_to_memmap", "streamed_stats"]
+__all__ = ["code_dtype", "encode_partition", "encode_to_memmap", "streamed_stats",
+           "transformer_state"]
 
 
 def streamed_stats(source: Any, metadata: Any, seed: int) -> Any:
@@ -58,22 +62,80 @@ def code_dtype(domains: list[int]) -> np.dtype:
     return np.dtype(np.int64)  # pragma: no cover
 
 
+def transformer_state(transformer: Any) -> dict[str, Any]:
+    """What rebuilds ``transformer`` elsewhere (a Dask worker): plain data, no object."""
+    return {"metadata": transformer.metadata.to_dict(), "stats": transformer.stats.to_dict(),
+            "numeric_encoding": transformer.numeric_encoding, "n_bins": transformer.n_bins}
+
+
+def _from_state(state: dict[str, Any]) -> Any:
+    from ..metadata import Metadata
+    from ..stats.schema import TableStats
+    from ..transformer import DataTransformer
+
+    return DataTransformer(Metadata.from_dict(state["metadata"]),
+                           TableStats.from_dict(state["stats"]),
+                           numeric_encoding=state["numeric_encoding"], n_bins=state["n_bins"])
+
+
+def encode_partition(state: dict[str, Any], part: Any, batch_rows: int,
+                     dtype: str) -> np.ndarray:
+    """The cells of every batch of one partition, in order, as ``dtype`` (on a Dask worker)."""
+    transformer = _from_state(state)
+    blocks = [np.asarray(transformer.column_codes(b), dtype=dtype)
+              for b in part.iter_batches(batch_rows)]
+    if not blocks:
+        return np.empty((0, len(transformer.column_domains)), dtype=dtype)
+    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+
+
+def _remote_transformer(source: Any, encode: Callable[[Any], np.ndarray]) -> Any:
+    """The transformer whose ``column_codes`` is ``encode``, when the source's partitions are
+    read on a Dask engine; else ``None`` (encoded here, batch by batch)."""
+    from ..transformer import DataTransformer
+
+    owner = getattr(encode, "__self__", None)
+    if (getattr(source, "engine", None) is None or not isinstance(owner, DataTransformer)
+            or getattr(encode, "__func__", None) is not DataTransformer.column_codes):
+        return None
+    return owner
+
+
+def _blocks(source: Any, encode: Callable[[Any], np.ndarray], dtype: np.dtype) -> Iterator[Any]:
+    """Cell blocks in table order: per batch here, or per partition from the Dask workers."""
+    transformer = _remote_transformer(source, encode)
+    parts = source.partitions() if transformer is not None else []
+    if len(parts) > 1:
+        state = transformer_state(transformer)
+        k = len(parts)
+        yield from source.engine.map_ordered(encode_partition, [state] * k, parts,
+                                             [int(source.batch_rows)] * k, [dtype.str] * k)
+        return
+    for batch in source.iter_batches(source.batch_rows):
+        yield encode(batch)
+        del batch
+
+
 @contextlib.contextmanager
 def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: list[int], *,
                      verbose: bool = False) -> Iterator[np.memmap]:
     """Encode every batch of ``source`` into a memmap ``(n_rows, len(domains))``; the
-    temporary folder holding it is removed when the block ends (also on error)."""
+    temporary folder holding it is removed when the block ends (also on error).
+
+    When ``encode`` is a transformer's ``column_codes`` and the source carries a Dask engine,
+    the partitions are encoded on the workers and written in partition order: the same cells.
+    """
     from tqdm.auto import tqdm
 
     n = int(source.n_rows)
+    dtype = code_dtype(domains)
     with tempfile.TemporaryDirectory(prefix="tabsynth-codes-") as tmp:
-        codes = np.memmap(Path(tmp) / "codes.u", dtype=code_dtype(domains), mode="w+",
+        codes = np.memmap(Path(tmp) / "codes.u", dtype=dtype, mode="w+",
                           shape=(n, len(domains)))
         row = 0
         with tqdm(total=n, desc="encoding", unit="row", disable=not verbose,
                   leave=False) as bar:
-            for batch in source.iter_batches(source.batch_rows):
-                cells = encode(batch)
+            for cells in _blocks(source, encode, dtype):
                 k = len(cells)
                 if row + k > n:
                     raise DataError("The table changed while it was read (more rows than "
@@ -82,7 +144,7 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
                 codes[row:row + k] = cells
                 row += k
                 bar.update(k)
-                del batch, cells
+                del cells
         if row != n:
             raise DataError("The table changed while it was read (fewer rows than counted): a "
                             "streamed source must return the same rows on every pass.")

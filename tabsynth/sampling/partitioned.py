@@ -19,7 +19,9 @@ writes a folder of ``part-00000.parquet`` ... ``part-{P-1}.parquet`` (readable b
   never touched unless ``overwrite=True``, and then only replaced once the new one is complete.
 
 Workers are ``concurrent.futures.ProcessPoolExecutor`` processes (``spawn``); ``workers=1``
-generates in the calling process.
+generates in the calling process; ``engine="dask"`` (or a started
+:class:`~tabsynth.engine.DaskEngine`) runs the partitions on Dask workers
+(:mod:`tabsynth.sampling.partitioned_dask`): the same files.
 """
 
 from __future__ import annotations
@@ -59,8 +61,12 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def _check(n: Any, partitions: Any, workers: Any, chunk_size: Any, random_state: Any) -> None:
+def _check(n: Any, partitions: Any, workers: Any, chunk_size: Any, random_state: Any,
+           engine: Any = None) -> None:
     owner = "sample_to_dataset"
+    if not (engine in (None, "local", "dask") or hasattr(engine, "client")):
+        raise ParameterError(f"{owner}: engine must be None, 'local', 'dask' or a started "
+                             f"tabsynth.engine.DaskEngine; got {engine!r}.")
     if not (_is_int(n) and n >= 1):
         raise ParameterError(f"{owner}: n must be an int >= 1; got {n!r}.")
     if not (_is_int(partitions) and partitions >= 1):
@@ -166,6 +172,7 @@ def sample_to_dataset(
     device: str = "cpu",
     progress: bool = True,
     model_file: str | os.PathLike | None = None,
+    engine: Any = None,
 ) -> Path:
     """Write ``n`` synthetic rows to the folder ``path`` as ``partitions`` Parquet files.
 
@@ -201,6 +208,12 @@ def sample_to_dataset(
         A progress bar over rows written (tqdm).
     model_file : str or path-like, optional
         The file ``model`` was loaded from: the workers load it (instead of a saved copy).
+    engine : None, "local", "dask" or DaskEngine, default=None
+        Where the partitions run: this process / ``workers`` processes (``None``, "local");
+        ``"dask"``: a Dask LocalCluster of ``workers`` workers started for the call; a started
+        :class:`tabsynth.engine.DaskEngine` (e.g. on a running scheduler, whose workers must
+        see ``path``'s folder). Each Dask worker gets the model file's bytes and loads them
+        with the safe loader. The files do not depend on it.
 
     Returns
     -------
@@ -219,7 +232,7 @@ def sample_to_dataset(
     """
     from ..models.registry import load
 
-    _check(n, partitions, workers, chunk_size, random_state)
+    _check(n, partitions, workers, chunk_size, random_state, engine)
     target = check_output_folder(path, overwrite=overwrite)
     model_path = None if model_file is None else str(model_file)
     if isinstance(model, (str, os.PathLike)):
@@ -236,15 +249,20 @@ def sample_to_dataset(
     try:
         tasks = [(str(tmp), i, rows, seed, conditions, int(chunk_size), batch_size)
                  for i, (rows, seed) in enumerate(plan)]
-        if workers == 1:
+        dask = engine not in (None, "local")
+        if workers == 1 and not dask:
             written = sum(write_partition(model, *t, report=bar.update) for t in tasks)
         else:
             with contextlib.ExitStack() as stack:
                 if model_path is None:
                     scratch = stack.enter_context(tempfile.TemporaryDirectory())
                     model_path = str(model.save(Path(scratch) / "model.tsmodel"))
-                written = _run_workers(model_path, device, tasks, min(workers, partitions),
-                                       bar.update)
+                if dask:
+                    written = _run_dask(engine, stack, model_path, device, tasks, workers,
+                                        bar.update)
+                else:
+                    written = _run_workers(model_path, device, tasks,
+                                           min(workers, partitions), bar.update)
         if written != n:  # pragma: no cover - iter_chunks yields exactly n rows
             raise RuntimeError(f"sample_to_dataset wrote {written} rows, not {n}.")
         _commit(tmp, target, overwrite)
@@ -254,6 +272,17 @@ def sample_to_dataset(
     finally:
         bar.close()
     return target
+
+
+def _run_dask(engine: Any, stack: contextlib.ExitStack, model_path: str, device: str,
+              tasks: list[tuple], workers: int, report: Callable[[int], Any]) -> int:
+    from .partitioned_dask import run_on_dask
+
+    if engine == "dask":
+        from ..engine import DaskEngine
+
+        engine = stack.enter_context(DaskEngine(n_workers=int(workers)))
+    return run_on_dask(engine, model_path, device, tasks, report)
 
 
 def _run_workers(model_path: str, device: str, tasks: list[tuple], workers: int,
