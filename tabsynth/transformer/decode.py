@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats.schema import UNIT_SECONDS, DatetimeStats
-from .binning import Binned, quantile_levels, quantile_values
+from .binning import Binned, quantile_levels, quantile_values, reaches_bound
 from .spans import ContinuousSpec, DiscreteSpec
 
 __all__ = ["binned_from_codes", "continuous_from_matrix", "discrete_from_codes"]
@@ -48,6 +48,7 @@ def binned_from_codes(spec: Binned, b: np.ndarray, rng: np.random.Generator,
 
     ``u``: the within-bin levels in [0, 1), one per row (default: drawn from ``rng``)."""
     st = spec.stats
+    reach_bound = reaches_bound(st)
     isna = b == spec.n_bins if spec.has_nan else np.zeros(len(b), dtype=bool)
     b = np.minimum(b, spec.n_bins - 1)
     lo, hi = spec.lo[b], spec.hi[b]
@@ -57,12 +58,12 @@ def binned_from_codes(spec: Binned, b: np.ndarray, rng: np.random.Generator,
         blo, bhi = _integer_bounds(bounds) if spec.is_integer else bounds
         lo, hi = np.clip(lo, blo, bhi), np.clip(hi, blo, bhi)
         edge = hi + (1.0 if spec.is_integer else 0.0)
-        l0 = quantile_levels(lo, spec.quantiles)
-        l1 = quantile_levels(edge, spec.quantiles)
+        l0 = quantile_levels(lo, spec.quantiles, reach_bound=reach_bound)
+        l1 = quantile_levels(edge, spec.quantiles, reach_bound=reach_bound)
     u = rng.random(len(b)) if u is None else np.asarray(u, dtype=float)
     width = hi - lo + (1.0 if spec.is_integer else 0.0)
     uniform = lo + u * width
-    by_q = quantile_values(l0 + u * (l1 - l0), spec.quantiles)
+    by_q = quantile_values(l0 + u * (l1 - l0), spec.quantiles, reach_bound=reach_bound)
     x = np.where(l1 - l0 > 1e-9, by_q, uniform)
     if spec.is_integer:
         x = np.where(l1 - l0 > 1e-9, np.round(x), np.floor(x))

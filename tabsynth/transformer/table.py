@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import ConditionError, DataError, MetadataError, ParameterError, check_param
 from ..metadata import ColumnMetadata, Metadata
 from ..stats.schema import CategoricalStats, DatetimeStats, NumericStats, TableStats
-from .binning import Binned, bin_codes, quantile_bins, quantile_values
+from .binning import Binned, bin_codes, quantile_bins, quantile_values, reaches_bound
 from .decode import binned_from_codes, continuous_from_matrix, discrete_from_codes
 from .encode import binned_codes, discrete_codes, encode_modes
 from .spans import ContinuousSpec, DiscreteSpan, DiscreteSpec, Span
@@ -165,7 +165,8 @@ class DataTransformer:
                                       dtype=float))
                 continue
             q = spec.quantiles  # type: ignore[union-attr]
-            x = quantile_values((np.arange(grid) + 0.5) / grid, q)
+            x = quantile_values((np.arange(grid) + 0.5) / grid, q,
+                                reach_bound=reaches_bound(spec.stats))
             codes = bin_codes(spec, x)  # type: ignore[arg-type]
             p = np.bincount(codes, minlength=spec.dim).astype(float) / grid
             if spec.has_nan:  # type: ignore[union-attr]
