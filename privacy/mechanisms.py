@@ -265,14 +265,7 @@ def discover_categories(values: Any, sigma: float, threshold: float, rng: np.ran
     (post-processing) is the mass of the rare categories folded into an "other" bucket. Missing
     values (None/NaN) are ignored.
     """
-    sigma = _check_sigma(sigma, "discover_categories")
-    _check_rng(rng, "discover_categories", secure_mode)
-    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
-        raise PrivacyParameterError(
-            f"The 'threshold' parameter of discover_categories must be a finite float. "
-            f"Got {threshold!r} instead."
-        )
-    seen: dict[Any, int] = {}
+    seen: dict[Any, int] = {}  # the parameters are checked by discover_categories_from_counts
     for v in np.asarray(values, dtype=object).ravel():
         if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
