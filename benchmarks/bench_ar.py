@@ -78,6 +78,31 @@ def privacy(train: pd.DataFrame, syn: pd.DataFrame, holdout: pd.DataFrame) -> di
                                        "exact_copy_rate_holdout") if k in got}
 
 
+def range_diagnosis(train: pd.DataFrame, syn: pd.DataFrame) -> dict[str, float]:
+    """Diagnostic, not a release: trends with each numeric column of ``syn`` clipped to the
+    real column's range and one row each set to the real minimum and maximum.
+
+    SDMetrics' pair trends bin each table's numeric column on its own range, so a release's
+    single most extreme row moves every bin of every pair that column is in. The gap between
+    this figure and the release's shows how much of a trends shortfall is range alignment
+    (extremes held by a few rows, which a DP fit cannot see) rather than dependence."""
+    from tabsynth.evaluation._schema import infer_kinds
+    from tabsynth.evaluation.fidelity import column_pair_trends
+
+    kinds = infer_kinds(train)
+    x = syn.copy()
+    for col in train.columns:
+        if kinds.get(col) != "numerical" or not pd.api.types.is_numeric_dtype(x[col]):
+            continue
+        lo, hi = train[col].min(), train[col].max()
+        col_vals = x[col].clip(lo, hi)
+        if col_vals.notna().sum() >= 2:
+            col_vals.loc[col_vals.idxmin()], col_vals.loc[col_vals.idxmax()] = lo, hi
+        x[col] = col_vals.astype(x[col].dtype)
+    return {"trends_real_ranges": float(column_pair_trends(train, x, kinds,
+                                                           pair_binning="own").value)}
+
+
 def rare_fidelity(train: pd.DataFrame, syn: pd.DataFrame, target: str) -> dict[str, float]:
     """Shapes and trends of the rarer target class's own rows (real train vs release)."""
     from tabsynth.evaluation._schema import infer_kinds
@@ -108,6 +133,7 @@ def ours(train, holdout, target, epsilon, seed, cond_rows, with_privacy, dp_para
     out |= quality(train, syn, holdout, target, seed=seed)
     if target != "income":
         out |= rare_fidelity(train, syn, target)
+    out |= range_diagnosis(train, syn)
     if epsilon is not None:
         out["epsilon_spent"] = float(model.privacy_spent_["epsilon"])
     if with_privacy:
@@ -122,16 +148,16 @@ def ours(train, holdout, target, epsilon, seed, cond_rows, with_privacy, dp_para
     return out
 
 
-def peer_dp_config(epsilon: float) -> dict:
-    """TabularARGN's DP mode at a total ``epsilon`` (delta 1e-5): half for its value
-    protection (DP ranges and category sets, as our ``preprocessing_share`` 0.5), training
+def peer_dp_config(epsilon: float, vp_share: float = 0.5) -> dict:
+    """TabularARGN's DP mode at a total ``epsilon`` (delta 1e-5): ``vp_share`` of it for its
+    value protection (DP ranges and category sets; 0.5 as our ``preprocessing_share``), training
     stopped by the engine when analysis + DP-SGD reach ``epsilon`` (it adds the two); its
     noise multiplier and clipping at their defaults. Its early stopping reads a validation
     split of real rows outside that budget (the engine's design, not ours)."""
-    return {"max_epsilon": epsilon, "delta": 1e-5, "value_protection_epsilon": epsilon / 2}
+    return {"max_epsilon": epsilon, "delta": 1e-5, "value_protection_epsilon": epsilon * vp_share}
 
 
-def peer(train, holdout, target, seed, epochs, with_privacy, epsilon=None):
+def peer(train, holdout, target, seed, epochs, with_privacy, epsilon=None, vp_share=0.5):
     """TabularARGN (mostlyai-engine) on the same split, or None when it is not installed;
     ``epsilon``: its DP mode (:func:`peer_dp_config`)."""
     try:
@@ -140,7 +166,7 @@ def peer(train, holdout, target, seed, epochs, with_privacy, epsilon=None):
         return None
     from mostlyai.engine.domain import DifferentialPrivacyConfig
 
-    dp = None if epsilon is None else DifferentialPrivacyConfig(**peer_dp_config(epsilon))
+    dp = None if epsilon is None else DifferentialPrivacyConfig(**peer_dp_config(epsilon, vp_share))
     with tempfile.TemporaryDirectory() as ws:
         with Timer() as t_fit:
             engine.split(workspace_dir=ws, tgt_data=train)
@@ -181,6 +207,9 @@ def main() -> None:
     ap.add_argument("--cond-rows", type=int, default=10_000)
     ap.add_argument("--peer-epochs", type=int, default=30)
     ap.add_argument("--no-peer", action="store_true", help="do not run TabularARGN")
+    ap.add_argument("--peer-vp-share", type=float, default=0.5,
+                    help="share of epsilon for TabularARGN's DP value protection (default 0.5)")
+    ap.add_argument("--no-ours", action="store_true", help="run only the peer (TabularARGN)")
     ap.add_argument("--no-privacy", action="store_true", help="skip the DCR / copy figures")
     ap.add_argument("--preprocessing-share", type=float,
                     help="ARSynthesizer(preprocessing_share=...) of the DP fits (default: the "
@@ -202,7 +231,7 @@ def main() -> None:
                                                            for e in epsilons]
         dp_params = ({} if args.preprocessing_share is None
                      else {"preprocessing_share": args.preprocessing_share})
-        for label, eps in runs:
+        for label, eps in [] if args.no_ours else runs:
             try:
                 r = ours(train, holdout, target, eps, args.seed,
                          args.cond_rows if eps is None else 0,
@@ -219,14 +248,17 @@ def main() -> None:
                   + (f"  DCR share {r['dcr_closer_to_train_share']:.3f} copies "
                      f"{r['exact_copy_rate']:.4f} (holdout {r['exact_copy_rate_holdout']:.4f})"
                      if "dcr_closer_to_train_share" in r else "") + rare_text(r))
+            print(f"{'':12s} diagnostic: trends {r['trends_real_ranges']:.3f} with the real "
+                  "numeric ranges planted (not a release; see range_diagnosis)")
             if "cond_s" in r:
                 print(f"{'':12s} {args.cond_rows:,} rows of {r['cond']} in {r['cond_s']:.2f} s, "
                       f"all exact: {r['cond_exact']}")
         for eps in [] if args.no_peer else epsilons:
-            pd_ = peer(train, holdout, target, args.seed, args.peer_epochs, False, eps)
+            pd_ = peer(train, holdout, target, args.seed, args.peer_epochs, False, eps,
+                       args.peer_vp_share)
             if pd_ is None:
                 break
-            label = f"TabularARGN eps={eps:g}"
+            label = f"TabularARGN eps={eps:g} (value protection {args.peer_vp_share:g})"
             results.append({"table": table, "model": label, **pd_})
             print(f"{label:12s} shapes {pd_['shapes']:.3f} trends {pd_['trends']:.3f} "
                   f"TSTR {pd_['tstr_auc']:.3f}  fit {pd_['fit_s']:.1f} s" + rare_text(pd_))
@@ -236,12 +268,14 @@ def main() -> None:
             print("TabularARGN  not run (mostlyai-engine not installed or --no-peer)")
             continue
         results.append({"table": table, "model": "TabularARGN", **p})
-        ar = next(r for r in results if r["table"] == table and r["model"] == "AR")
+        ar = next((r for r in results if r["table"] == table and r["model"] == "AR"), None)
         print(f"TabularARGN  shapes {p['shapes']:.3f} trends {p['trends']:.3f} "
               f"TSTR {p['tstr_auc']:.3f}  fit {p['fit_s']:.1f} s sample "
               f"{p['rows_per_s']:,.0f} rows/s"
               + (f"  DCR share {p['dcr_closer_to_train_share']:.3f}"
                  if "dcr_closer_to_train_share" in p else "") + rare_text(p))
+        if ar is None:
+            continue
         print(f"AR / TabularARGN: shapes {ar['shapes'] / p['shapes']:.3f}  trends "
               f"{ar['trends'] / p['trends']:.3f}  TSTR {ar['tstr_auc'] / p['tstr_auc']:.3f}  "
               f"fit time {ar['fit_s'] / p['fit_s']:.2f}  "

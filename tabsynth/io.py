@@ -7,6 +7,7 @@ column); :func:`write_table` writes missing values back with the token the input
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 from collections import Counter
@@ -209,29 +210,52 @@ def write_table_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike, 
 def write_parquet_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike, *,
                          report: Callable[[int], Any] | None = None) -> int:
     """Write ``chunks`` to the Parquet file ``path`` (not atomic: callers write to a temporary
-    name), one row group per chunk, later chunks cast to the first one's schema, holding one
-    chunk at a time; ``report(k)`` after each chunk of ``k`` rows. Returns the rows written."""
+    name), one row group per chunk, later chunks cast to the first one's schema; ``report(k)``
+    after each chunk of ``k`` rows is written. Returns the rows written.
+
+    The write of chunk ``k`` (pyarrow's encoding and compression, which release the GIL) runs
+    in one background thread while chunk ``k + 1`` is generated, so at most two chunks are held
+    at a time; the row groups are written in order, so the file is the same as a sequential
+    write's."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     writer = None
     written = 0
-    try:
-        for chunk in chunks:
-            table = pa.Table.from_pandas(chunk, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema)
-            elif not table.schema.equals(writer.schema):
-                table = table.cast(writer.schema)
-            writer.write_table(table)
-            k = table.num_rows
-            written += k
-            del chunk, table  # hold one chunk at a time
-            if report is not None:
-                report(k)
-    finally:
-        if writer is not None:
-            writer.close()
+    pending: Any = None  # (future of the previous chunk's write, its rows)
+
+    def finish() -> None:
+        nonlocal pending, written
+        if pending is None:
+            return
+        future, k = pending
+        pending = None
+        future.result()  # re-raises the write's error here
+        written += k
+        if report is not None:
+            report(k)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-write") as pool:
+        try:
+            for chunk in chunks:
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                del chunk
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema)
+                elif not table.schema.equals(writer.schema):
+                    table = table.cast(writer.schema)
+                finish()  # the previous chunk is on disk before this one is queued
+                pending = (pool.submit(writer.write_table, table), table.num_rows)
+                del table
+            finish()
+        finally:
+            if pending is not None:  # an error while generating: let the write end first
+                with contextlib.suppress(Exception):
+                    pending[0].result()
+            if writer is not None:
+                writer.close()
     return written
 
 

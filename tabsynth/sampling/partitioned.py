@@ -11,8 +11,9 @@ writes a folder of ``part-00000.parquet`` ... ``part-{P-1}.parquet`` (readable b
   byte-identical files whatever the number of workers.
 * **Memory.** Each worker process loads the model file itself and streams its partition
   chunk by chunk (:func:`tabsynth.sampling.chunks.iter_chunks`, ``chunk_size`` rows) through
-  one ``pyarrow.parquet.ParquetWriter`` (one row group per chunk): a worker never holds more
-  than one chunk (plus one generation batch) of rows.
+  one ``pyarrow.parquet.ParquetWriter`` (one row group per chunk, written in a background
+  thread while the next chunk is generated): a worker never holds more than two chunks (plus
+  one generation batch) of rows.
 * **Atomic.** Everything is written into a hidden temporary sibling folder
   (``.{name}.tmp-{pid}-XXXX``) renamed onto the target at the end. An error in a worker,
   Ctrl-C or SIGTERM stops the workers and removes the temporary folder; an existing output is
@@ -142,8 +143,8 @@ def write_partition(model: Any, folder: str, index: int, rows: int, seed: int,
                     batch_size: int | None, *, report: Callable[[int], Any] | None = None) -> int:
     """Stream partition ``index`` (``rows`` rows from ``seed``) to ``folder/part-index``.
 
-    One chunk at a time through one ParquetWriter (later chunks cast to the first one's
-    schema); ``report(k)`` after each chunk of ``k`` rows. Returns the rows written.
+    Chunk by chunk through one ParquetWriter (later chunks cast to the first one's schema;
+    chunk ``k`` written while chunk ``k + 1`` is generated); ``report(k)`` after each chunk of ``k`` rows. Returns the rows written.
     """
     from ..io import write_parquet_chunks
 

@@ -154,3 +154,49 @@ def test_unwritable_directory(tmp_path):
     with pytest.raises(OSError, match="x.csv") as info:
         write_table(pd.DataFrame({"a": [1]}), target)
     assert info.value.filename == str(target)
+
+
+# --- write_parquet_chunks: the write of chunk k overlaps the generation of chunk k + 1 ------
+def _frames(n_chunks: int, rows: int = 1000):
+    for k in range(n_chunks):
+        yield pd.DataFrame({"a": np.arange(k * rows, (k + 1) * rows),
+                            "b": [f"v{k}"] * rows, "c": np.linspace(0, 1, rows) + k})
+
+
+def test_write_parquet_chunks_writes_every_chunk_in_order(tmp_path):
+    import pyarrow.parquet as pq
+
+    from tabsynth.io import write_parquet_chunks
+
+    seen: list[int] = []
+    n = write_parquet_chunks(_frames(5), tmp_path / "x.parquet", report=seen.append)
+    assert n == 5000 and seen == [1000] * 5
+    f = pq.ParquetFile(tmp_path / "x.parquet")
+    assert f.metadata.num_row_groups == 5  # one row group per chunk
+    back = f.read().to_pandas()
+    pd.testing.assert_frame_equal(back, pd.concat(list(_frames(5)), ignore_index=True),
+                                  check_dtype=False)
+
+
+def test_write_parquet_chunks_error_while_generating_propagates(tmp_path):
+    from tabsynth.io import write_parquet_chunks
+
+    def broken():
+        yield from _frames(2)
+        raise RuntimeError("generation failed")
+
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="generation failed"):
+        write_parquet_chunks(broken(), tmp_path / "x.parquet", report=seen.append)
+    assert seen == [1000]  # the first chunk was on disk before the second was queued
+
+
+def test_write_parquet_chunks_error_in_the_write_propagates(tmp_path):
+    from tabsynth.io import write_parquet_chunks
+
+    def incompatible():
+        yield pd.DataFrame({"a": [1, 2]})
+        yield pd.DataFrame({"a": ["not", "an int"]})  # cannot be cast to the first schema
+
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow's own cast error
+        write_parquet_chunks(incompatible(), tmp_path / "x.parquet")
