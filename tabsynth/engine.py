@@ -19,9 +19,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .errors import ParameterError
+from .errors import ParameterError, check_param, is_real
 
-__all__ = ["DaskEngine"]
+__all__ = ["SCHEDULER_TIMEOUT", "DaskEngine"]
+
+#: Seconds to wait for a running scheduler (``scheduler=``, ``--scheduler``) before giving up
+#: with a :class:`~tabsynth.errors.ParameterError` naming its address.
+SCHEDULER_TIMEOUT = 5.0
 
 
 class DaskEngine:
@@ -35,17 +39,24 @@ class DaskEngine:
         Workers of the LocalCluster (one thread each).
     processes : bool, default True
         LocalCluster workers as processes (``False``: threads of this process, for tests).
+    timeout : float, optional
+        Seconds to wait for the scheduler at ``scheduler`` (default :data:`SCHEDULER_TIMEOUT`,
+        5 s); an unreachable address is a :class:`~tabsynth.errors.ParameterError` naming it.
     """
 
     def __init__(self, scheduler: str | None = None, *, n_workers: int = 2,
-                 processes: bool = True) -> None:
+                 processes: bool = True, timeout: float | None = None) -> None:
         if not (isinstance(n_workers, int) and not isinstance(n_workers, bool)
                 and n_workers >= 1):
             raise ParameterError(f"The 'n_workers' parameter of DaskEngine must be an int >= 1. "
                                  f"Got {n_workers!r} instead.")
+        check_param("DaskEngine", "timeout", timeout,
+                    timeout is None or (is_real(timeout) and 0 < timeout < float("inf")),
+                    "a float > 0 (seconds) or None")
         self.scheduler = scheduler
         self.n_workers = n_workers
         self.processes = processes
+        self.timeout = timeout
         self._client: Any = None
         self._cluster: Any = None
 
@@ -56,11 +67,11 @@ class DaskEngine:
             raise ParameterError(
                 "--engine dask needs dask.distributed: pip install 'tabsynth[scale]'.") from None
         if self.scheduler is not None:
+            seconds = float(SCHEDULER_TIMEOUT if self.timeout is None else self.timeout)
             try:
-                self._client = Client(self.scheduler, timeout="20s")
-            except OSError as exc:
-                raise ParameterError(
-                    f"Cannot reach the Dask scheduler at {self.scheduler!r}: {exc}") from None
+                self._client = Client(self.scheduler, timeout=seconds)
+            except Exception as exc:  # noqa: BLE001 - every failure to connect: one clear line
+                raise ParameterError(_unreachable(self.scheduler, seconds, exc)) from None
         else:
             self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
                                          processes=self.processes, dashboard_address=None)
@@ -131,3 +142,18 @@ class DaskEngine:
             future.release()
             yield result
             del result
+
+
+def _unreachable(address: str, seconds: float, exc: BaseException) -> str:
+    """The one-line message of a failed connection to the scheduler at ``address``."""
+    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    if isinstance(exc, OSError):  # refused, timed out, unknown host
+        return (f"Cannot reach the Dask scheduler at {address!r} within {seconds:g} s "
+                f"({reason}). Is it running, and is the address its tcp://host:port?")
+    if isinstance(exc, (ValueError, TypeError)):  # not an address
+        return (f"{address!r} is not a Dask scheduler address ({reason}); give "
+                "tcp://host:port (e.g. tcp://10.0.0.5:8786).")
+    # something answered, but not the scheduler's protocol (e.g. its dashboard's HTTP port)
+    return (f"The service at {address!r} did not answer as a Dask scheduler "
+            f"({type(exc).__name__}); give the scheduler's address (tcp://host:8786), not "
+            "its dashboard's.")

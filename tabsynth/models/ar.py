@@ -360,61 +360,21 @@ class ARSynthesizer(BaseSynthesizer):
         return history
 
     # ------------------------------------------------------------------ sampling
+    # the network's side of sampling: tabsynth/models/ar_sampling.py
     def _plan_conditions(self, parsed: Any) -> tuple[Any, tuple]:
         """Every condition is met exactly by the network (masked logits): nothing by
         rejection. The parsed conditions travel to :meth:`_generate_rows` as ``exact``."""
         return (parsed if parsed else None), ()
 
-    def _condition_masks(self, parsed: Any) -> tuple[dict[int, Any], dict[str, tuple], list]:
-        """``(allowed cells per column index, numeric bounds per column, conditioned columns
-        in the order given)``."""
-        from .ar_tokens import condition_cells
-
-        allowed: dict[int, Any] = {}
-        bounds: dict[str, tuple] = {}
-        first: list[int] = []
-        if parsed is None:
-            return allowed, bounds, first
-        for cond in parsed.conditions:
-            j = self.columns_.index(cond.column)
-            cells, bound = condition_cells(self.transformer_, cond)
-            allowed[j] = cells
-            if bound is not None:
-                bounds[cond.column] = bound
-            first.append(j)
-        return allowed, bounds, first
-
-    def _sampling_order(self, first: list[int]) -> list[int]:
-        base = self._order if self._order is not None else list(range(len(self.columns_)))
-        if self.column_order not in ("random", "flexible"):  # a fixed order stays as trained
-            return list(base)
-        return first + [j for j in base if j not in first]
-
     def _generate(self, n: int, *, exact: Any, rng: np.random.Generator,
                   generator: Any) -> np.ndarray:
         """``(n, columns)`` cells meeting the conditions ``exact`` (parsed; or ``None``)."""
-        import torch
+        from .ar_sampling import generate_cells
 
-        allowed, _, first = self._condition_masks(exact)
-        noise = self.__dict__.get("_noise_cells")
-        if noise is None:
-            from .ar_dp import noise_cell_masks
-
-            noise = self.__dict__["_noise_cells"] = noise_cell_masks(self)
-        for j, keep in noise.items():  # DP cells of noise only; a condition overrides
-            allowed.setdefault(j, keep)
-        masks = {j: torch.from_numpy(a) for j, a in allowed.items()}
-        net = self._net
-        net.eval()
-        if "_tables" not in self.__dict__:
-            self.__dict__["_tables"] = net.lookup_tables()  # None on wide tables
-        tables = self.__dict__["_tables"]
-        codes = net.sample(n, self._sampling_order(first), generator=generator, allowed=masks,
-                           tables=tables)
-        return codes.cpu().numpy()
+        return generate_cells(self, n, exact, generator=generator)
 
     def _generate_rows(self, n: int, *, exact: Any, rng: np.random.Generator,
                        generator: Any) -> pd.DataFrame:
-        codes = self._generate(n, exact=exact, rng=rng, generator=generator)
-        _, bounds, _ = self._condition_masks(exact)
-        return self.transformer_.inverse_codes(codes, rng=rng, bounds=bounds)
+        from .ar_sampling import generate_rows
+
+        return generate_rows(self, n, exact, rng=rng, generator=generator)

@@ -18,6 +18,9 @@ Subclasses implement the network-specific hooks:
     ``n`` rows in the transformer's output space (one-hot / tanh values);
 ``_sampling_networks() -> dict[str, nn.Module]``
     the networks a model file holds (what sampling needs).
+
+``sample`` / ``sample_to`` / ``sample_rare`` and their hooks ``_plan_conditions`` and
+``_generate_rows`` are in :mod:`tabsynth.models.sampling_methods`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import abc
 import inspect
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,7 +41,7 @@ from .._estimator import Estimator
 from ..errors import NotFittedError, ParameterError, check_param
 from ..metadata import check_modelled
 from ..privacy.accounting import fallback_warned_once
-from ..sampling.conditions import Condition, ParsedConditions
+from ..sampling.conditions import Condition
 from .fit_result import FitResult
 from .params import (  # noqa: F401 - _is_*: re-exported (the models import them from here)
     GRAD_SAMPLE_MODES,
@@ -51,17 +54,20 @@ from .params import (  # noqa: F401 - _is_*: re-exported (the models import them
     resolve_metadata,
 )
 from .persistence import restore_fitted, save_model
+from .sampling_methods import SamplingMethods
 
 __all__ = ["BaseSynthesizer"]
 
 _SEED_BOUND = 2**63 - 1
 
 
-class BaseSynthesizer(Estimator, abc.ABC):
+class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
     """Base class of tabsynth's synthesizers (:class:`~tabsynth.CTGAN`, :class:`~tabsynth.TVAE`).
 
-    Holds the estimator contract (parameters, ``fit``, ``sample``, ``sample_to``, ``save``,
-    device and seeding). Not meant to be instantiated directly.
+    Holds the estimator contract (parameters, ``fit``, ``save``, device and seeding); the
+    sampling methods (``sample``, ``sample_to``, ``sample_rare``) come from
+    :class:`~tabsynth.models.sampling_methods.SamplingMethods`. Not meant to be instantiated
+    directly.
     """
 
     #: Rows generated per network forward pass when sampling (``batch_size=None``).
@@ -293,112 +299,6 @@ class BaseSynthesizer(Estimator, abc.ABC):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first."
             )
-
-    # ------------------------------------------------------------------ sampling
-    def sample(
-        self,
-        n: int,
-        *,
-        conditions: Mapping[str, Any] | None = None,
-        random_state: int | None = None,
-        batch_size: int | None = None,
-    ) -> pd.DataFrame:
-        """Generate ``n`` synthetic rows.
-
-        Parameters
-        ----------
-        n : int
-            Number of rows (exactly this many are returned).
-        conditions : dict, optional
-            ``{column: value}`` for categorical/boolean columns, ``{column: (lo, hi)}`` for
-            numerical/datetime ranges (inclusive, ``None`` open). See
-            :mod:`tabsynth.sampling.conditions`.
-        random_state : int, optional
-            Seed; the same seed gives the same rows (on the same device).
-        batch_size : int, optional
-            Rows per network pass (default 20,000).
-
-        Raises
-        ------
-        ConditionError
-            Unknown column/value, or the conditions cannot be met within the rejection budget.
-        """
-        self._check_is_fitted()
-        chunks = list(self._iter_chunks(n, None, conditions, random_state, batch_size, "sample"))
-        if len(chunks) == 1:
-            return chunks[0]
-        return pd.concat(chunks, ignore_index=True)
-
-    def sample_rare(self, n: int, *, column: str, **kwargs: Any) -> pd.DataFrame:
-        """``n`` rows from a rare region of ``column``: a numeric tail (``quantile``, ``tail``)
-        or its rare categories (``rare_threshold``).
-        See :func:`tabsynth.sampling.rare.sample_rare`."""
-        from ..sampling.rare import sample_rare
-
-        return sample_rare(self, n, column=column, **kwargs)
-
-    def sample_to(
-        self,
-        path: str | os.PathLike,
-        n: int,
-        *,
-        conditions: Mapping[str, Any] | None = None,
-        random_state: int | None = None,
-        chunk_size: int = 50_000,
-        batch_size: int | None = None,
-        na_rep: str = "",
-    ) -> Path:
-        """Stream ``n`` synthetic rows to a CSV or Parquet file in chunks (bounded memory).
-
-        ``na_rep`` is the CSV token written for missing values (the input's, e.g. ``"NA"``).
-
-        The file is written under a temporary name in the same folder and renamed at the end,
-        so a failed run leaves nothing behind. CSV (``.csv``, ``.csv.gz``) gets its header
-        once; Parquet (``.parquet``, ``.pq``) gets one row group per chunk.
-
-        Returns
-        -------
-        pathlib.Path
-            The written file.
-        """
-        from ..io import table_format, write_table_chunks
-
-        self._check_is_fitted()
-        owner = f"{type(self).__name__}.sample_to"
-        fmt = table_format(path)
-        check_param(owner, "path", str(path), fmt is not None,
-                    "a path ending in .csv, .csv.gz, .parquet or .pq")
-        check_param(owner, "chunk_size", chunk_size, _is_int(chunk_size) and chunk_size >= 1,
-                    "an int >= 1")
-        chunks = self._iter_chunks(n, chunk_size, conditions, random_state, batch_size, owner)
-        return write_table_chunks(chunks, path, na_rep=str(na_rep))
-
-    def _iter_chunks(self, n: int, chunk_size: int | None, conditions: Mapping[str, Any] | None,
-                     random_state: Any, batch_size: int | None,
-                     owner: str) -> Iterator[pd.DataFrame]:
-        """Validate a sampling call (eagerly), then yield DataFrames of ``chunk_size`` rows
-        (total ``n``): :func:`tabsynth.sampling.chunks.iter_chunks`."""
-        from ..sampling.chunks import iter_chunks
-        from ..sampling.correction import correction_for
-
-        return iter_chunks(self, n, chunk_size, conditions, random_state, batch_size,
-                           owner=owner, correction=correction_for(self))
-
-    def _generate_rows(self, n: int, *, exact: Any, rng: np.random.Generator,
-                       generator: Any) -> pd.DataFrame:
-        """``n`` decoded rows (``_generate`` then the transformer's inverse); a model that
-        decodes differently (the autoregressive one: cells, not one-hot rows) overrides it."""
-        X = self._generate(n, exact=exact, rng=rng, generator=generator)
-        return self.transformer_.inverse_transform(X, rng=rng)
-
-    def _plan_conditions(
-        self, parsed: ParsedConditions
-    ) -> tuple[Condition | None, tuple[Condition, ...]]:
-        """Split conditions into one met exactly by the network and those met by rejection.
-
-        Default: everything by rejection. CTGAN overrides this.
-        """
-        return None, parsed.conditions
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:

@@ -41,6 +41,8 @@ def model_file_contents(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         for key, tensor in net.state_dict().items():
             tensors[f"{prefix}.{key}"] = tensor.detach().to("cpu").contiguous()
     history = model.loss_history_
+    # the summary's keys are copied one by one: nothing reaches a (DP) model file unless it
+    # is listed here (``best_epoch`` is not stored)
     training = {
         "epochs": model.training_summary_.get("epochs"),
         "batch_size": model.training_summary_.get("batch_size"),
@@ -53,6 +55,8 @@ def model_file_contents(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         training["seconds"] = model.training_summary_["seconds"]
     if model.training_summary_.get("n_bins") is not None:  # marginal route's bin count
         training["n_bins"] = int(model.training_summary_["n_bins"])
+    if model.training_summary_.get("processes") is not None:  # multi-process fit: nproc /
+        training["processes"] = int(model.training_summary_["processes"])  # world size
     ledger = model.ledger_
     if ledger is not None and hasattr(ledger, "to_dict"):
         ledger = ledger.to_dict()
@@ -104,6 +108,8 @@ def restore_fitted(model: Any, *, metadata: Any, stats: Any, training: Mapping[s
         summary["seconds"] = training["seconds"]
     if training.get("n_bins") is not None:  # marginal route: bins of the numeric columns
         summary["n_bins"] = int(training["n_bins"])
+    if training.get("processes") is not None:  # absent: one process, or an older file
+        summary["processes"] = int(training["processes"])
     if isinstance(ledger, Mapping):
         from ..privacy import Ledger
 

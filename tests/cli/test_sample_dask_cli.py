@@ -50,3 +50,25 @@ def test_dask_usage_errors(run, model_file, tmp_path, args, words):
     assert words in res.output
     assert not out.exists()
 
+
+def test_unreachable_scheduler_is_a_one_line_error(run, model_file, tmp_path, monkeypatch):
+    import socket
+    import time
+
+    from tabsynth import engine
+
+    monkeypatch.setattr(engine, "SCHEDULER_TIMEOUT", 1.0)  # the default, shortened for CI
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    out = tmp_path / "out"
+    start = time.perf_counter()
+    res = run("sample", model_file, "-n", "100", "-o", out, "--partitions", "2",
+              "--engine", "dask", "--scheduler", address)
+    assert time.perf_counter() - start < 5
+    assert res.exit_code == 2, res.output
+    assert res.output.strip().splitlines() == [
+        f"Error: Cannot reach the Dask scheduler at {address!r} within 1 s (Timed out trying "
+        f"to connect to {address} after 1 s). Is it running, and is the address its "
+        "tcp://host:port?"]
+    assert not out.exists()

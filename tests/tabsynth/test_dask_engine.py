@@ -3,6 +3,10 @@ a 2-worker LocalCluster equal those computed in this process (and the fit comple
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +14,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from tabsynth import ARSynthesizer, Metadata, ParameterError, open_source  # noqa: E402
-from tabsynth.engine import DaskEngine  # noqa: E402
+from tabsynth.engine import SCHEDULER_TIMEOUT, DaskEngine  # noqa: E402
 from tabsynth.privacy import PrivacyBudget, noise_rng  # noqa: E402
 from tabsynth.stats import compute_private_stats  # noqa: E402
 
@@ -59,3 +63,62 @@ def test_import_tabsynth_does_not_import_dask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def _closed_port() -> int:
+    """A local port nobody listens on (bound, then released): connections are refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_scheduler_is_one_clear_line_within_the_default_timeout():
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    assert SCHEDULER_TIMEOUT <= 5  # was a fixed 20 s
+    start = time.perf_counter()
+    with pytest.raises(ParameterError) as info, DaskEngine(address):
+        pass
+    assert time.perf_counter() - start < SCHEDULER_TIMEOUT + 3
+    message = str(info.value)
+    assert message.startswith(f"Cannot reach the Dask scheduler at {address!r} within "
+                              f"{SCHEDULER_TIMEOUT:g} s"), message
+    assert "\n" not in message
+
+
+@pytest.fixture
+def http_port():
+    """A local service that answers HTTP, not Dask (as a dashboard's port would)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(10)
+
+    def answer():
+        with server:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.recv(1024)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    server.close()
+
+
+def test_bad_scheduler_addresses_and_timeouts(http_port):
+    start = time.perf_counter()
+    with pytest.raises(ParameterError, match=r"^'notaurl' is not a Dask scheduler address"):
+        DaskEngine("notaurl", timeout=1).__enter__()
+    address = f"tcp://127.0.0.1:{http_port}"
+    with pytest.raises(ParameterError, match=rf"^The service at '{address}' did not answer as a "
+                                             "Dask scheduler"):
+        DaskEngine(address, timeout=1).__enter__()
+    assert time.perf_counter() - start < 5
+    for bad in (0, -1.0, float("inf"), True, "5s"):
+        with pytest.raises(ParameterError, match="'timeout' parameter of DaskEngine"):
+            DaskEngine("tcp://127.0.0.1:1", timeout=bad)

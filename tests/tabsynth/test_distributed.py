@@ -77,6 +77,32 @@ def test_two_process_cli_fit_writes_a_model_that_samples(tmp_path: Path, run) ->
     assert np.mean(((b - a) % 4) <= 1) > 0.85  # 1 process: 0.97
     assert list(model.loss_history_.columns) == ["epoch", "loss", "val_loss"]
     assert np.isfinite(model.loss_history_["val_loss"]).all()
+    assert model.training_summary_["processes"] == 2  # saved in the file, read back by load
+
+
+def test_processes_survive_save_and_load(tmp_path: Path) -> None:
+    """``training_summary_["processes"]`` is written to the model file and read back; a
+    one-process file has no such key (as files written before it was saved) and loads
+    without it. The prepared fit is trained here with ``processes=2`` (what
+    ``fit_distributed`` hands to ``_fit_prepared``) to keep the test free of worker start-up."""
+    import dataclasses
+
+    from tabsynth.artifact import read_manifest
+
+    df, md = _table(300), _metadata()
+    model = ARSynthesizer(**SMALL, epochs=1, random_state=0)
+    table, metadata, device = model._start_fit(df, md)
+    model._fit_prepared(dataclasses.replace(model._prepare(table, metadata, device),
+                                            processes=2))
+    assert model.training_summary_["processes"] == 2
+    path = model.save(tmp_path / "two.tsmodel")
+    assert read_manifest(path)["training"]["processes"] == 2
+    saved = {k: v for k, v in model.training_summary_.items() if k != "best_epoch"}
+    assert tabsynth.load(path).training_summary_ == saved  # best_epoch: not in the file
+    one = ARSynthesizer(**SMALL, epochs=1, random_state=0).fit(df, md)
+    path = one.save(tmp_path / "one.tsmodel")
+    assert "processes" not in read_manifest(path)["training"]
+    assert "processes" not in tabsynth.load(path).training_summary_
 
 
 def test_two_process_dp_fit_has_the_one_process_ledger(monkeypatch) -> None:
@@ -215,7 +241,8 @@ def test_torchrun_dp_fit(tmp_path: Path) -> None:
 def test_two_process_neighbouring_tables(tmp_path: Path) -> None:
     """D and D' (one adversarial row added), 2 processes each: everything in the model file
     that is not the output of a charged mechanism is identical, and the same as a
-    one-process fit's (the file does not say how many processes trained)."""
+    one-process fit's but for the number of processes (``training.processes``: nproc, a
+    setting, not data)."""
     from tabsynth.artifact import read_manifest
 
     df, md = _table(600), _metadata()
@@ -235,8 +262,13 @@ def test_two_process_neighbouring_tables(tmp_path: Path) -> None:
         return {"class": man["class"], "params": man["params"], "metadata": man["metadata"],
                 "columns": man["training"]["columns"], "budget": ledger["budget"],
                 "mechanisms": [(e["mechanism"], e["target"]) for e in ledger["entries"]],
-                "training_keys": sorted(man["training"])}
+                "training_keys": sorted(man["training"]),
+                "processes": man["training"].get("processes")}
 
     a = public(df, 2, "d")
     assert a == public(neighbour, 2, "d2")
-    assert a == public(df, 1, "d1")
+    assert a["processes"] == 2
+    one = public(df, 1, "d1")
+    assert one["processes"] is None and "processes" not in one["training_keys"]
+    assert a == {**one, "processes": 2,
+                 "training_keys": sorted([*one["training_keys"], "processes"])}

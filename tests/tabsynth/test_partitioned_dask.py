@@ -4,12 +4,11 @@ error leaves nothing behind."""
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("distributed")
+
+from dataset_folders import digests, leftovers  # noqa: E402
 
 from tabsynth.engine import DaskEngine  # noqa: E402
 from tabsynth.errors import ModelFileError, ParameterError  # noqa: E402
@@ -27,29 +26,21 @@ def model():
     return TVAE(epochs=1, batch_size=100, verbose=False, random_state=0).fit(df)
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
-
-
-def _leftovers(folder: Path) -> list[str]:
-    return [p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")]
-
-
 def test_dask_files_equal_the_process_path_for_one_or_two_workers(model, tmp_path):
     kw = {"partitions": 4, "random_state": 3, "chunk_size": 100, "progress": False}
     sample_to_dataset(model, tmp_path / "local", 1003, **kw)
-    expected = _digests(tmp_path / "local")
+    expected = digests(tmp_path / "local")
     assert sorted(expected) == [f"part-{i:05d}.parquet" for i in range(4)]
     for workers in (1, 2):
         out = tmp_path / f"dask{workers}"
         with DaskEngine(n_workers=workers, processes=False) as engine:
             sample_to_dataset(model, out, 1003, engine=engine, **kw)
-        assert _digests(out) == expected, workers  # byte-identical, no hidden part left
-        assert _leftovers(out) == []
+        assert digests(out) == expected, workers  # byte-identical, no hidden part left
+        assert leftovers(out) == []
     with DaskEngine(n_workers=2, processes=False) as engine:  # another seed, other files
         sample_to_dataset(model, tmp_path / "seed4", 1003, engine=engine,
                           **{**kw, "random_state": 4})
-    assert set(_digests(tmp_path / "seed4").values()).isdisjoint(expected.values())
+    assert set(digests(tmp_path / "seed4").values()).isdisjoint(expected.values())
 
 
 def test_a_worker_error_leaves_nothing(model, tmp_path, monkeypatch):
@@ -67,7 +58,7 @@ def test_a_worker_error_leaves_nothing(model, tmp_path, monkeypatch):
             sample_to_dataset(model, out, 400, partitions=4, engine=engine, random_state=0,
                               progress=False)
     assert not out.exists()
-    assert _leftovers(out) == []
+    assert leftovers(out) == []
 
 
 def test_a_bad_model_file_is_the_loader_error(model, tmp_path):
@@ -91,4 +82,4 @@ def test_local_cluster_of_processes_gets_the_model_bytes(model, tmp_path):
     kw = {"partitions": 3, "random_state": 8, "chunk_size": 200, "progress": False}
     sample_to_dataset(model, tmp_path / "local", 600, **kw)
     sample_to_dataset(model, tmp_path / "dask", 600, engine="dask", workers=2, **kw)
-    assert _digests(tmp_path / "dask") == _digests(tmp_path / "local")
+    assert digests(tmp_path / "dask") == digests(tmp_path / "local")

@@ -5,15 +5,14 @@ sample and says so."""
 
 from __future__ import annotations
 
-import hashlib
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 import pytest
+from dataset_folders import digests, leftovers
 
 from tabsynth.errors import ModelFileError, OutputError, ParameterError
 from tabsynth.sampling import partitioned
@@ -28,14 +27,6 @@ def model():
     df = datasets.load("adult").sample(500, random_state=0)
     df = df[["age", "workclass", "sex", "hours-per-week", "income"]]
     return TVAE(epochs=2, batch_size=100, verbose=False, random_state=0).fit(df)
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
-
-
-def _leftovers(folder: Path) -> list[str]:
-    return [p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")]
 
 
 def test_partition_plan_splits_rows_exactly_with_spawned_seeds():
@@ -54,20 +45,20 @@ def test_same_seed_same_files_with_one_or_two_workers(model, tmp_path):
     sample_to_dataset(model, two, 1003, partitions=4, workers=2, random_state=3,
                       chunk_size=100, progress=False)
     names = [f"part-{i:05d}.parquet" for i in range(4)]
-    assert sorted(_digests(one)) == names
-    assert _digests(one) == _digests(two)  # byte-identical, whatever the workers
+    assert sorted(digests(one)) == names
+    assert digests(one) == digests(two)  # byte-identical, whatever the workers
     assert [pq.ParquetFile(one / n).metadata.num_rows for n in names] == [251, 251, 251, 250]
     assert pds.dataset(str(one), format="parquet").count_rows() == 1003
     sample_to_dataset(model, other, 1003, partitions=4, random_state=4, chunk_size=100,
                       progress=False)
-    assert set(_digests(other).values()).isdisjoint(_digests(one).values())
+    assert set(digests(other).values()).isdisjoint(digests(one).values())
     # a partition's rows depend on its own seed only, not on the chunk size
     rechunked = tmp_path / "rechunked"
     sample_to_dataset(model, rechunked, 1003, partitions=4, random_state=3, chunk_size=1003,
                       progress=False)
     pd.testing.assert_frame_equal(pd.read_parquet(rechunked / names[2]),
                                   pd.read_parquet(one / names[2]))
-    assert _leftovers(one) == []
+    assert leftovers(one) == []
 
 
 def test_conditions_hold_in_every_partition(model, tmp_path):
@@ -120,13 +111,13 @@ def test_error_in_a_worker_leaves_no_folder(model, tmp_path):
         sample_to_dataset(model, out, 400, partitions=2, workers=2, model_file=bad,
                           random_state=0, progress=False)
     assert not out.exists()
-    assert _leftovers(out) == []
+    assert leftovers(out) == []
 
 
 def test_interrupt_keeps_the_existing_dataset(model, tmp_path, monkeypatch):
     out = tmp_path / "out"
     sample_to_dataset(model, out, 300, partitions=3, random_state=0, progress=False)
-    before = _digests(out)
+    before = digests(out)
     calls = []
     original = partitioned.write_partition
 
@@ -140,13 +131,13 @@ def test_interrupt_keeps_the_existing_dataset(model, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         sample_to_dataset(model, out, 300, partitions=3, random_state=1, overwrite=True,
                           progress=False)
-    assert _digests(out) == before
-    assert _leftovers(out) == []
+    assert digests(out) == before
+    assert leftovers(out) == []
     monkeypatch.setattr(partitioned, "write_partition", original)
     sample_to_dataset(model, out, 300, partitions=3, random_state=1, overwrite=True,
                       progress=False)
-    assert _digests(out) != before and len(_digests(out)) == 3
-    assert _leftovers(out) == []
+    assert digests(out) != before and len(digests(out)) == 3
+    assert leftovers(out) == []
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
