@@ -134,7 +134,8 @@ def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: in
                                       device="cpu")
                 model.fit(source, md)
             else:
-                stats = streamed_stats(source, md, seed)
+                # as a streamed fit computes them (the AR family skips the mixture fits)
+                stats = streamed_stats(source, md, seed, mixtures=ARSynthesizer._uses_modes)
                 if phase == "encode":
                     tr = DataTransformer(md, stats, numeric_encoding="bins", n_bins=64)
                     with encode_to_memmap(source, tr.column_codes, tr.column_domains) as codes:

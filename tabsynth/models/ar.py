@@ -115,6 +115,8 @@ class ARSynthesizer(BaseSynthesizer):
     marginal_correction: ClassVar[bool] = False
     #: Fits a Parquet folder, a glob of files or a SQL source in record batches.
     _streaming: ClassVar[bool] = True
+    #: Numeric columns are binned at their quantiles: the mixture modes are never read.
+    _uses_modes: ClassVar[bool] = False
 
     def __init__(
         self,

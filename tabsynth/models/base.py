@@ -198,6 +198,9 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
     #: Whether ``fit`` can read a table in record batches (a directory, a glob, a SQL
     #: source: :mod:`tabsynth.models.streaming`).
     _streaming: ClassVar[bool] = False
+    #: Whether the numeric encoding reads the statistics' mixture modes (CTGAN/TVAE's
+    #: mode-specific normalisation); models that bin numeric columns skip the mixture fits.
+    _uses_modes: ClassVar[bool] = True
 
     def _start_streamed_fit(self, data: Any, metadata: Any, private: bool) -> tuple:
         """:meth:`_start_fit` for a table read in record batches: ``(source, metadata,
@@ -283,8 +286,8 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
         if is_streamed(df):
             from .streaming import streamed_stats
 
-            return streamed_stats(df, metadata, seed)
-        return compute_stats(df, metadata, random_state=seed)
+            return streamed_stats(df, metadata, seed, mixtures=self._uses_modes)
+        return compute_stats(df, metadata, random_state=seed, mixtures=self._uses_modes)
 
     @staticmethod
     def _torch_generator(rng: np.random.Generator, device: Any) -> Any:

@@ -35,10 +35,11 @@ __all__ = ["code_dtype", "encode_partition", "encode_to_memmap", "streamed_stats
            "transformer_state"]
 
 
-def streamed_stats(source: Any, metadata: Any, seed: int) -> Any:
+def streamed_stats(source: Any, metadata: Any, seed: int, *, mixtures: bool = True) -> Any:
     """Exact statistics of a streamed table (:class:`tabsynth.stats.partial.ExactAggregate`,
-    per partition, merged), seeded by ``seed`` as :func:`compute_stats` is; the exact row count
-    is kept on the source (``source.n_rows``) for the encoding pass."""
+    per partition, merged), seeded by ``seed`` as :func:`compute_stats` is (``mixtures``: as
+    there); the exact row count is kept on the source (``source.n_rows``) for the encoding
+    pass."""
     from functools import partial
 
     from ..stats.partial import ExactAggregate
@@ -50,7 +51,7 @@ def streamed_stats(source: Any, metadata: Any, seed: int) -> Any:
     if agg.n < 2:
         raise DataError(f"The data cannot be used: the table needs at least 2 rows, it has "
                         f"{agg.n}.")
-    return agg.finish(random_state=seed)
+    return agg.finish(random_state=seed, mixtures=mixtures)
 
 
 def code_dtype(domains: list[int]) -> np.dtype:

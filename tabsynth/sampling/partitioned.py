@@ -144,7 +144,8 @@ def write_partition(model: Any, folder: str, index: int, rows: int, seed: int,
     """Stream partition ``index`` (``rows`` rows from ``seed``) to ``folder/part-index``.
 
     Chunk by chunk through one ParquetWriter (later chunks cast to the first one's schema;
-    chunk ``k`` written while chunk ``k + 1`` is generated); ``report(k)`` after each chunk of ``k`` rows. Returns the rows written.
+    chunk ``k`` written while chunk ``k + 1`` is generated); ``report(k)`` after each chunk of
+    ``k`` rows. Returns the rows written.
     """
     from ..io import write_parquet_chunks
 

@@ -226,9 +226,19 @@ def continuous_entry(name: str, col: ColumnMetadata, present: np.ndarray, n: int
             modes, (quantiles,), {"atoms": atoms, "upper_count": upper_count})
 
 
-def finish_columns(cols: dict[str, Any], pending: list[tuple], n_jobs: int | None) -> None:
-    """Run the pending mixture fits and build the continuous columns' statistics in place."""
-    fitted = _run_mixtures(pending, n_jobs)
+def _moment_mode(fit: np.ndarray, lo: float, hi: float, *_: Any) -> tuple:
+    """One mode at the values' mean and standard deviation: the ``mixtures=False`` stand-in
+    for a mixture fit (models that bin numeric columns never read the modes)."""
+    std = max(float(np.std(fit)), _std_floor(lo, hi))
+    return _floats([1.0]), _floats([float(np.mean(fit))]), _floats([std])
+
+
+def finish_columns(cols: dict[str, Any], pending: list[tuple], n_jobs: int | None, *,
+                   mixtures: bool = True) -> None:
+    """Run the pending mixture fits (``mixtures=False``: one moment mode each, no fit) and
+    build the continuous columns' statistics in place."""
+    fitted = (_run_mixtures(pending, n_jobs) if mixtures
+              else [_moment_mode(*job) for job in pending])
     for name, value in cols.items():
         if isinstance(value, tuple):  # (class, leading args, modes or their index, rest, kw)
             cls, head, modes, rest, kw = value
@@ -245,6 +255,7 @@ def compute_stats(
     max_fit_rows: int = 5_000,
     weight_threshold: float = 0.005,
     n_jobs: int | None = None,
+    mixtures: bool = True,
 ) -> TableStats:
     """Exact (non-DP) statistics of the modelled columns of ``df``.
 
@@ -265,6 +276,11 @@ def compute_stats(
     n_jobs : int or None, default None
         Processes for the mixture fits when there are at least ``PARALLEL_MIN_FITS`` of them
         (wide tables): None or -1 = one per core, 1 = none. The statistics do not depend on it.
+    mixtures : bool, default True
+        False: a numeric/datetime column that needs a mixture gets one mode at its mean and
+        standard deviation instead (no fit; everything else, the random draws included, is
+        unchanged). For models that bin numeric columns (the AR family), which never read the
+        modes: the mixture fits are most of the statistics' fixed cost.
 
     Returns
     -------
@@ -292,5 +308,5 @@ def compute_stats(
         else:
             cols[name] = _continuous_entry(name, col, df[name], rng, pending, max_modes,
                                            max_fit_rows, weight_threshold)
-    finish_columns(cols, pending, n_jobs)
+    finish_columns(cols, pending, n_jobs, mixtures=mixtures)
     return TableStats(cols, int(len(df)), "exact")

@@ -127,14 +127,22 @@ class _Continuous:
         self._merge_hi(float(clipped.max()), int(np.count_nonzero(clipped == clipped.max())))
         if self.distinct is not None:
             uniq, counts = np.unique(clipped, return_counts=True)
-            for v, c in zip(uniq.tolist(), counts.tolist(), strict=True):
-                self.distinct[v] = self.distinct.get(v, 0) + c
-            if len(self.distinct) > self.cap:
+            if len(uniq) > self.cap:  # more distinct values than kept: no need to count them
                 self.distinct = None
+            else:
+                for v, c in zip(uniq.tolist(), counts.tolist(), strict=True):
+                    self.distinct[v] = self.distinct.get(v, 0) + c
+                if len(self.distinct) > self.cap:
+                    self.distinct = None
         pos = start + np.flatnonzero(keep).astype(np.int64)
         self._add(self.rng.random(len(present)), pos, present)
 
     def _add(self, keys: np.ndarray, pos: np.ndarray, values: np.ndarray) -> None:
+        if len(self.keys) >= self.sample_rows:
+            # a full sample: only keys below its largest can enter the bottom-k (the same
+            # sample as selecting from all of them, without sorting the rest)
+            enter = keys < self.keys.max()
+            keys, pos, values = keys[enter], pos[enter], values[enter]
         keys = np.concatenate([self.keys, keys])
         pos = np.concatenate([self.pos, pos])
         values = np.concatenate([self.values, values])
@@ -220,8 +228,9 @@ class ExactAggregate:
 
     def finish(self, *, random_state: Any = None, max_modes: int = 10,
                max_fit_rows: int = 5_000, weight_threshold: float = 0.005,
-               n_jobs: int | None = None) -> TableStats:
-        """The :class:`TableStats` (``source="exact"``), as :func:`compute_stats`'s."""
+               n_jobs: int | None = None, mixtures: bool = True) -> TableStats:
+        """The :class:`TableStats` (``source="exact"``), as :func:`compute_stats`'s (same
+        ``mixtures`` switch)."""
         rng = np.random.default_rng(random_state)
         cols: dict[str, Any] = {}
         pending: list[tuple] = []
@@ -235,5 +244,5 @@ class ExactAggregate:
             cols[name] = continuous_entry(
                 name, col, agg.sample(), self.n, rng, pending, max_modes, max_fit_rows,
                 weight_threshold, is_integer=is_integer, unit=unit, summary=agg.summary())
-        finish_columns(cols, pending, n_jobs)
+        finish_columns(cols, pending, n_jobs, mixtures=mixtures)
         return TableStats(cols, int(self.n), "exact")

@@ -155,3 +155,31 @@ def test_datetime_strings(meta):
     st = compute_stats(df, m)["d"]
     assert st.unit == "min" and st.missing_rate == pytest.approx(1 / 3)
     assert st.datetime_format == "%Y-%m-%d %H:%M:%S"
+
+
+def test_mixtures_false_changes_only_the_modes(table, meta):
+    """The AR family's statistics (``mixtures=False``): a column that needs a mixture gets
+    one mode at its mean and standard deviation; every other figure is the same."""
+    full = compute_stats(table, meta, random_state=3).to_dict()
+    light = compute_stats(table, meta, random_state=3, mixtures=False).to_dict()
+    assert len(full["columns"]["x"]["mode_weights"]) == 2  # the bimodal column's mixture
+    for name, col in full["columns"].items():
+        other = light["columns"][name]
+        if name in ("x", "n", "d"):  # many distinct values: a mixture (True) or one mode
+            assert other["mode_weights"] == [1.0]
+            keys = set(col) - {"mode_weights", "mode_means", "mode_stds"}
+            assert {k: col[k] for k in keys} == {k: other[k] for k in keys}
+        else:  # exact modes (few values), categories: untouched
+            assert other == col
+    x = table["x"].to_numpy()
+    assert light["columns"]["x"]["mode_means"][0] == pytest.approx(x.mean())
+    assert light["columns"]["x"]["mode_stds"][0] == pytest.approx(x.std())
+
+
+def test_ar_statistics_skip_the_mixtures(table):
+    from tabsynth import TVAE, ARSynthesizer
+
+    assert ARSynthesizer._uses_modes is False and TVAE._uses_modes is True
+    m = ARSynthesizer(epochs=1, random_state=0, verbose=False, device="cpu")
+    m.fit(table[["x", "n", "c", "b"]])
+    assert len(m.stats_["x"].mode_weights) == 1

@@ -193,3 +193,43 @@ def test_bad_inputs(table, tmp_path):
 def test_password_never_in_the_source_name():
     src = sql_source("SELECT 1", "postgresql://alice:s3cret@db.example/x")
     assert "s3cret" not in repr(src) and "alice" in src.name
+
+
+def test_bottom_k_sample_equals_selecting_from_every_key(table, tmp_path, monkeypatch):
+    """The bottom-k sample skips keys above a full sample's largest: the statistics equal
+    those of selecting the k smallest keys among all of them (the former code)."""
+    from tabsynth.stats import partial
+
+    def add_all(self, keys, pos, values):  # the reference: concatenate everything, select
+        keys = np.concatenate([self.keys, keys])
+        pos = np.concatenate([self.pos, pos])
+        values = np.concatenate([self.values, values])
+        if len(keys) > self.sample_rows:
+            idx = np.argpartition(keys, self.sample_rows - 1)[:self.sample_rows]
+            keys, pos, values = keys[idx], pos[idx], values[idx]
+        self.keys, self.pos, self.values = keys, pos, values
+
+    folder = write_parts(table, tmp_path / "ds", 3)
+    md = Metadata.detect(table)
+
+    def stats() -> dict:
+        source = open_source(folder)
+        source.batch_rows = 250
+        agg = run_pass(source, lambda partition: ExactAggregate(md, seed=5, partition=partition,
+                                                                sample_rows=400))
+        return agg.finish(random_state=5, mixtures=False).to_dict()
+
+    fast = stats()
+    monkeypatch.setattr(partial._Continuous, "_add", add_all)
+    assert stats() == fast
+
+
+def test_streamed_ar_statistics_equal_in_memory(table, tmp_path):
+    folder = write_parts(table, tmp_path / "ds", 4)
+    md = Metadata.detect(table)
+    a = ARSynthesizer(epochs=1, random_state=3, verbose=False, device="cpu")
+    b = ARSynthesizer(epochs=1, random_state=3, verbose=False, device="cpu")
+    a.fit(open_source(folder), md)
+    b.fit(pd.read_parquet(folder), md)
+    assert a.stats_.to_dict() == b.stats_.to_dict()
+    assert len(a.stats_["x"].mode_weights) == 1  # no mixture fit
