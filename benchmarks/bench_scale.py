@@ -12,7 +12,10 @@ each other's peaks:
                  over the memory-mapped matrix; one process: streamed input trains in one);
 * ``sample``   - ``--sample-rows`` rows in memory, and the same rows to a partitioned Parquet
                  folder (``tabsynth.sampling.sample_to_dataset``): the ratio is the issue's
-                 ">= 80% of in-memory throughput".
+                 ">= 80% of in-memory throughput", printed on the same number of cores (a
+                 Parquet worker generates with one torch thread, so that the files do not
+                 depend on the worker count; in-memory sampling at ``workers`` = w runs
+                 cores // w threads) and against in-memory sampling on every core.
 
 Each phase runs with 1 and 2 workers (``--workers 1,2``): statistics and encoding on a
 2-worker Dask LocalCluster at 2 (each partition's aggregates and cells computed on a worker),
@@ -96,6 +99,39 @@ def declared_metadata():
 
 
 # ------------------------------------------------------------------------------ phases
+def _parquet_ratios(row: dict, results: list[dict]) -> str:
+    """A Parquet sampling row against the in-memory rows: on the same number of cores (a
+    Parquet worker generates with one torch thread, for files that do not depend on the
+    worker count; in-memory sampling with ``workers`` = w uses cores // w threads), and
+    against in-memory sampling on every core (``workers`` = 1)."""
+    mem = [r for r in results if r["phase"] == "sample-memory"]
+    same = [r for r in mem if r["cores"] == row["cores"]]
+    full = [r for r in mem if r["workers"] == 1]
+    out = ""
+    if same:
+        out += (f", {row['rows_per_s'] / same[-1]['rows_per_s']:.0%} of in-memory sampling on "
+                f"the same {row['cores']} core(s)")
+    if full:
+        out += (f", {row['rows_per_s'] / full[-1]['rows_per_s']:.0%} of in-memory on all "
+                f"{full[-1]['cores']} core(s)")
+    return out
+
+
+def _model_loads(path: Path) -> bool:
+    """Whether the cached sampling model exists and this version can load it (a file of an
+    earlier network layout is fitted again)."""
+    from tabsynth import load
+    from tabsynth.errors import TabsynthError
+
+    if not path.exists():
+        return False
+    try:
+        load(path, device="cpu")
+    except TabsynthError:
+        return False
+    return True
+
+
 def _peak_mb() -> float:
     """This process's peak resident memory: ``VmHWM`` (fresh at exec; ``ru_maxrss`` is not:
     a child started with fork + exec keeps the parent's peak as its floor)."""
@@ -197,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({sum(f.stat().st_size for f in folder.glob('*.parquet')) / 2**20:,.0f} MiB "
           f"Parquet; {time.perf_counter() - start:.0f} s to write or reuse); "
           f"{os.cpu_count()} cores")
-    if any(p.startswith("sample") for p in phases) and not (folder / MODEL).exists():
+    if any(p.startswith("sample") for p in phases) and not _model_loads(folder / MODEL):
         from tabsynth import ARSynthesizer
 
         small = pd.concat([_part(i, FILE_ROWS, args.seed) for i in range(2)], ignore_index=True)
@@ -216,11 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{phase} x{workers}: FAILED\n{proc.stderr[-2000:]}", flush=True)
                 continue
             row = json.loads(proc.stdout.strip().splitlines()[-1])
+            row["cores"] = min(workers, os.cpu_count() or 1) if phase == "sample-parquet" \
+                else int(env["OMP_NUM_THREADS"])
             results.append(row)
-            mem = [r for r in results if r["phase"] == "sample-memory"
-                   and r["workers"] == 1]
-            extra = (f", {row['rows_per_s'] / mem[0]['rows_per_s']:.0%} of in-memory sampling "
-                     "with 1 worker" if phase == "sample-parquet" and mem else "")
+            extra = _parquet_ratios(row, results) if phase == "sample-parquet" else ""
             print(f"{phase:7s} workers {workers}: {row['seconds']:.1f} s, "
                   f"{row['rows_per_s']:,.0f} rows/s, peak RSS {row['peak_rss_mb']:,.0f} MB"
                   f"{extra}", flush=True)
