@@ -1,4 +1,5 @@
-"""``BaseSynthesizer``: the estimator contract shared by :class:`CTGAN` and :class:`TVAE`.
+"""``BaseSynthesizer``: the estimator contract shared by :class:`CTGAN`, :class:`TVAE` and
+:class:`ARSynthesizer`.
 
 scikit-learn conventions: ``__init__`` only stores its keyword arguments; ``fit`` validates
 them, starts from scratch and returns ``self``; what was learned ends in ``_``.
