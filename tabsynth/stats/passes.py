@@ -7,7 +7,9 @@
 metadata on the way, and merges the partitions' aggregates as they come (the merge is
 order-free: counts add, the bottom-k sample keeps the smallest keys, and its values are put
 back in table order). The partitions are read in this process, or on Dask workers when the
-source carries a :class:`~tabsynth.engine.DaskEngine` (``source.engine``): the same result.
+source carries a :class:`~tabsynth.engine.DaskEngine` (``source.engine``), in groups of
+partitions that each task merges on its worker before shipping one aggregate: the same
+result.
 """
 
 from __future__ import annotations
@@ -45,6 +47,23 @@ def aggregate_partition(make: Callable[[int], Any], index: int, part: Any, batch
     return agg
 
 
+def aggregate_group(make: Callable[[int], Any], indices: list[int], parts: list[Any],
+                    batch_rows: int, check: tuple | None) -> Any:
+    """The merged aggregate of several partitions, read one after the other (one Dask task):
+    a worker ships one aggregate per group instead of one per partition."""
+    out = None
+    for index, part in zip(indices, parts, strict=True):
+        agg = aggregate_partition(make, index, part, batch_rows, check)
+        out = agg if out is None else out.merge(agg)
+        del agg
+    return out
+
+
+#: Dask tasks per worker of a statistics pass (partitions are grouped into this many tasks
+#: per worker: fewer aggregates shipped to the client, enough tasks to balance the load).
+TASKS_PER_WORKER = 4
+
+
 def run_pass(data: Any, make: Callable[[int], Any], *, check: tuple | None = None,
              batch_rows: int | None = None) -> Any:
     """The merged aggregate of ``data``: ``make(partition=index)`` builds an empty aggregate;
@@ -58,9 +77,12 @@ def run_pass(data: Any, make: Callable[[int], Any], *, check: tuple | None = Non
     parts = data.partitions()
     engine = getattr(data, "engine", None)
     if engine is not None and len(parts) > 1:
-        aggs = engine.map_unordered(aggregate_partition, [make] * len(parts),
-                                    list(range(len(parts))), parts, [rows] * len(parts),
-                                    [check] * len(parts))
+        # each task merges a group of partitions on its worker (the merge is order-free)
+        n_tasks = min(len(parts), TASKS_PER_WORKER * max(1, engine.worker_count()))
+        groups = [list(range(g, len(parts), n_tasks)) for g in range(n_tasks)]
+        aggs = engine.map_unordered(aggregate_group, [make] * n_tasks, groups,
+                                    [[parts[i] for i in g] for g in groups],
+                                    [rows] * n_tasks, [check] * n_tasks)
     else:
         aggs = (aggregate_partition(make, i, p, rows, check) for i, p in enumerate(parts))
     out = None

@@ -122,3 +122,39 @@ def test_bad_scheduler_addresses_and_timeouts(http_port):
     for bad in (0, -1.0, float("inf"), True, "5s"):
         with pytest.raises(ParameterError, match="'timeout' parameter of DaskEngine"):
             DaskEngine("tcp://127.0.0.1:1", timeout=bad)
+
+
+def test_grouped_partitions_give_the_local_statistics(tmp_path):
+    """More partitions than tasks: each Dask task merges a group of partitions on its worker;
+    the merged statistics equal the single-process pass (bottom-k samples included)."""
+    from tabsynth.stats import passes
+    from tabsynth.stats.partial import ExactAggregate
+
+    rng = np.random.default_rng(1)
+    n = 6000
+    df = pd.DataFrame({"x": rng.normal(size=n).round(4), "k": rng.choice(["a", "b"], n),
+                       "z": rng.integers(0, 500, n)})
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    for j, idx in enumerate(np.array_split(np.arange(n), 12)):
+        df.iloc[idx].to_parquet(folder / f"part-{j:02d}.parquet", index=False)
+    md = Metadata.detect(df)
+
+    def make(partition):
+        return ExactAggregate(md, seed=2, partition=partition, sample_rows=700)
+
+    local = passes.run_pass(open_source(folder), make).finish(random_state=2).to_dict()
+    source = open_source(folder)
+    calls = []
+    with DaskEngine(n_workers=2, processes=False) as engine:
+        source.engine = engine
+        real_map = engine.map_unordered
+
+        def spy(func, *iterables):  # what run_pass hands to the workers
+            calls.extend(len(group) for group in iterables[1])
+            return real_map(func, *iterables)
+
+        engine.map_unordered = spy
+        remote = passes.run_pass(source, make).finish(random_state=2).to_dict()
+    assert sorted(calls) == [1] * 4 + [2] * 4  # 12 partitions in 8 tasks (4 per worker)
+    assert remote == local
