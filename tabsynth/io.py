@@ -250,12 +250,18 @@ def write_parquet_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike
                 pending = (pool.submit(writer.write_table, table), table.num_rows)
                 del table
             finish()
-        finally:
-            if pending is not None:  # an error while generating: let the write end first
+        except BaseException:
+            # the first error is the one raised: the pending write ends and the file is
+            # closed quietly (the caller removes it: it writes under a temporary name)
+            if pending is not None:
                 with contextlib.suppress(Exception):
                     pending[0].result()
             if writer is not None:
-                writer.close()
+                with contextlib.suppress(Exception):
+                    writer.close()
+            raise
+    if writer is not None:
+        writer.close()
     return written
 
 
