@@ -2,9 +2,10 @@
 
 :func:`open_source` turns what the user named into a source:
 
-* a **Parquet dataset directory** (``data/``, hive-partitioned or not) or a glob of Parquet
-  files (``parts/*.parquet``): read with :mod:`pyarrow.dataset`, ``batch_rows`` rows at a
-  time; the row count comes from the files' metadata;
+* a **Parquet dataset directory** (``data/``, hive-partitioned or not: the keys of
+  ``key=value`` folders become text columns) or a glob of Parquet files
+  (``parts/*.parquet``): read with :mod:`pyarrow.dataset`, ``batch_rows`` rows at a time; the
+  row count comes from the files' metadata;
 * a **glob of CSV files** (``parts/*.csv``): each file is read by tabsynth's CSV rules
   (:func:`tabsynth.io.read_table`: sniffed delimiter, only the empty field missing) and handed
   out in batches, so one *file* must fit in memory, not the table;
@@ -52,9 +53,13 @@ class TableSource:
     """
 
     def __init__(self, kind: str, *, files: list[str] | None = None, query: str | None = None,
-                 url: str | None = None, name: str = "", csv_options: dict | None = None):
+                 url: str | None = None, name: str = "", csv_options: dict | None = None,
+                 hive: tuple[str, tuple[str, ...]] | None = None):
         self.kind = kind
         self.files = list(files or [])
+        #: ``(dataset folder, partition keys)`` of a hive-partitioned Parquet folder
+        #: (``region=north/part-0.parquet``): the keys become text columns.
+        self.hive = hive
         self.query = query
         self.url = url
         self.name = name
@@ -99,7 +104,15 @@ class TableSource:
         import pyarrow.dataset as pds
 
         try:
-            return pds.dataset(self.files, format="parquet")
+            if self.hive is None:
+                return pds.dataset(self.files, format="parquet")
+            import pyarrow as pa
+
+            # the keys are text whatever the folder names look like: no type is read off
+            # the values (DP: metadata from dtypes and names only)
+            keys = pa.schema([(k, pa.string()) for k in self.hive[1]])
+            return pds.dataset(self.files, format="parquet", partition_base_dir=self.hive[0],
+                               partitioning=pds.partitioning(keys, flavor="hive"))
         except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
             raise DataError(f"Cannot read the Parquet dataset {self.name!r}: {exc}") from None
 
@@ -112,8 +125,8 @@ class TableSource:
         """Independent pieces (one per file) whose batches, in order, are this source's."""
         if self.kind == "sql" or len(self.files) <= 1:
             return [self]
-        return [TableSource(self.kind, files=[f], name=f, csv_options=self.csv_options)
-                for f in self.files]
+        return [TableSource(self.kind, files=[f], name=f, csv_options=self.csv_options,
+                            hive=self.hive) for f in self.files]
 
     @property
     def n_rows(self) -> int:
@@ -212,10 +225,33 @@ def open_source(data: Any, *, sep: str | None = None, decimal: str | None = None
     if kind == "csv":
         options = {"sep": sep, "decimal": decimal, "na_values": na_values,
                    "text_columns": tuple(text_columns or ())}
-    source = TableSource(str(kind), files=files, name=name, csv_options=options)
+    hive = _hive_keys(path, files, text) if path.is_dir() and kind == "parquet" else None
+    source = TableSource(str(kind), files=files, name=name, csv_options=options, hive=hive)
     if kind == "parquet" and source.n_rows == 0:
         raise DataError(f"The Parquet dataset {text!r} has no rows.")
     return source
+
+
+def _hive_keys(root: Path, files: list[str], text: str) -> tuple[str, tuple[str, ...]] | None:
+    """``(root, keys)`` when the files sit in ``key=value`` folders under ``root`` (the same
+    keys, in the same order, for every file), ``None`` when none does.
+
+    Raises
+    ------
+    DataError
+        Some files are in ``key=value`` folders and others not, or the keys differ.
+    """
+    layouts = set()
+    for f in files:
+        folders = Path(f).relative_to(root).parts[:-1]
+        layouts.add(tuple(part.split("=", 1)[0] for part in folders if "=" in part))
+    if layouts == {()}:
+        return None
+    if len(layouts) > 1:
+        shown = sorted("/".join(f"{k}=..." for k in keys) or "(none)" for keys in layouts)
+        raise DataError(f"The Parquet folder {text!r} mixes partition layouts: {shown}; "
+                        "every file must sit under the same key=value folders.")
+    return str(root), layouts.pop()
 
 
 def _hidden(rel: Path) -> bool:
