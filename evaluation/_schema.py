@@ -34,7 +34,10 @@ def kinds_from_metadata(metadata: Mapping[str, Any] | Any) -> dict[str, Kind | N
     cols = metadata.get("columns")
     if cols is None and "tables" in metadata:  # SDV multi-table wrapper with one table
         tables = metadata["tables"]
-        cols = next(iter(tables.values()))["columns"]
+        if not isinstance(tables, Mapping) or len(tables) != 1:
+            raise ValueError("metadata 'tables' must hold exactly one table")
+        table = next(iter(tables.values()))
+        cols = table.get("columns") if isinstance(table, Mapping) else None
     if not isinstance(cols, Mapping):
         raise ValueError("metadata has no 'columns' mapping")
     out: dict[str, Kind | None] = {}

@@ -213,6 +213,8 @@ def _unmodelled_in_metadata(metadata: Mapping[str, Any] | None) -> tuple[set[str
     cols = metadata.get("columns")
     if cols is None and isinstance(metadata.get("tables"), Mapping) and metadata["tables"]:
         inner = next(iter(metadata["tables"].values()))
+        if not isinstance(inner, Mapping):  # malformed: the schema check says so
+            return set(), set()
         cols, pk = inner.get("columns"), inner.get("primary_key")
     else:
         pk = metadata.get("primary_key")

@@ -97,6 +97,15 @@ def test_paths_and_missing_file(tables, tmp_path) -> None:
         evaluate(train, syn, metadata=meta, **FAST)
 
 
+@pytest.mark.parametrize("meta", [{"cols": {}}, {"columns": 5}, {"tables": {}},
+                                  {"tables": {"a": {"columns": {}}, "b": {"columns": {}}}},
+                                  {"tables": {"a": 3}}])
+def test_malformed_metadata_is_a_data_error(tables, meta) -> None:
+    train, _, syn = tables
+    with pytest.raises(EvaluationDataError, match="metadata cannot be read"):
+        evaluate(train, syn, metadata=meta, **FAST)
+
+
 def test_callers_frames_are_not_mutated(tables) -> None:
     train, _, syn = tables
     before = train.copy()
