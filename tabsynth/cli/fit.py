@@ -127,9 +127,10 @@ def fit_command(
         if model_type not in (None, "ar"):
             raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
                                    "is fitted by --model ar only.")
-        if nproc != 1:
+        if group is not None:
             raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
-                                   "is fitted in one process: leave out --nproc.")
+                                   "is not read under torchrun (every process would read "
+                                   "it): use --nproc N instead.")
         model_type = "ar"
         csv = {"sep": sep, "decimal": decimal, "na_values": na, "text_columns": text_columns}
         stream = open_streamed(data, sql=sql, url=url, engine=engine, scheduler=scheduler,
@@ -162,7 +163,12 @@ def fit_command(
     start = time.perf_counter()
     if stream is not None:
         with stream as source:
-            model = cls(**params).fit(source, metadata=metadata)
+            if nproc != 1:  # statistics and cells here (or on Dask), training in nproc
+                from tabsynth.models.distributed_launch import fit_distributed
+
+                model = fit_distributed(cls(**params), source, metadata, nproc=nproc)
+            else:
+                model = cls(**params).fit(source, metadata=metadata)
             csv_format, n_rows = source.csv_attrs, source.n_rows
     else:
         if nproc != 1:

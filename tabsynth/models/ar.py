@@ -245,8 +245,9 @@ class ARSynthesizer(BaseSynthesizer):
             if stack is None:
                 raise ParameterError(
                     f"{type(self).__name__}: a table read in record batches (a folder, a glob, "
-                    "a SQL source) is fitted in one process; fit it with fit(), not "
-                    "fit_distributed, or read it into a DataFrame first.")
+                    "a SQL source) is not read under torchrun (every process would read it); "
+                    "train it in several processes with fit_distributed / tabsynth fit "
+                    "--nproc N, or read it into a DataFrame first.")
             from .streaming import encode_to_memmap
 
             codes = stack.enter_context(encode_to_memmap(

@@ -14,6 +14,7 @@ writes the model file, atomically, when asked (``model.save``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -98,16 +99,18 @@ def fit_distributed(model: Any, data: Any, metadata: Any = None, *, nproc: int =
     if nproc == 1:
         return model.fit(data, metadata)
     df, md, device = model._start_fit(data, metadata)
+    check_nproc(model, int(nproc), device)
     if len(df) < nproc:
         raise ParameterError(f"The table has fewer rows than processes (nproc={nproc}).")
-    check_nproc(model, int(nproc), device)
     from .distributed import round_trip
 
-    prep = round_trip(model, model._prepare(df, md, device), int(nproc))
-    del df
-    with tempfile.TemporaryDirectory(prefix="tabsynth-dist-") as tmp:
+    with contextlib.ExitStack() as stack, \
+            tempfile.TemporaryDirectory(prefix="tabsynth-dist-") as tmp:
+        # a streamed table's cells are in a memmap until the stack closes
+        prep = round_trip(model, model._prepare(df, md, device, stack=stack), int(nproc))
+        del df
         folder = Path(tmp)
-        np.save(folder / "codes.npy", np.ascontiguousarray(prep.codes, dtype=np.int64))
+        save_codes(prep.codes, folder / "codes.npy")
         from .distributed import prepared_to_dict
 
         (folder / "prepared.json").write_text(json.dumps(prepared_to_dict(prep)))
@@ -118,6 +121,21 @@ def fit_distributed(model: Any, data: Any, metadata: Any = None, *, nproc: int =
 
         model._fit_prepared(prep, run=run)
     return model
+
+
+#: Rows copied at a time into the workers' cell file (bounded memory for a memmap of cells).
+COPY_ROWS = 1 << 20
+
+
+def save_codes(codes: np.ndarray, path: Path) -> None:
+    """The rows' cells as an ``.npy`` file the workers memory-map, in their own dtype (a
+    streamed fit's smallest unsigned type), copied ``COPY_ROWS`` rows at a time: a memmap is
+    never read whole."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=codes.dtype, shape=codes.shape)
+    for start in range(0, len(codes), COPY_ROWS):
+        out[start:start + COPY_ROWS] = codes[start:start + COPY_ROWS]
+    out.flush()
+    del out
 
 
 def _free_port() -> int:

@@ -80,6 +80,30 @@ def test_two_process_cli_fit_writes_a_model_that_samples(tmp_path: Path, run) ->
     assert model.training_summary_["processes"] == 2  # saved in the file, read back by load
 
 
+def test_streamed_folder_in_two_processes_equals_the_in_memory_table(tmp_path: Path,
+                                                                     run) -> None:
+    """A Parquet folder (read in record batches, cells in a memmap) trained in 2 processes:
+    the statistics and the trained model are those of the same table in memory; the CLI
+    takes --nproc with a folder."""
+    df = _table()
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    for j, idx in enumerate(np.array_split(np.arange(len(df)), 3)):
+        df.iloc[idx].to_parquet(folder / f"part-{j}.parquet", index=False)
+    kw = {**SMALL, "epochs": 3, "batch_size": 100, "random_state": 0}
+    streamed = fit_distributed(ARSynthesizer(**kw), folder, _metadata(), nproc=2)
+    memory = fit_distributed(ARSynthesizer(**kw), df, _metadata(), nproc=2)
+    assert streamed.stats_.to_dict() == memory.stats_.to_dict()
+    assert streamed.training_summary_["processes"] == 2
+    pd.testing.assert_frame_equal(streamed.sample(100, random_state=1),
+                                  memory.sample(100, random_state=1))
+    out = tmp_path / "m.tsmodel"
+    res = run("fit", folder, "-o", out, "--epochs", "2", "--batch-size", "100", "--seed", "0",
+              "--quiet", "--nproc", "2")
+    assert res.exit_code == 0, res.output
+    assert tabsynth.load(out).training_summary_["processes"] == 2
+
+
 def test_processes_survive_save_and_load(tmp_path: Path) -> None:
     """``training_summary_["processes"]`` is written to the model file and read back; a
     one-process file has no such key (as files written before it was saved) and loads
