@@ -19,15 +19,20 @@ from tabsynth.privacy import PrivacyBudget, noise_rng  # noqa: E402
 from tabsynth.stats import compute_private_stats  # noqa: E402
 
 
+def write_parts(df: pd.DataFrame, folder, parts: int):
+    """``df`` as ``parts`` Parquet files in ``folder`` (partition order = row order)."""
+    folder.mkdir()
+    for j, idx in enumerate(np.array_split(np.arange(len(df)), parts)):
+        df.iloc[idx].to_parquet(folder / f"part-{j:02d}.parquet", index=False)
+    return folder
+
+
 def test_two_worker_local_cluster_fit(tmp_path):
     rng = np.random.default_rng(0)
     n = 4000
     df = pd.DataFrame({"x": rng.normal(size=n), "k": rng.choice(["a", "b", "c"], n),
                        "z": rng.integers(0, 100, n)})
-    folder = tmp_path / "ds"
-    folder.mkdir()
-    for j, idx in enumerate(np.array_split(np.arange(n), 4)):
-        df.iloc[idx].to_parquet(folder / f"part-{j}.parquet", index=False)
+    folder = write_parts(df, tmp_path / "ds", 4)
     md = Metadata.detect(df)
     kw = {"epochs": 1, "batch_size": 256, "random_state": 0, "verbose": False}
     local = ARSynthesizer(**kw).fit(folder, metadata=md)
@@ -134,10 +139,7 @@ def test_grouped_partitions_give_the_local_statistics(tmp_path):
     n = 6000
     df = pd.DataFrame({"x": rng.normal(size=n).round(4), "k": rng.choice(["a", "b"], n),
                        "z": rng.integers(0, 500, n)})
-    folder = tmp_path / "ds"
-    folder.mkdir()
-    for j, idx in enumerate(np.array_split(np.arange(n), 12)):
-        df.iloc[idx].to_parquet(folder / f"part-{j:02d}.parquet", index=False)
+    folder = write_parts(df, tmp_path / "ds", 12)
     md = Metadata.detect(df)
 
     def make(partition):
@@ -177,11 +179,7 @@ def test_grouped_dp_counts_neighbouring_tables(tmp_path):
     md.update_column("k", public_domain=["a", "b", "c"])
 
     def counts(frame: pd.DataFrame, name: str, engine: DaskEngine | None) -> dict:
-        folder = tmp_path / name
-        folder.mkdir()
-        for j, idx in enumerate(np.array_split(np.arange(n), 12)):
-            frame.iloc[idx].to_parquet(folder / f"part-{j:02d}.parquet", index=False)
-        source = open_source(folder)
+        source = open_source(write_parts(frame, tmp_path / name, 12))
         source.engine = engine
         agg = passes.run_pass(source, lambda partition: PrivateCounts(md, 50,
                                                                       partition=partition))
