@@ -52,9 +52,11 @@ NOISE_CELL_Z = 2.0
 def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
     """Cells of a DP model that sampling leaves out: ``{column index: allowed cells}``.
 
-    A DP histogram's missing cell, and the ``"__other__"`` bucket that DP category discovery
-    adds to a text column, exist in every DP fit (whether the table has missing values or
-    undiscovered categories is private); the noise alone gives them mass. Where that mass is
+    The values of a small-range integer column beyond those its DP statistics give mass
+    (:func:`_values_with_mass`). A DP histogram's missing cell, and the ``"__other__"`` bucket
+    that DP category discovery adds to a text column, exist in every DP fit (whether the table
+    has missing values or undiscovered categories is private); the noise alone gives them
+    mass. Where that mass is
     below :data:`NOISE_CELL_Z` standard deviations of its noise (the column's measurement, read
     from the ledger; for "other", the noisy row count minus the released counts, so the noise
     of all of them), relative to the DP row count, it is indistinguishable from no mass and the
@@ -76,13 +78,18 @@ def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
                     and e.mechanism in ("gaussian_histogram", "discover_categories")):
                 sigma[name] = float(e.noise_multiplier) * float(e.sensitivity or 1.0)
     out: dict[int, np.ndarray] = {}
+    marginals = None
     for j, (name, dim) in enumerate(zip(model.columns_, model.transformer_.column_domains,
                                         strict=True)):
         if name not in sigma:
             continue
-        floor = NOISE_CELL_Z * sigma[name] / float(stats.n_rows)
         st = stats[name]
         keep = np.ones(dim, dtype=bool)
+        if not isinstance(st, CategoricalStats):
+            if marginals is None:
+                marginals = model.transformer_.cell_marginals()
+            keep &= _values_with_mass(model.transformer_, name, marginals[j])
+        floor = NOISE_CELL_Z * sigma[name] / float(stats.n_rows)
         rate = float(st.missing_rate)
         if rate > 0 and rate < floor:
             keep[dim - 1] = False
@@ -98,6 +105,24 @@ def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
         if not keep.all() and keep.any():
             out[j] = keep
     return out
+
+
+def _values_with_mass(transformer: Any, name: str, p: np.ndarray) -> np.ndarray:
+    """Cells of a numeric column to keep: all of them, except, when every bin is one integer
+    value (a small range: the DP histogram measured each value), the values beyond the lowest
+    and highest ones the DP statistics give mass (the histogram left them at noise level;
+    only the heads' uniform prior and DP-SGD's noise would generate them). The missing slot
+    is decided by the caller."""
+    lo, hi, is_integer, _ = transformer.bin_edges(name)
+    keep = np.ones(len(p), dtype=bool)
+    n = len(lo)
+    if not is_integer or not np.array_equal(lo, hi):
+        return keep
+    mass = np.flatnonzero(p[:n] > 0)
+    if mass.size:
+        keep[:mass[0]] = False
+        keep[mass[-1] + 1:n] = False
+    return keep
 
 
 def init_from_marginals(model: Any) -> None:
