@@ -62,6 +62,18 @@ def reaches_bound(st: NumericStats | DatetimeStats) -> bool:
     return getattr(st, "source", "exact") == "exact"
 
 
+def _integer_quantiles(q: np.ndarray, *, exact: bool) -> np.ndarray:
+    """Quantiles of an integer column as integers. DP quantiles of a small range come from a
+    histogram with one bin per value, ``[k - 0.5, k + 0.5)``, so a half-integer is a bin edge:
+    towards the median it belongs to the value inside the data (the lowest quantile 0.5 is
+    value 1, the highest 5.5 value 5; half to even made 5.5 a 6 but 16.5 a 16). Exact
+    quantiles keep ``numpy.round``."""
+    if exact:
+        return np.round(q)
+    low_half = np.linspace(0.0, 1.0, len(q)) <= 0.5
+    return np.where(low_half, np.floor(q + 0.5), np.ceil(q - 0.5))
+
+
 def quantile_bins(st: NumericStats | DatetimeStats, n_bins: int, is_integer: bool):
     """(lo, hi, cuts, interval_bin, atoms, atom_bin) of the bins of one column (see Binned)."""
     lower, upper = float(st.lower), float(st.upper)
@@ -71,7 +83,7 @@ def quantile_bins(st: NumericStats | DatetimeStats, n_bins: int, is_integer: boo
     q = np.asarray(st.quantiles if st.quantiles else np.linspace(lower, upper, 101), dtype=float)
     q = np.clip(q, lower, upper)
     if is_integer:
-        q = np.round(q)
+        q = _integer_quantiles(q, exact=reaches_bound(st))
     support = getattr(st, "atoms", None)  # exact statistics: every value the column holds
     support = [a for a in (support or ()) if lower <= a <= upper]
     if support and (not is_integer or upper - lower + 1 > n_bins):
