@@ -56,13 +56,13 @@ def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
     (:func:`_values_with_mass`). A DP histogram's missing cell, and the ``"__other__"`` bucket
     that DP category discovery adds to a text column, exist in every DP fit (whether the table
     has missing values or undiscovered categories is private); the noise alone gives them
-    mass. Where that mass is
-    below :data:`NOISE_CELL_Z` standard deviations of its noise (the column's measurement, read
-    from the ledger; for "other", the noisy row count minus the released counts, so the noise
-    of all of them), relative to the DP row count, it is indistinguishable from no mass and the
-    cell is not generated. Declared and released categories are never left out, nor a cell a
-    condition asks for. Post-processing of the statistics and the ledger (both in the model
-    file): no row is read, nothing is charged, old model files get the same masks.
+    mass. Where that mass is below :data:`NOISE_CELL_Z` standard deviations of its noise (the
+    column's measurement, read from the ledger; for "other", the noisy row count minus the
+    released counts, so the noise of all of them), relative to the DP row count, it is
+    indistinguishable from no mass and the cell is not generated. Declared and released
+    categories are never left out, nor a cell a condition asks for. Post-processing of the
+    statistics and the ledger (both in the model file): no row is read, nothing is charged,
+    old model files get the same masks.
     """
     from ..stats import CategoricalStats
     from ..stats.private import OTHER

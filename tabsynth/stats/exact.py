@@ -226,7 +226,7 @@ def continuous_entry(name: str, col: ColumnMetadata, present: np.ndarray, n: int
             modes, (quantiles,), {"atoms": atoms, "upper_count": upper_count})
 
 
-def _moment_mode(fit: np.ndarray, lo: float, hi: float, *_: Any) -> tuple:
+def _moment_mode(fit: np.ndarray, lo: float, hi: float) -> tuple:
     """One mode at the values' mean and standard deviation: the ``mixtures=False`` stand-in
     for a mixture fit (models that bin numeric columns never read the modes)."""
     std = max(float(np.std(fit)), _std_floor(lo, hi))
@@ -238,7 +238,7 @@ def finish_columns(cols: dict[str, Any], pending: list[tuple], n_jobs: int | Non
     """Run the pending mixture fits (``mixtures=False``: one moment mode each, no fit) and
     build the continuous columns' statistics in place."""
     fitted = (_run_mixtures(pending, n_jobs) if mixtures
-              else [_moment_mode(*job) for job in pending])
+              else [_moment_mode(fit, lo, hi) for fit, lo, hi, *_ in pending])
     for name, value in cols.items():
         if isinstance(value, tuple):  # (class, leading args, modes or their index, rest, kw)
             cls, head, modes, rest, kw = value

@@ -146,3 +146,17 @@ def test_secure_mode_needs_no_extra_package_and_is_not_replayable():
     a = dp_count(1000, 1.0, None, secure_mode=True).value
     b = dp_count(1000, 1.0, None, secure_mode=True).value
     assert a != b
+
+
+@pytest.mark.parametrize("sigma, threshold, rng, match", [
+    (-1.0, 5.0, np.random.default_rng(0), "sigma"),
+    (2.0, float("nan"), np.random.default_rng(0), "threshold"),
+    (2.0, 5.0, 42, "'rng'"),  # a seed is not a noise source
+])
+def test_discover_categories_checks_its_parameters_before_any_noise(sigma, threshold, rng,
+                                                                   match):
+    """The checks live in discover_categories_from_counts; the error still names
+    discover_categories, and nothing is released."""
+    with pytest.raises(PrivacyParameterError, match=match) as info:
+        discover_categories(np.array(["a", "b", "a"], dtype=object), sigma, threshold, rng)
+    assert "discover_categories" in str(info.value)
