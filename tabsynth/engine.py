@@ -21,11 +21,18 @@ from typing import Any
 
 from .errors import ParameterError, check_param, is_real
 
-__all__ = ["SCHEDULER_TIMEOUT", "DaskEngine"]
+__all__ = ["SCHEDULER_TIMEOUT", "WORKER_ENVIRON", "DaskEngine"]
 
 #: Seconds to wait for a running scheduler (``scheduler=``, ``--scheduler``) before giving up
 #: with a :class:`~tabsynth.errors.ParameterError` naming its address.
 SCHEDULER_TIMEOUT = 5.0
+#: Environment of the LocalCluster's worker processes, added to Dask's own
+#: (``distributed.nanny.pre-spawn-environ``). Dask sets ``MALLOC_TRIM_THRESHOLD_``, which turns
+#: off glibc's dynamic mmap threshold: every array above 128 KiB is then a fresh ``mmap`` whose
+#: pages fault in anew, and a statistics pass ran 2.8x slower on a worker than in this process
+#: (10M rows x 30 columns: 30.0 s against 10.8 s). A fixed 32 MiB threshold (glibc's largest
+#: dynamic one) keeps batch-sized arrays on the heap (10.0 s with both variables set).
+WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20}
 
 
 class DaskEngine:
@@ -73,8 +80,13 @@ class DaskEngine:
             except Exception as exc:  # noqa: BLE001 - every failure to connect: one clear line
                 raise ParameterError(_unreachable(self.scheduler, seconds, exc)) from None
         else:
-            self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
-                                         processes=self.processes, dashboard_address=None)
+            import dask
+
+            environ = {f"distributed.nanny.pre-spawn-environ.{k}": v
+                       for k, v in WORKER_ENVIRON.items()}
+            with dask.config.set(environ):
+                self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
+                                             processes=self.processes, dashboard_address=None)
             self._client = Client(self._cluster)
         return self
 
