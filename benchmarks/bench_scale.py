@@ -3,8 +3,9 @@
 The table (20 numerics from a 4-factor model, 2 integer counts, 8 categoricals of 4-40 levels
 cut from the factors, 5% missing cells in two columns) is written once as a partitioned Parquet
 dataset of 100,000-row files, seeded, in bounded memory. Every phase then runs in a fresh child
-process, which reports its own peak resident memory (``ru_maxrss``), so phases do not inherit
-each other's peaks:
+process, which reports its own peak resident memory (``VmHWM``; beside it the peak of its
+anonymous part, ``RssAnon``: the rest is file pages it maps, the memory-mapped training table's
+page cache, which the kernel reclaims), so phases do not inherit each other's peaks:
 
 * ``stats``    - the statistics pass of a streaming fit (partial aggregates per record batch);
 * ``encode``   - statistics + encoding every row into the memory-mapped training matrix;
@@ -144,9 +145,41 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+class _AnonPeak:
+    """The highest ``RssAnon`` seen (polled every 0.1 s in a thread; Linux, else ``None``):
+    the resident memory that is the process's own, without the file pages it maps (the
+    memory-mapped training table's pages are page cache, which the kernel reclaims)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.mb: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while True:
+            try:
+                for line in Path("/proc/self/status").read_text().splitlines():
+                    if line.startswith("RssAnon:"):
+                        mb = int(line.split()[1]) / 1024.0
+                        self.mb = mb if self.mb is None else max(self.mb, mb)
+            except OSError:  # not Linux
+                return
+            if self._stop.wait(0.1):
+                return
+
+    def stop(self) -> float | None:
+        self._stop.set()
+        self._thread.join()
+        return self.mb
+
+
 def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: int,
               seed: int) -> dict:
-    """One phase in this process: ``{seconds, rows_per_s, peak_rss_mb, ...}``."""
+    """One phase in this process: ``{seconds, rows_per_s, peak_rss_mb, peak_anon_mb, ...}``."""
+    anon = _AnonPeak()
     from tabsynth import ARSynthesizer
 
     out: dict[str, object] = {"phase": phase, "workers": workers, "rows": rows}
@@ -203,7 +236,13 @@ def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: in
             seconds = time.perf_counter() - start
         out.update(seconds=seconds, rows_per_s=sample_rows / seconds)
     out["peak_rss_mb"] = _peak_mb()
+    out["peak_anon_mb"] = anon.stop()
     return out
+
+
+def _anon(row: dict) -> str:
+    mb = row.get("peak_anon_mb")
+    return "" if mb is None else f" (anonymous {mb:,.0f} MB)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             extra = _parquet_ratios(row, results) if phase == "sample-parquet" else ""
             print(f"{phase:7s} workers {workers}: {row['seconds']:.1f} s, "
                   f"{row['rows_per_s']:,.0f} rows/s, peak RSS {row['peak_rss_mb']:,.0f} MB"
-                  f"{extra}", flush=True)
+                  f"{_anon(row)}{extra}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -8,12 +8,13 @@ batch (``source.batch_rows`` rows, default 65,536) at a time:
    :mod:`tabsynth.stats.partial`; DP: :mod:`tabsynth.stats.private_partial`, the noise added
    once after the merge, so the ledger is the in-memory fit's), on Dask workers when the
    source carries an engine;
-2. **encoding** — each batch's cells (:meth:`DataTransformer.column_codes`) written into a
-   ``numpy.memmap`` of the smallest unsigned integer type that holds them, in a temporary
-   folder removed when the fit ends (also on error); with a Dask engine, each partition is
-   encoded on a worker (:func:`encode_partition`, the transformer rebuilt there from its state:
-   metadata and statistics as plain dicts) and its cells are written here in partition order,
-   a few partitions in flight at a time, so the memmap is the one this process would write;
+2. **encoding** — each batch's cells (:meth:`DataTransformer.column_codes`) appended to a
+   file of the smallest unsigned integer type that holds them, in a temporary folder removed
+   when the fit ends (also on error), then mapped read-only (``numpy.memmap``); with a Dask
+   engine, each partition is encoded on a worker (:func:`encode_partition`, the transformer
+   rebuilt there from its state: metadata and statistics as plain dicts) and its cells are
+   written here in partition order, a few partitions in flight at a time, so the file is the
+   one this process would write;
 3. **training** gathers each minibatch from the memmap (:class:`tabsynth.models.rows.RowStore`):
    a permutation per epoch, or Poisson sampling over all ``n`` rows for DP-SGD (exact and
    global, as in memory).
@@ -130,26 +131,33 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
 
     n = int(source.n_rows)
     dtype = code_dtype(domains)
+    width = len(domains)
     with tempfile.TemporaryDirectory(prefix="tabsynth-codes-") as tmp:
-        codes = np.memmap(Path(tmp) / "codes.u", dtype=dtype, mode="w+",
-                          shape=(n, len(domains)))
+        path = Path(tmp) / "codes.u"
         row = 0
-        with tqdm(total=n, desc="encoding", unit="row", disable=not verbose,
-                  leave=False) as bar:
+        # appended to a file, not written through a map: written pages stay in the kernel's
+        # cache instead of this process's resident memory (which grew with the rows)
+        with open(path, "wb") as out, tqdm(total=n, desc="encoding", unit="row",
+                                           disable=not verbose, leave=False) as bar:
             for cells in _blocks(source, encode, dtype):
                 k = len(cells)
                 if row + k > n:
                     raise DataError("The table changed while it was read (more rows than "
                                     "counted): a streamed source must return the same rows "
                                     "on every pass.")
-                codes[row:row + k] = cells
+                block = np.ascontiguousarray(cells, dtype=dtype)
+                if block.shape != (k, width):
+                    raise ValueError(f"encoded block of shape {block.shape}, expected "
+                                     f"({k}, {width})")
+                out.write(block.tobytes())
                 row += k
                 bar.update(k)
-                del cells
+                del cells, block
         if row != n:
             raise DataError("The table changed while it was read (fewer rows than counted): a "
                             "streamed source must return the same rows on every pass.")
-        codes.flush()
+        codes = np.memmap(path, dtype=dtype, mode="r", shape=(n, width)) if n else \
+            np.empty((0, width), dtype=dtype)
         try:
             yield codes
         finally:
