@@ -242,7 +242,7 @@ def _train_rank(rank: int, path: Path, class_name: str, params: dict[str, Any],
                                          rank == 0})
     model._validate_params()
     device = torch.device("cuda", rank) if backend == "nccl" else torch.device("cpu")
-    codes = np.load(path / "codes.npy", mmap_mode="c")  # copy-on-write: not read into memory
+    codes = np.load(path / "codes.npy", mmap_mode="r")  # read-only: rows read as needed
     prep = prepared_from_dict(model, json.loads((path / "prepared.json").read_text()), codes,
                               device)
     model._store_fit(prep.result)
