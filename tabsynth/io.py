@@ -273,11 +273,12 @@ def open_source(data: Any, **csv_options: Any) -> Any:
     return _open(data, **csv_options)
 
 
-def sql_source(query: str, url: str) -> Any:
-    """A table from a SQL query over a connection URL: :func:`tabsynth.sources.sql_source`."""
-    from .sources import sql_source as _sql
+def sql_source(query: str, url: str, *, partitions: int = 1,
+               partition_column: str | None = None) -> Any:
+    """A table from a SQL query over a connection URL: :func:`tabsynth.sql_source.sql_source`."""
+    from .sql_source import sql_source as _sql
 
-    return _sql(query, url)
+    return _sql(query, url, partitions=partitions, partition_column=partition_column)
 
 
 _ = check_output_path, atomic_outputs  # re-exported

@@ -9,13 +9,11 @@
 * a **glob of CSV files** (``parts/*.csv``): each file is read by tabsynth's CSV rules
   (:func:`tabsynth.io.read_table`: sniffed delimiter, only the empty field missing) and handed
   out in batches, so one *file* must fit in memory, not the table;
-* a **SQL query** over a connection URL (:func:`sql_source`): SQLAlchemy for every URL it knows
-  (``sqlite:///x.db``, ``postgresql+psycopg://...``; results fetched in chunks with
-  ``stream_results``, a server-side cursor on PostgreSQL, whose batches take their dtypes from
-  the declared column types: :mod:`tabsynth._sqltypes`), and DuckDB's own Arrow reader for
-  ``duckdb:///x.duckdb``.
+* a **SQL query** over a connection URL (:func:`~tabsynth.sql_source.sql_source`, read in
+  :mod:`tabsynth.sql_source`), optionally split into pieces on an integer column.
 
-A source is picklable and can be split into :meth:`TableSource.partitions` (one per file) that
+A source is picklable and can be split into :meth:`TableSource.partitions` (one per file, or
+per piece of a split SQL query) that
 Dask workers read independently (:mod:`tabsynth.stats.partial`). Nothing here reads a value
 into anything but a batch: the statistics (:mod:`tabsynth.stats.partial`) and the encoding
 (:mod:`tabsynth.models.streaming`) consume the batches.
@@ -31,8 +29,15 @@ from typing import Any
 
 import pandas as pd
 
-from ._sqltypes import arrow_schema, typed_frame
-from .errors import DataError, ParameterError
+from .errors import DataError
+from .sql_source import (
+    _duckdb_connect,
+    check_partition_column,
+    partition_query,
+    sql_batches,
+    sql_schema_frame,
+    sql_source,
+)
 
 __all__ = ["BATCH_ROWS", "TableSource", "is_source_spec", "open_source", "sql_source"]
 
@@ -47,15 +52,21 @@ class TableSource:
 
     ``iter_batches(batch_rows)`` yields DataFrames of at most ``batch_rows`` rows, in the same
     order on every pass; ``partitions()`` splits the source into independent pieces (one per
-    file; a SQL query is one piece); ``n_rows`` is known from Parquet metadata, else counted
-    in a pass (and cached); ``empty()`` is a zero-row frame with the columns' dtypes (what a DP
-    fit's metadata may read); ``head()`` the first batch (non-DP detection).
+    file, one per piece of a split SQL query); ``n_rows`` is known from Parquet metadata,
+    else counted in a pass (and cached); ``empty()`` is a zero-row frame with the columns'
+    dtypes (what a DP fit's metadata may read); ``head()`` the first batch (non-DP detection).
     """
 
     def __init__(self, kind: str, *, files: list[str] | None = None, query: str | None = None,
                  url: str | None = None, name: str = "", csv_options: dict | None = None,
-                 hive: tuple[str, tuple[str, ...]] | None = None):
+                 hive: tuple[str, tuple[str, ...]] | None = None,
+                 split: tuple[str, int] | None = None, piece: int | None = None):
         self.kind = kind
+        #: ``(column, pieces)`` of a SQL query read in pieces, and which piece this is
+        #: (``None``: every piece, one after the other).
+        self.split = split
+        self.piece = piece
+        self._split_checked = False
         self.files = list(files or [])
         #: ``(dataset folder, partition keys)`` of a hive-partitioned Parquet folder
         #: (``region=north/part-0.parquet``): the keys become text columns.
@@ -88,8 +99,14 @@ class TableSource:
                 for start in range(0, len(df), batch_rows):
                     yield df.iloc[start:start + batch_rows].reset_index(drop=True)
                 del df
+        elif self.split is not None and self.piece is None:
+            for part in self.partitions():  # the pieces one after the other
+                yield from part.iter_batches(batch_rows)
         else:
-            yield from _sql_batches(self.query or "", self.url or "", batch_rows)
+            query = self.query or ""
+            if self.split is not None:
+                query = partition_query(query, self.split[0], self.split[1], int(self.piece))
+            yield from sql_batches(query, self.url or "", batch_rows)
 
     def _parquet_batches(self, batch_rows: int) -> Iterator[pd.DataFrame]:
         import pyarrow as pa
@@ -127,7 +144,17 @@ class TableSource:
 
     def partitions(self) -> list[TableSource]:
         """Independent pieces (one per file) whose batches, in order, are this source's."""
-        if self.kind == "sql" or len(self.files) <= 1:
+        if self.kind == "sql":
+            if self.split is None or self.piece is not None:
+                return [self]
+            if not self._split_checked:
+                check_partition_column(self.empty(), self.split[0])
+                self._split_checked = True
+            column, n = self.split
+            return [TableSource("sql", query=self.query, url=self.url, split=self.split,
+                                piece=i, name=f"{self.name}, piece {i + 1} of {n} ({column})")
+                    for i in range(n)]
+        if len(self.files) <= 1:
             return [self]
         return [TableSource(self.kind, files=[f], name=f, csv_options=self.csv_options,
                             hive=self.hive) for f in self.files]
@@ -160,9 +187,12 @@ class TableSource:
             finally:
                 con.close()
         if self.kind == "sql":
-            typed = _sql_schema_frame(self.query or "", self.url or "")
+            typed = sql_schema_frame(self.query or "", self.url or "")
             if typed is not None:
                 return typed
+            for batch in sql_batches(self.query or "", self.url or "", 1024):  # whole query
+                return batch.iloc[:0]
+            raise DataError(f"The table {self.name!r} has no rows.")
         return self.head(1024).iloc[:0]
 
     @property
@@ -269,132 +299,3 @@ def _kind(path: str) -> str | None:
     if low.endswith(_CSV):
         return "csv"
     return None
-
-
-# ------------------------------------------------------------------------------------------ SQL
-def sql_source(query: str, url: str) -> TableSource:
-    """A table from a SQL query over a connection URL, read in chunks.
-
-    ``url`` is a SQLAlchemy URL (``sqlite:///x.db``, ``postgresql://user@host/db``, ...; the
-    driver must be installed) or ``duckdb:///path.duckdb`` (DuckDB's Arrow reader, read
-    only). The query runs once per pass over the table (statistics, encoding), so it must
-    return the same rows in the same order each time: give it an ``ORDER BY``.
-    """
-    if not isinstance(query, str) or not query.strip():
-        raise ParameterError(f"The SQL query must be a non-empty string. Got {query!r} instead.")
-    if not isinstance(url, str) or "://" not in url:
-        raise ParameterError(
-            f"The connection URL must look like 'sqlite:///path.db' or 'duckdb:///path.duckdb'. "
-            f"Got {url!r} instead.")
-    return TableSource("sql", query=query, url=url, name=f"SQL query on {_safe_url(url)}")
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password (never printed)."""
-    head, sep, rest = url.partition("://")
-    if "@" in rest:
-        creds, _, host = rest.rpartition("@")
-        user = creds.split(":", 1)[0]
-        return f"{head}{sep}{user}:***@{host}"
-    return url
-
-
-def _duckdb_connect(url: str) -> Any:
-    try:
-        import duckdb
-    except ImportError:
-        raise ParameterError(
-            "A duckdb:// URL needs the duckdb package: pip install 'tabsynth[scale]'.") from None
-    path = url.split("://", 1)[1].lstrip("/") if url.count("/") >= 3 else ""
-    path = "/" + path if url.startswith("duckdb:////") else path
-    try:
-        return duckdb.connect(path or ":memory:", read_only=bool(path))
-    except duckdb.Error as exc:
-        raise DataError(f"Cannot open the DuckDB database {_safe_url(url)!r}: {exc}") from None
-
-
-def _sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame]:
-    if url.startswith("duckdb://"):
-        import duckdb
-
-        con = _duckdb_connect(url)
-        try:
-            try:
-                reader = con.sql(query).to_arrow_reader(batch_rows)
-            except duckdb.Error as exc:
-                raise DataError(f"The SQL query failed: {exc}") from None
-            for batch in reader:
-                if batch.num_rows:
-                    yield batch.to_pandas()
-        finally:
-            con.close()
-        return
-    sa, engine = _sa_engine(url)
-    try:
-        with engine.connect() as conn:
-            # a server-side cursor where the driver has one (psycopg, psycopg2: a named
-            # cursor), fetching up to a batch of rows per round trip
-            conn = conn.execution_options(stream_results=True, max_row_buffer=batch_rows)
-            try:
-                schema = None
-                if engine.dialect.name == "postgresql":  # the cursor describes the types
-                    result = conn.execute(sa.text(query))
-                    schema = arrow_schema(engine.dialect.name, result.cursor.description)
-                    if schema is None:
-                        result.close()
-                if schema is None:  # pandas infers each chunk's dtypes (SQLite, ...)
-                    chunks = pd.read_sql_query(sa.text(query), conn, chunksize=batch_rows)
-                else:  # typed batches from the declared column types
-                    chunks = _typed_chunks(result, schema, batch_rows)
-                for chunk in chunks:
-                    if len(chunk):
-                        yield chunk
-            except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
-                raise DataError(f"The SQL query failed: {_first_line(exc)}") from None
-    finally:
-        engine.dispose()
-
-
-def _typed_chunks(result: Any, schema: list, batch_rows: int) -> Iterator[pd.DataFrame]:
-    while rows := result.fetchmany(batch_rows):
-        yield typed_frame(schema, rows)
-        del rows
-    result.close()
-
-
-def _sql_schema_frame(query: str, url: str) -> pd.DataFrame | None:
-    """Zero rows with the dtypes the database declares for the query's columns (PostgreSQL),
-    without fetching a row; ``None`` where the types are not known."""
-    sa, engine = _sa_engine(url)
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
-        return None
-    try:
-        with engine.connect() as conn:
-            conn = conn.execution_options(stream_results=True)
-            try:
-                result = conn.execute(sa.text(query))
-            except sa.exc.SQLAlchemyError as exc:
-                raise DataError(f"The SQL query failed: {_first_line(exc)}") from None
-            schema = arrow_schema(engine.dialect.name, result.cursor.description)
-            result.close()
-            return None if schema is None else typed_frame(schema, [])
-    finally:
-        engine.dispose()
-
-
-def _sa_engine(url: str) -> tuple[Any, Any]:
-    try:
-        import sqlalchemy as sa
-    except ImportError:
-        raise ParameterError(
-            "A SQL source needs SQLAlchemy: pip install 'tabsynth[scale]'.") from None
-    try:
-        return sa, sa.create_engine(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise ParameterError(f"Cannot use the connection URL {_safe_url(url)!r}: {exc}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
-    return str(getattr(cause, "orig", None) or cause).splitlines()[0]

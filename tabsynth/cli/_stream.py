@@ -1,5 +1,6 @@
 """``tabsynth fit``'s larger-than-memory inputs: a Parquet folder or a glob of files, ``--sql``
-with ``--url``, and ``--engine dask`` (``--scheduler``, ``--workers``)."""
+with ``--url`` (``--sql-partitions``, ``--sql-partition-column``), and ``--engine dask``
+(``--scheduler``, ``--workers``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ def stream_options(func: Any) -> Any:
         click.option("--url", default=None, metavar="URL",
                      help="Connection URL of --sql: sqlite:///x.db, duckdb:///x.duckdb, or any "
                           "SQLAlchemy URL whose driver is installed."),
+        click.option("--sql-partitions", type=click.IntRange(min=1), default=1,
+                     show_default=True,
+                     help="Read --sql as this many pieces (with --engine dask, in parallel "
+                          "on the workers): the rows whose --sql-partition-column modulo N "
+                          "is 0, 1, ... (NULLs in piece 0)."),
+        click.option("--sql-partition-column", default=None, metavar="COLUMN",
+                     help="The integer column of --sql's result that --sql-partitions splits "
+                          "on (an id)."),
         click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
                      show_default=True,
                      help="Where a streamed table's statistics and encoding are computed: "
@@ -50,9 +59,15 @@ def wants_stream(data: str | None, sql: str | None, engine: str) -> bool:
 
 
 def check_options(sql: str | None, url: str | None, engine: str,
-                  scheduler: str | None) -> None:
+                  scheduler: str | None, sql_partitions: int = 1,
+                  sql_partition_column: str | None = None) -> None:
     if (sql is None) != (url is None):
         raise click.UsageError("--sql and --url go together.")
+    if sql is None and (sql_partitions != 1 or sql_partition_column is not None):
+        raise click.UsageError("--sql-partitions and --sql-partition-column split --sql.")
+    if (sql_partitions > 1) != (sql_partition_column is not None):
+        raise click.UsageError("--sql-partitions N (N > 1) and --sql-partition-column COLUMN "
+                               "go together.")
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask.")
 
@@ -60,11 +75,14 @@ def check_options(sql: str | None, url: str | None, engine: str,
 @contextlib.contextmanager
 def open_streamed(data: str | None, *, sql: str | None, url: str | None, engine: str,
                   scheduler: str | None, workers: int, batch_rows: int | None,
-                  csv: dict[str, Any]) -> Iterator[Any]:
+                  csv: dict[str, Any], sql_partitions: int = 1,
+                  sql_partition_column: str | None = None) -> Iterator[Any]:
     """The :class:`~tabsynth.sources.TableSource` to fit (with its Dask engine running)."""
     from tabsynth.sources import open_source, sql_source
 
-    source = sql_source(sql, url or "") if sql is not None else open_source(data, **csv)
+    source = (sql_source(sql, url or "", partitions=sql_partitions,
+                         partition_column=sql_partition_column)
+              if sql is not None else open_source(data, **csv))
     if batch_rows is not None:
         source.batch_rows = int(batch_rows)
     if engine != "dask":
@@ -72,9 +90,9 @@ def open_streamed(data: str | None, *, sql: str | None, url: str | None, engine:
         return
     from tabsynth.engine import DaskEngine
 
-    if source.kind == "sql":
-        raise ParameterError("--engine dask reads files (a Parquet folder or a glob): a SQL "
-                             "query is one partition, read with --engine local.")
+    if source.kind == "sql" and source.split is None:
+        raise ParameterError("--engine dask reads partitions: a SQL query is one unless "
+                             "--sql-partitions N --sql-partition-column COLUMN splits it.")
     with DaskEngine(scheduler, n_workers=workers) as dask_engine:
         source.engine = dask_engine
         try:

@@ -78,6 +78,8 @@ def fit_command(
     sign_key: str | None,
     sql: str | None,
     url: str | None,
+    sql_partitions: int,
+    sql_partition_column: str | None,
     engine: str,
     scheduler: str | None,
     workers: int,
@@ -122,7 +124,7 @@ def fit_command(
     text_columns = ([n for n, c in metadata.to_dict()["columns"].items()
                      if c.get("sdtype") != "numerical"] if metadata is not None else [])
     na = list(na_values) or (metadata.na_values if metadata is not None else None)
-    check_options(sql, url, engine, scheduler)
+    check_options(sql, url, engine, scheduler, sql_partitions, sql_partition_column)
     if wants_stream(data, sql, engine):
         if model_type not in (None, "ar"):
             raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
@@ -134,7 +136,9 @@ def fit_command(
         model_type = "ar"
         csv = {"sep": sep, "decimal": decimal, "na_values": na, "text_columns": text_columns}
         stream = open_streamed(data, sql=sql, url=url, engine=engine, scheduler=scheduler,
-                               workers=workers, batch_rows=batch_rows, csv=csv)
+                               workers=workers, batch_rows=batch_rows, csv=csv,
+                               sql_partitions=sql_partitions,
+                               sql_partition_column=sql_partition_column)
     else:
         stream = None
         df = read_table(data, sep=sep, decimal=decimal, na_values=na,

@@ -67,6 +67,10 @@ def test_fit_engine_dask(run, parts, tmp_path, monkeypatch):
     ([], "Give DATA"),
     (["FOLDER", "--model", "ctgan"], "--model ar only"),
     (["FOLDER", "--scheduler", "tcp://x:1"], "--scheduler needs --engine dask"),
+    (["FOLDER", "--sql-partitions", "2"], "split --sql"),
+    (["--sql", "SELECT 1", "--url", "sqlite:///x.db", "--sql-partitions", "2"], "go together"),
+    (["--sql", "SELECT 1", "--url", "sqlite:///x.db", "--sql-partition-column", "id"],
+     "go together"),
 ])
 def test_usage_errors(run, parts, tmp_path, args, words):
     _, folder = parts
@@ -75,6 +79,33 @@ def test_usage_errors(run, parts, tmp_path, args, words):
     assert res.exit_code == 2, res.output
     assert words in res.output
     assert not (tmp_path / "x.tsmodel").exists()
+
+
+def test_fit_sql_in_pieces_on_dask(run, parts, tmp_path, monkeypatch):
+    """--sql-partitions: the query's pieces read by 2 Dask workers (threads in CI); without
+    the split, --engine dask refuses a query with the option's name."""
+    pytest.importorskip("distributed")
+    from tabsynth import engine
+
+    init = engine.DaskEngine.__init__
+    monkeypatch.setattr(engine.DaskEngine, "__init__", lambda self, scheduler=None, **kw:
+                        init(self, scheduler, **{**kw, "processes": False}))
+    df, _ = parts
+    db = tmp_path / "t.db"
+    with sqlite3.connect(db) as con:
+        df.to_sql("adult", con, index=True, index_label="row")
+    sql = ["--sql", "SELECT age, sex, income, row FROM adult ORDER BY row", "--url",
+           f"sqlite:///{db}", "--epochs", "1", "--quiet", "--engine", "dask"]
+    res = run("fit", *sql, "-o", tmp_path / "p.tsmodel", "--sql-partitions", "3",
+              "--sql-partition-column", "row")
+    assert res.exit_code == 0, res.output
+    assert f"on {len(df):,} rows" in res.output
+    res = run("fit", *sql, "-o", tmp_path / "one.tsmodel")
+    assert res.exit_code == 2 and "--sql-partitions" in res.output, res.output
+    assert not (tmp_path / "one.tsmodel").exists()
+    res = run("fit", *sql, "-o", tmp_path / "bad.tsmodel", "--sql-partitions", "3",
+              "--sql-partition-column", "sex")
+    assert res.exit_code == 3 and "must hold integers" in res.output, res.output
 
 
 def test_bad_folder_is_a_data_error(run, tmp_path):

@@ -188,3 +188,17 @@ def test_bad_query_is_a_data_error(pg_url):
         sql_source("SELECT * FROM missing_table", pg_url).head()
     with pytest.raises(DataError, match="SQL query failed"):
         sql_source("SELECT * FROM missing_table", pg_url).empty()
+
+
+def test_query_in_pieces(pg_url, table):
+    """Split on an integer column, the pieces (typed from the declared types, as the whole
+    query) hold every row once; read here they come one piece after the other."""
+    source = sql_source(QUERY, pg_url, partitions=3, partition_column="i")
+    pieces = [pd.concat(list(p.iter_batches(500)), ignore_index=True)
+              for p in source.partitions()]
+    for j, piece in enumerate(pieces):
+        assert (piece["i"] % 3 == j).all() and piece.dtypes.equals(table.dtypes)
+    both = pd.concat(pieces, ignore_index=True)
+    expected = pd.concat([table[table["i"] % 3 == j] for j in range(3)], ignore_index=True)
+    pd.testing.assert_frame_equal(both, expected)
+    assert source.n_rows == len(table)

@@ -1,0 +1,200 @@
+"""SQL sources of a streaming fit: a query over a connection URL, read in record batches.
+
+:func:`sql_source` makes the :class:`~tabsynth.sources.TableSource`; :func:`sql_batches`
+reads it: SQLAlchemy for every URL it knows (``sqlite:///x.db``, ``postgresql+psycopg://...``;
+results fetched in chunks with ``stream_results``, a server-side cursor on PostgreSQL, whose
+batches take their dtypes from the declared column types: :mod:`tabsynth._sqltypes`), and
+DuckDB's own Arrow reader for ``duckdb:///x.duckdb``.
+
+A query can be read as ``partitions`` pieces (Dask workers read them in parallel):
+``partition_column`` names an integer column of its result, and piece ``i`` is the rows whose
+value modulo ``partitions`` is ``i`` (:func:`partition_query`; rows where it is NULL go to
+piece 0), each piece the query wrapped in a filter. No value is read to split the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from ._sqltypes import arrow_schema, typed_frame
+from .errors import DataError, ParameterError
+
+__all__ = ["partition_query", "sql_batches", "sql_schema_frame", "sql_source"]
+
+
+def sql_source(query: str, url: str, *, partitions: int = 1,
+               partition_column: str | None = None) -> Any:
+    """A table from a SQL query over a connection URL, read in chunks.
+
+    ``url`` is a SQLAlchemy URL (``sqlite:///x.db``, ``postgresql://user@host/db``, ...; the
+    driver must be installed) or ``duckdb:///path.duckdb`` (DuckDB's Arrow reader, read
+    only). The query runs once per pass over the table (statistics, encoding), so it must
+    return the same rows in the same order each time: give it an ``ORDER BY``.
+
+    ``partitions`` > 1 splits the query into that many pieces on ``partition_column``, an
+    integer column of its result (:func:`partition_query`): with ``--engine dask`` each piece
+    is read by a worker, each runs the query once per pass. Read in one process, the pieces
+    come one after the other.
+    """
+    from .sources import TableSource
+
+    if not isinstance(query, str) or not query.strip():
+        raise ParameterError(f"The SQL query must be a non-empty string. Got {query!r} instead.")
+    if not isinstance(url, str) or "://" not in url:
+        raise ParameterError(
+            f"The connection URL must look like 'sqlite:///path.db' or 'duckdb:///path.duckdb'. "
+            f"Got {url!r} instead.")
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
+        raise ParameterError(f"The number of SQL partitions must be an int >= 1. Got "
+                             f"{partitions!r} instead.")
+    if partition_column is not None and (not isinstance(partition_column, str)
+                                         or not partition_column.strip()):
+        raise ParameterError(f"The SQL partition column must be a column name. Got "
+                             f"{partition_column!r} instead.")
+    if partitions > 1 and partition_column is None:
+        raise ParameterError(f"{partitions} SQL partitions need a partition column: an integer "
+                             "column of the query's result (--sql-partition-column).")
+    split = (partition_column, partitions) if partitions > 1 else None
+    return TableSource("sql", query=query, url=url, name=f"SQL query on {_safe_url(url)}",
+                       split=split)
+
+
+def partition_query(query: str, column: str, partitions: int, index: int) -> str:
+    """``query`` restricted to piece ``index`` of ``partitions``: the rows whose ``column``
+    modulo ``partitions`` is ``index`` (negative values too: ``((v % n) + n) % n``), and in
+    piece 0 the rows where it is NULL. Standard SQL (PostgreSQL, DuckDB, SQLite); the column
+    name is double-quoted."""
+    name = '"' + column.replace('"', '""') + '"'
+    body = query.strip().rstrip(";")
+    test = f"(({name} % {partitions}) + {partitions}) % {partitions} = {index}"
+    if index == 0:
+        test = f"({test} OR {name} IS NULL)"
+    return f"SELECT * FROM ({body}) AS tabsynth_piece WHERE {test}"
+
+
+def check_partition_column(empty: pd.DataFrame, column: str) -> None:
+    """Raise a :class:`~tabsynth.errors.DataError` unless ``column`` is a column of the
+    query's result whose known type is an integer (``empty``: zero rows, the result's
+    dtypes; an all-missing or untyped column is left to the database)."""
+    if column not in empty.columns:
+        raise DataError(f"The SQL partition column {column!r} is not a column of the query's "
+                        f"result ({', '.join(map(str, empty.columns))}).")
+    dtype = empty[column].dtype
+    known = not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_float_dtype(dtype))
+    if known and not pd.api.types.is_integer_dtype(dtype):
+        raise DataError(f"The SQL partition column {column!r} must hold integers (its rows are "
+                        f"split by value modulo the partitions); it is {dtype}.")
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password (never printed)."""
+    head, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{head}{sep}{user}:***@{host}"
+    return url
+
+
+def _duckdb_connect(url: str) -> Any:
+    try:
+        import duckdb
+    except ImportError:
+        raise ParameterError(
+            "A duckdb:// URL needs the duckdb package: pip install 'tabsynth[scale]'.") from None
+    path = url.split("://", 1)[1].lstrip("/") if url.count("/") >= 3 else ""
+    path = "/" + path if url.startswith("duckdb:////") else path
+    try:
+        return duckdb.connect(path or ":memory:", read_only=bool(path))
+    except duckdb.Error as exc:
+        raise DataError(f"Cannot open the DuckDB database {_safe_url(url)!r}: {exc}") from None
+
+
+def sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame]:
+    if url.startswith("duckdb://"):
+        import duckdb
+
+        con = _duckdb_connect(url)
+        try:
+            try:
+                reader = con.sql(query).to_arrow_reader(batch_rows)
+            except duckdb.Error as exc:
+                raise DataError(f"The SQL query failed: {exc}") from None
+            for batch in reader:
+                if batch.num_rows:
+                    yield batch.to_pandas()
+        finally:
+            con.close()
+        return
+    sa, engine = _sa_engine(url)
+    try:
+        with engine.connect() as conn:
+            # a server-side cursor where the driver has one (psycopg, psycopg2: a named
+            # cursor), fetching up to a batch of rows per round trip
+            conn = conn.execution_options(stream_results=True, max_row_buffer=batch_rows)
+            try:
+                schema = None
+                if engine.dialect.name == "postgresql":  # the cursor describes the types
+                    result = conn.execute(sa.text(query))
+                    schema = arrow_schema(engine.dialect.name, result.cursor.description)
+                    if schema is None:
+                        result.close()
+                if schema is None:  # pandas infers each chunk's dtypes (SQLite, ...)
+                    chunks = pd.read_sql_query(sa.text(query), conn, chunksize=batch_rows)
+                else:  # typed batches from the declared column types
+                    chunks = _typed_chunks(result, schema, batch_rows)
+                for chunk in chunks:
+                    if len(chunk):
+                        yield chunk
+            except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+                raise DataError(f"The SQL query failed: {_first_line(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def _typed_chunks(result: Any, schema: list, batch_rows: int) -> Iterator[pd.DataFrame]:
+    while rows := result.fetchmany(batch_rows):
+        yield typed_frame(schema, rows)
+        del rows
+    result.close()
+
+
+def sql_schema_frame(query: str, url: str) -> pd.DataFrame | None:
+    """Zero rows with the dtypes the database declares for the query's columns (PostgreSQL),
+    without fetching a row; ``None`` where the types are not known."""
+    sa, engine = _sa_engine(url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        return None
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(stream_results=True)
+            try:
+                result = conn.execute(sa.text(query))
+            except sa.exc.SQLAlchemyError as exc:
+                raise DataError(f"The SQL query failed: {_first_line(exc)}") from None
+            schema = arrow_schema(engine.dialect.name, result.cursor.description)
+            result.close()
+            return None if schema is None else typed_frame(schema, [])
+    finally:
+        engine.dispose()
+
+
+def _sa_engine(url: str) -> tuple[Any, Any]:
+    try:
+        import sqlalchemy as sa
+    except ImportError:
+        raise ParameterError(
+            "A SQL source needs SQLAlchemy: pip install 'tabsynth[scale]'.") from None
+    try:
+        return sa, sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ParameterError(f"Cannot use the connection URL {_safe_url(url)!r}: {exc}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+    return str(getattr(cause, "orig", None) or cause).splitlines()[0]
