@@ -96,7 +96,8 @@ def fit_command(
     under a temporary name, so an existing model file survives a failed or killed fit.
 
     Several training processes: --nproc N, or torchrun --nproc-per-node N -m tabsynth fit
-    ... (every process reads DATA; rank 0 measures the statistics and writes OUTPUT).
+    ... (every process reads DATA; rank 0 measures the statistics and writes OUTPUT; a
+    streamed table is read in record batches by every process, each into its own cell file).
     """
     from tabsynth.errors import ParameterError
     from tabsynth.io import read_table
@@ -129,10 +130,6 @@ def fit_command(
         if model_type not in (None, "ar"):
             raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
                                    "is fitted by --model ar only.")
-        if group is not None:
-            raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
-                                   "is not read under torchrun (every process would read "
-                                   "it): use --nproc N instead.")
         model_type = "ar"
         csv = {"sep": sep, "decimal": decimal, "na_values": na, "text_columns": text_columns}
         stream = open_streamed(data, sql=sql, url=url, engine=engine, scheduler=scheduler,

@@ -215,16 +215,17 @@ class ARSynthesizer(BaseSynthesizer):
         with contextlib.ExitStack() as stack:  # holds a streamed fit's memmap until the end
             if ctx is None:
                 prep = self._prepare(df, md, device, stack=stack)
-            else:  # rank 0 prepares; the others receive it
-                prep = share_prepared(self, ctx, self._prepare, df, md, device)
+            else:  # rank 0 prepares; the others receive it; each encodes its copy
+                prep = share_prepared(self, ctx, self._prepare, df, md, device, stack=stack)
             del df
             return self._fit_prepared(prep)
 
     def _prepare(self, df: Any, md: Any, device: Any, *,
-                 stack: contextlib.ExitStack | None = None) -> Any:
+                 stack: contextlib.ExitStack | None = None, encode: bool = True) -> Any:
         """Everything before training, read from the table once: statistics (DP: budget,
         DP statistics, ledger and DP-SGD plan), transformer and the rows' cells
-        (:class:`~tabsynth.models.distributed.Prepared`)."""
+        (:class:`~tabsynth.models.distributed.Prepared`; ``encode=False``: no cells, each
+        process of a group encodes its own copy)."""
         from ..transformer import DataTransformer
         from .distributed import Prepared
         from .fit_result import FitResult
@@ -241,21 +242,21 @@ class ARSynthesizer(BaseSynthesizer):
         else:
             stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats, numeric_encoding="bins", n_bins=self.n_bins)
-        if is_streamed(df):  # cells in a memmap, removed when `stack` closes (fit's end)
+        streamed = is_streamed(df)
+        n_in = len(df.empty().columns) if streamed else int(df.shape[1])
+        if not encode:
+            codes = np.zeros((0, 0), dtype=np.int64)
+        elif streamed:  # cells in a file, removed when `stack` closes (fit's end)
             if stack is None:
                 raise ParameterError(
-                    f"{type(self).__name__}: a table read in record batches (a folder, a glob, "
-                    "a SQL source) is not read under torchrun (every process would read it); "
-                    "train it in several processes with fit_distributed / tabsynth fit "
-                    "--nproc N, or read it into a DataFrame first.")
+                    f"{type(self).__name__}: a table read in record batches needs the fit's "
+                    "stack (its cell file lives until the fit ends).")
             from .streaming import encode_to_memmap
 
             codes = stack.enter_context(encode_to_memmap(
                 df, transformer.column_codes, transformer.column_domains, verbose=self.verbose))
-            n_in = len(df.empty().columns)
         else:
             codes = transformer.column_codes(df)  # the last read of the table
-            n_in = int(df.shape[1])
         result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
                            n_features_in=n_in, ledger=ledger)
         return Prepared(result=result, codes=codes, plan=plan, rng=rng)

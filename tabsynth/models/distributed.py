@@ -38,6 +38,7 @@ Training (:mod:`tabsynth.models.ar_train`, :mod:`tabsynth.models.ar_dp`)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Callable
@@ -45,6 +46,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ..errors import ParameterError
 
 __all__ = ["DistContext", "Prepared", "batch_share", "current", "init_from_env", "leave_group",
            "prepared_from_dict", "prepared_to_dict", "rank_generator", "refuse_in_group",
@@ -90,8 +93,6 @@ def refuse_in_group(model: Any) -> None:
     """A clear error for a model that does not train in several processes, called in a
     process group (CTGAN, TVAE: their loops are not distributed yet)."""
     if current() is not None:
-        from ..errors import ParameterError
-
         raise ParameterError(
             f"{type(model).__name__} does not train in several processes yet (multi-process "
             "training: ARSynthesizer). Fit it in one process (without torchrun or --nproc).")
@@ -266,18 +267,22 @@ def raise_remote(kind: str, message: str, where: str) -> None:
 
 
 def share_prepared(model: Any, ctx: DistContext, make: Callable[..., Prepared],
-                   df: Any, metadata: Any, device: Any) -> Prepared:
-    """Rank 0 runs ``make(df, metadata, device)`` (statistics, ledger, plan: their noise
-    drawn once) and sends the result to every process as JSON; each process encodes its own
-    copy of the table with the transformer rebuilt from it. An error on rank 0 is raised in
-    every process."""
+                   df: Any, metadata: Any, device: Any, *,
+                   stack: contextlib.ExitStack | None = None) -> Prepared:
+    """Rank 0 runs ``make(df, metadata, device, encode=False)`` (statistics, ledger, plan:
+    their noise drawn once) and sends the result to every process as JSON; each process
+    encodes its own copy of the table with the transformer rebuilt from it (a table read in
+    record batches: into its own temporary cell file, held open by ``stack``). An error on
+    rank 0 is raised in every process."""
     import torch.distributed as dist
+
+    from ..stats.passes import is_streamed
 
     payload: list[Any] = [None]
     error: BaseException | None = None
     if ctx.rank == 0:
         try:
-            prep = make(df, metadata, device)
+            prep = make(df, metadata, device, encode=False)
             payload[0] = json.dumps({"ok": prepared_to_dict(
                 dataclasses.replace(prep, processes=ctx.world))})
         except Exception as exc:  # noqa: BLE001 - re-raised below, after telling the others
@@ -290,5 +295,15 @@ def share_prepared(model: Any, ctx: DistContext, make: Callable[..., Prepared],
     if "error" in d:
         raise_remote(d["error"][0], d["error"][1], "rank 0")
     prep = prepared_from_dict(model, d["ok"], None, device)
-    prep.codes = prep.result.transformer.column_codes(df)
+    transformer = prep.result.transformer
+    if is_streamed(df):
+        from .streaming import encode_to_memmap
+
+        if stack is None:
+            raise ParameterError("share_prepared: a streamed table needs the fit's stack "
+                                 "(its cell file lives until the fit ends).")
+        prep.codes = stack.enter_context(encode_to_memmap(
+            df, transformer.column_codes, transformer.column_domains))
+    else:
+        prep.codes = transformer.column_codes(df)
     return prep

@@ -261,6 +261,75 @@ def test_torchrun_dp_fit(tmp_path: Path) -> None:
     assert res.stderr.count("too few for ARSynthesizer(batch_size=5000)") == 2, res.stderr[-3000:]
 
 
+def test_shared_preparation_of_a_streamed_table_encodes_a_cell_file(tmp_path: Path) -> None:
+    """What each torchrun process does with a streamed table (one-process gloo group here):
+    rank 0's statistics arrive as JSON, the cells go to a read-only file held by the fit's
+    stack (removed when it closes), equal to the in-memory table's cells."""
+    import contextlib
+
+    import torch.distributed as dist
+
+    from tabsynth.models.distributed import DistContext, share_prepared
+
+    df = _table(300)
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    for j, idx in enumerate(np.array_split(np.arange(len(df)), 2)):
+        df.iloc[idx].to_parquet(folder / f"part-{j}.parquet", index=False)
+    model = ARSynthesizer(**SMALL, epochs=1, random_state=0)
+    source, md, device = model._start_fit(tabsynth.open_source(folder), _metadata())
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0,
+                            world_size=1)
+    try:
+        with contextlib.ExitStack() as stack:
+            prep = share_prepared(model, DistContext(0, 1, "gloo"), model._prepare, source,
+                                  md, device, stack=stack)
+            assert isinstance(prep.codes, np.memmap) and prep.codes.mode == "r"
+            cell_file = Path(prep.codes.filename)
+            memory = ARSynthesizer(**SMALL, epochs=1, random_state=0)
+            want = memory._prepare(*memory._start_fit(df, _metadata()))
+            assert prep.result.stats.to_dict() == want.result.stats.to_dict()
+            assert np.array_equal(np.asarray(prep.codes), want.codes)
+            assert cell_file.exists()
+        assert not cell_file.exists()
+        with pytest.raises(ParameterError, match="needs the fit's stack"):
+            share_prepared(model, DistContext(0, 1, "gloo"), model._prepare, source, md,
+                           device)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_torchrun_streamed_folder_equals_the_same_table_from_a_file(tmp_path: Path) -> None:
+    """torchrun with a Parquet folder: rank 0 measures the statistics in record batches, every
+    process encodes its own cell file; the model is the one torchrun trains from the same
+    table in a CSV file (same statistics, cells and seeded training)."""
+    df = _table()
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    for j, idx in enumerate(np.array_split(np.arange(len(df)), 3)):
+        df.iloc[idx].to_parquet(folder / f"part-{j}.parquet", index=False)
+    df.to_csv(tmp_path / "t.csv", index=False)
+    md = tmp_path / "md.json"
+    _metadata().save(md)
+    models = []
+    for data, name in ((folder, "folder"), (tmp_path / "t.csv", "file")):
+        out = tmp_path / f"{name}.tsmodel"
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+               "--master-port", str(_free_port()), "-m", "tabsynth", "fit", str(data), "-o",
+               str(out), "--epochs", "2", "--batch-size", "100", "--seed", "0", "--quiet",
+               "--metadata", str(md)]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert res.stdout.count("Wrote") == 1  # rank 0 only
+        models.append(tabsynth.load(out))
+    streamed, memory = models
+    assert streamed.stats_.to_dict() == memory.stats_.to_dict()
+    assert streamed.training_summary_["processes"] == 2
+    pd.testing.assert_frame_equal(streamed.sample(100, random_state=1),
+                                  memory.sample(100, random_state=1))
+
+
 @pytest.mark.slow
 def test_two_process_neighbouring_tables(tmp_path: Path) -> None:
     """D and D' (one adversarial row added), 2 processes each: everything in the model file
