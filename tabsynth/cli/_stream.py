@@ -38,6 +38,10 @@ def stream_options(func: Any) -> Any:
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="With --engine dask: join this running scheduler (tcp://host:8786) "
                           "instead of starting a LocalCluster."),
+        click.option("--scheduler-timeout", type=click.FloatRange(min=0, min_open=True),
+                     default=None, metavar="SECONDS",
+                     help="With --scheduler: how long to wait for it before giving up "
+                          "(default 5)."),
         click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
                      help="With --engine dask: LocalCluster workers."),
         click.option("--batch-rows", type=click.IntRange(min=1024), default=None,
@@ -60,7 +64,8 @@ def wants_stream(data: str | None, sql: str | None, engine: str) -> bool:
 
 def check_options(sql: str | None, url: str | None, engine: str,
                   scheduler: str | None, sql_partitions: int = 1,
-                  sql_partition_column: str | None = None) -> None:
+                  sql_partition_column: str | None = None,
+                  scheduler_timeout: float | None = None) -> None:
     if (sql is None) != (url is None):
         raise click.UsageError("--sql and --url go together.")
     if sql is None and (sql_partitions != 1 or sql_partition_column is not None):
@@ -70,13 +75,16 @@ def check_options(sql: str | None, url: str | None, engine: str,
                                "go together.")
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask.")
+    if scheduler_timeout is not None and scheduler is None:
+        raise click.UsageError("--scheduler-timeout goes with --scheduler ADDRESS.")
 
 
 @contextlib.contextmanager
 def open_streamed(data: str | None, *, sql: str | None, url: str | None, engine: str,
                   scheduler: str | None, workers: int, batch_rows: int | None,
                   csv: dict[str, Any], sql_partitions: int = 1,
-                  sql_partition_column: str | None = None) -> Iterator[Any]:
+                  sql_partition_column: str | None = None,
+                  scheduler_timeout: float | None = None) -> Iterator[Any]:
     """The :class:`~tabsynth.sources.TableSource` to fit (with its Dask engine running)."""
     from tabsynth.sources import open_source, sql_source
 
@@ -93,7 +101,7 @@ def open_streamed(data: str | None, *, sql: str | None, url: str | None, engine:
     if source.kind == "sql" and source.split is None:
         raise ParameterError("--engine dask reads partitions: a SQL query is one unless "
                              "--sql-partitions N --sql-partition-column COLUMN splits it.")
-    with DaskEngine(scheduler, n_workers=workers) as dask_engine:
+    with DaskEngine(scheduler, n_workers=workers, timeout=scheduler_timeout) as dask_engine:
         source.engine = dask_engine
         try:
             yield source

@@ -82,6 +82,7 @@ def fit_command(
     sql_partition_column: str | None,
     engine: str,
     scheduler: str | None,
+    scheduler_timeout: float | None,
     workers: int,
     batch_rows: int | None,
 ) -> None:
@@ -125,7 +126,8 @@ def fit_command(
     text_columns = ([n for n, c in metadata.to_dict()["columns"].items()
                      if c.get("sdtype") != "numerical"] if metadata is not None else [])
     na = list(na_values) or (metadata.na_values if metadata is not None else None)
-    check_options(sql, url, engine, scheduler, sql_partitions, sql_partition_column)
+    check_options(sql, url, engine, scheduler, sql_partitions, sql_partition_column,
+                  scheduler_timeout)
     if wants_stream(data, sql, engine):
         if model_type not in (None, "ar"):
             raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
@@ -135,7 +137,8 @@ def fit_command(
         stream = open_streamed(data, sql=sql, url=url, engine=engine, scheduler=scheduler,
                                workers=workers, batch_rows=batch_rows, csv=csv,
                                sql_partitions=sql_partitions,
-                               sql_partition_column=sql_partition_column)
+                               sql_partition_column=sql_partition_column,
+                               scheduler_timeout=scheduler_timeout)
     else:
         stream = None
         df = read_table(data, sep=sep, decimal=decimal, na_values=na,

@@ -88,6 +88,9 @@ def _parse_rare(spec: str) -> tuple[str, float | None]:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="With --engine dask: join this running scheduler (tcp://host:8786; its "
                    "workers must see OUTPUT's folder) instead of starting a LocalCluster.")
+@click.option("--scheduler-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="With --scheduler: how long to wait for it before giving up (default 5).")
 @click.option("--overwrite", is_flag=True, default=False,
               help="With --partitions: replace an existing non-empty OUTPUT folder (once the "
                    "new dataset is complete).")
@@ -111,6 +114,7 @@ def sample_command(
     workers: int,
     engine: str,
     scheduler: str | None,
+    scheduler_timeout: float | None,
     overwrite: bool,
     device: str,
     sep: str | None,
@@ -139,9 +143,12 @@ def sample_command(
         raise ParameterError("Missing option '-n' / '--num-rows' (the number of rows).")
     if scheduler is not None and engine != "dask":
         raise ParameterError("--scheduler needs --engine dask.")
+    if scheduler_timeout is not None and scheduler is None:
+        raise ParameterError("--scheduler-timeout goes with --scheduler ADDRESS.")
     if partitions is not None or workers != 1 or overwrite or engine != "local":
         _sample_dataset(model_path, n, output, conditions, oversample, rare, seed, chunk_size,
-                        partitions, workers, overwrite, device, engine, scheduler)
+                        partitions, workers, overwrite, device, engine, scheduler,
+                        scheduler_timeout)
         return
     check_distinct({"MODEL": model_path, "--data": data}, {"-o": output})
     check_writable(output, table=True)
@@ -206,7 +213,8 @@ def sample_command(
 def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tuple[str, ...],
                     oversample: str | None, rare: str | None, seed: int | None,
                     chunk_size: int, partitions: int | None, workers: int, overwrite: bool,
-                    device: str, engine: str = "local", scheduler: str | None = None) -> None:
+                    device: str, engine: str = "local", scheduler: str | None = None,
+                    scheduler_timeout: float | None = None) -> None:
     """``--partitions P [--workers W] [--engine dask] [--overwrite]``: a partitioned Parquet
     dataset."""
     import contextlib
@@ -239,7 +247,8 @@ def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tup
         if engine == "dask":
             from tabsynth.engine import DaskEngine
 
-            runner = stack.enter_context(DaskEngine(scheduler, n_workers=workers))
+            runner = stack.enter_context(DaskEngine(scheduler, n_workers=workers,
+                                                    timeout=scheduler_timeout))
         sample_to_dataset(model, output, n, model_file=model_path, partitions=partitions,
                           workers=workers, conditions=parsed, random_state=seed,
                           chunk_size=chunk_size, overwrite=overwrite, device=device,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
@@ -72,3 +73,20 @@ def test_unreachable_scheduler_is_a_one_line_error(run, model_file, tmp_path, mo
         f"to connect to {address} after 1 s). Is it running, and is the address its "
         "tcp://host:port?"]
     assert not out.exists()
+    # --scheduler-timeout sets the wait (sample and fit alike); it needs --scheduler
+    monkeypatch.setattr(engine, "SCHEDULER_TIMEOUT", 30.0)
+    start = time.perf_counter()
+    res = run("sample", model_file, "-n", "100", "-o", out, "--partitions", "2",
+              "--engine", "dask", "--scheduler", address, "--scheduler-timeout", "0.5")
+    assert time.perf_counter() - start < 5 and res.exit_code == 2, res.output
+    assert "within 0.5 s" in res.output and not out.exists()
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"]}).to_parquet(folder / "p.parquet")
+    res = run("fit", folder, "-o", tmp_path / "m.tsmodel", "--engine", "dask", "--scheduler",
+              address, "--scheduler-timeout", "0.5")
+    assert res.exit_code == 2 and "within 0.5 s" in res.output, res.output
+    for cmd in (["sample", model_file, "-n", "10", "-o", out, "--partitions", "2"],
+                ["fit", folder, "-o", tmp_path / "m.tsmodel"]):
+        res = run(*cmd, "--scheduler-timeout", "3")
+        assert res.exit_code == 2 and "--scheduler-timeout goes with --scheduler" in res.output
