@@ -37,15 +37,23 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     ctx = current()
     fwd = ddp(net, ctx)  # net itself in one process
     n = len(codes)
-    perm = rng.permutation(n)
+    # row indices in 32 bits where they fit (the same permutations: 4 bytes a row, not 8)
+    index = np.int32 if n < 2**31 else np.int64
+    perm = rng.permutation(np.arange(n, dtype=index))
     n_val = int(round(model.validation_share * n)) if n >= 20 else 0
     store = RowStore(codes, dev)  # minibatches gathered by index (a memmap stays on disk)
     val_idx, train_idx = perm[:n_val], perm[n_val:]
     m = len(train_idx)
-    # validation orders fixed once, so epochs compare on the same orders
+    # validation orders fixed once, so epochs compare on the same orders: replayed from the
+    # generator's saved state every epoch, not held (columns x 8 bytes per validation row)
     val_gen = model._torch_generator(rng, dev)
+    val_state = val_gen.get_state()
     val_chunks = [val_idx[k:k + 4096] for k in range(0, n_val, 4096)]
-    val_before = [model._before(len(chunk), val_gen) for chunk in val_chunks]
+
+    def val_before() -> Any:
+        val_gen.set_state(val_state)
+        return (model._before(len(chunk), val_gen) for chunk in val_chunks)
+
     optim = adam(net.parameters(), lr=model.learning_rate, weight_decay=model.weight_decay)
     batch = min(int(model.batch_size), max(m, 1))
     steps = max(math.ceil(m / batch), 1)
@@ -56,7 +64,7 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     try:
         for epoch in bar:
             net.train()
-            order = rng.permutation(m)
+            order = rng.permutation(np.arange(m, dtype=index))
             total = torch.zeros((), device=dev)
             for i in range(steps):
                 rows = store.take(batch_share(train_idx[order[i * batch:(i + 1) * batch]], ctx))
@@ -74,7 +82,7 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
                 net.eval()
                 with torch.no_grad():
                     v = sum(float(net(store.take(chunk), b).sum()) for k, (chunk, b) in
-                            enumerate(zip(val_chunks, val_before, strict=True))
+                            enumerate(zip(val_chunks, val_before(), strict=True))
                             if ctx is None or k % ctx.world == ctx.rank)
                 v = all_reduce_sum([v], ctx, dev)[0] / n_val  # the same in every process
                 row["val_loss"] = v
