@@ -275,8 +275,8 @@ def open_source(data: Any, **csv_options: Any) -> Any:
 
 def sql_source(query: str, url: str, *, partitions: int = 1,
                partition_column: str | None = None) -> Any:
-    """A table from a SQL query over a connection URL: :func:`tabsynth.sql_source.sql_source`."""
-    from .sql_source import sql_source as _sql
+    """A table from a SQL query over a connection URL: :func:`tabsynth.sql_reader.sql_source`."""
+    from .sql_reader import sql_source as _sql
 
     return _sql(query, url, partitions=partitions, partition_column=partition_column)
 

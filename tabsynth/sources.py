@@ -9,8 +9,8 @@
 * a **glob of CSV files** (``parts/*.csv``): each file is read by tabsynth's CSV rules
   (:func:`tabsynth.io.read_table`: sniffed delimiter, only the empty field missing) and handed
   out in batches, so one *file* must fit in memory, not the table;
-* a **SQL query** over a connection URL (:func:`~tabsynth.sql_source.sql_source`, read in
-  :mod:`tabsynth.sql_source`), optionally split into pieces on an integer column.
+* a **SQL query** over a connection URL (:func:`~tabsynth.sql_reader.sql_source`, read in
+  :mod:`tabsynth.sql_reader`), optionally split into pieces on an integer column.
 
 A source is picklable and can be split into :meth:`TableSource.partitions` (one per file, or
 per piece of a split SQL query) that
@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import DataError
-from .sql_source import (
+from .sql_reader import (
     _duckdb_connect,
     check_partition_column,
     partition_query,

@@ -1,4 +1,4 @@
-"""A SQL query read in pieces (tabsynth.sql_source): the pieces hold every row once (NULL and
+"""A SQL query read in pieces (tabsynth.sql_reader): the pieces hold every row once (NULL and
 negative split values too), Dask workers read them in parallel and give the statistics of the
 same pieces read here, and bad splits are clear errors."""
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tabsynth import ARSynthesizer, DataError, Metadata, ParameterError, sql_source
 from tabsynth.models.streaming import streamed_stats
-from tabsynth.sql_source import partition_query
+from tabsynth.sql_reader import partition_query
 
 
 def frame(n: int = 2_000) -> pd.DataFrame:
