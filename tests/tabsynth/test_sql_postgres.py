@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -42,6 +43,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: argv: the test process's pid, the server's folder, the pg_ctl command. Once that process is
+#: gone, stop the server and remove its folder.
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+pid, home, pg_ctl = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+while True:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(1)
+subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, timeout=30)
+shutil.rmtree(home, ignore_errors=True)
+"""
+
+
 @pytest.fixture(scope="module")
 def pg_url(request, tmp_path_factory):
     """A PostgreSQL server of this test module: ``postgresql+<driver>://`` URL of its socket."""
@@ -70,7 +87,15 @@ def pg_url(request, tmp_path_factory):
     port = _free_port()
     pg_ctl = [*prefix, "pg_ctl", "-D", data]
 
+    # a killed test run (SIGKILL: no finalizer) must not leave the server running: a watchdog
+    # in its own session stops it once this process is gone
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), home, *pg_ctl],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def stop() -> None:
+        watchdog.kill()
+        watchdog.wait()
         if os.path.exists(os.path.join(data, "postmaster.pid")):
             subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True,
                            timeout=30)
