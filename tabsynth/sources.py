@@ -33,7 +33,7 @@ from .errors import DataError
 from .sql_reader import (
     _duckdb_connect,
     check_partition_column,
-    partition_query,
+    declares_types,
     sql_batches,
     sql_schema_frame,
     sql_source,
@@ -103,10 +103,8 @@ class TableSource:
             for part in self.partitions():  # the pieces one after the other
                 yield from part.iter_batches(batch_rows)
         else:
-            query = self.query or ""
-            if self.split is not None:
-                query = partition_query(query, self.split[0], self.split[1], int(self.piece))
-            yield from sql_batches(query, self.url or "", batch_rows)
+            piece = None if self.split is None else (*self.split, int(self.piece))
+            yield from sql_batches(self.query or "", self.url or "", batch_rows, piece)
 
     def _parquet_batches(self, batch_rows: int) -> Iterator[pd.DataFrame]:
         import pyarrow as pa
@@ -148,7 +146,8 @@ class TableSource:
             if self.split is None or self.piece is not None:
                 return [self]
             if not self._split_checked:
-                check_partition_column(self.empty(), self.split[0])
+                check_partition_column(self.empty(), self.split[0],
+                                       declared=declares_types(self.url or ""))
                 self._split_checked = True
             column, n = self.split
             return [TableSource("sql", query=self.query, url=self.url, split=self.split,

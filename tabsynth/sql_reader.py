@@ -14,7 +14,7 @@ piece 0), each piece the query wrapped in a filter. No value is read to split th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -22,7 +22,8 @@ import pandas as pd
 from ._sqltypes import arrow_schema, typed_frame
 from .errors import DataError, ParameterError
 
-__all__ = ["partition_query", "sql_batches", "sql_schema_frame", "sql_source"]
+__all__ = ["check_partition_column", "declares_types", "partition_query", "sql_batches",
+           "sql_schema_frame", "sql_source"]
 
 
 def sql_source(query: str, url: str, *, partitions: int = 1,
@@ -62,29 +63,56 @@ def sql_source(query: str, url: str, *, partitions: int = 1,
                        split=split)
 
 
-def partition_query(query: str, column: str, partitions: int, index: int) -> str:
+def partition_query(query: str, column: str, partitions: int, index: int,
+                    quote: Callable[[str], str] | None = None) -> str:
     """``query`` restricted to piece ``index`` of ``partitions``: the rows whose ``column``
-    modulo ``partitions`` is ``index`` (negative values too: ``((v % n) + n) % n``), and in
-    piece 0 the rows where it is NULL. Standard SQL (PostgreSQL, DuckDB, SQLite); the column
-    name is double-quoted."""
-    name = '"' + column.replace('"', '""') + '"'
-    body = query.strip().rstrip(";")
-    test = f"(({name} % {partitions}) + {partitions}) % {partitions} = {index}"
+    (as a 64-bit integer) modulo ``partitions`` is ``index`` (negative values too:
+    ``((v % n) + n) % n``). Piece 0 also takes every row whose value falls in no other piece
+    (NULL, or anything the modulo does not map to 1..n-1), so the pieces hold every row
+    once whatever the values. ``quote`` quotes the column name (the database dialect's; by
+    default double quotes: PostgreSQL, DuckDB, SQLite). The query goes on lines of its own,
+    so a trailing ``--`` comment ends there."""
+    name = (quote or _double_quote)(column)
+    body = query.strip()
+    body = body[:-1].rstrip() if body.endswith(";") else body
+    n = int(partitions)
+    value = f"((CAST({name} AS BIGINT) % {n}) + {n}) % {n}"
     if index == 0:
-        test = f"({test} OR {name} IS NULL)"
-    return f"SELECT * FROM ({body}) AS tabsynth_piece WHERE {test}"
+        others = ", ".join(str(i) for i in range(1, n))
+        test = f"NOT COALESCE({value} IN ({others}), FALSE)"
+    else:
+        test = f"{value} = {int(index)}"
+    return f"SELECT * FROM (\n{body}\n) tabsynth_piece WHERE {test}"
 
 
-def check_partition_column(empty: pd.DataFrame, column: str) -> None:
-    """Raise a :class:`~tabsynth.errors.DataError` unless ``column`` is a column of the
-    query's result whose known type is an integer (``empty``: zero rows, the result's
-    dtypes; an all-missing or untyped column is left to the database)."""
+def _double_quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def declares_types(url: str) -> bool:
+    """Whether the result's dtypes come from the database's declared types (DuckDB,
+    PostgreSQL) rather than from the values of a first chunk (SQLite and others)."""
+    scheme = url.split("://", 1)[0].lower()
+    return scheme.startswith(("duckdb", "postgresql", "postgres"))
+
+
+def check_partition_column(empty: pd.DataFrame, column: str, *, declared: bool) -> None:
+    """Raise a :class:`~tabsynth.errors.DataError` unless ``column`` is one column of the
+    query's result holding integers (``empty``: zero rows, the result's dtypes).
+    ``declared``: the dtypes are the database's declared types (an integer type is
+    required); else they were read off a first chunk, where an integer column with NULLs is
+    float and an all-NULL one object."""
     if column not in empty.columns:
         raise DataError(f"The SQL partition column {column!r} is not a column of the query's "
                         f"result ({', '.join(map(str, empty.columns))}).")
+    if int((empty.columns == column).sum()) > 1:
+        raise DataError(f"The SQL partition column {column!r} appears more than once in the "
+                        "query's result: give the columns distinct names (AS ...).")
     dtype = empty[column].dtype
-    known = not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_float_dtype(dtype))
-    if known and not pd.api.types.is_integer_dtype(dtype):
+    unknown = not declared and (pd.api.types.is_object_dtype(dtype)
+                                or pd.api.types.is_float_dtype(dtype))
+    if not unknown and not (pd.api.types.is_integer_dtype(dtype)
+                            and not pd.api.types.is_bool_dtype(dtype)):
         raise DataError(f"The SQL partition column {column!r} must hold integers (its rows are "
                         f"split by value modulo the partitions); it is {dtype}.")
 
@@ -113,9 +141,16 @@ def _duckdb_connect(url: str) -> Any:
         raise DataError(f"Cannot open the DuckDB database {_safe_url(url)!r}: {exc}") from None
 
 
-def sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame]:
+def sql_batches(query: str, url: str, batch_rows: int,
+                piece: tuple[str, int, int] | None = None) -> Iterator[pd.DataFrame]:
+    """The query's rows in batches of at most ``batch_rows``; ``piece`` = ``(column,
+    partitions, index)``: only that piece's rows (:func:`partition_query`, the column quoted
+    as the database's dialect quotes it)."""
     if url.startswith("duckdb://"):
         import duckdb
+
+        if piece is not None:
+            query = partition_query(query, *piece)
 
         con = _duckdb_connect(url)
         try:
@@ -130,6 +165,8 @@ def sql_batches(query: str, url: str, batch_rows: int) -> Iterator[pd.DataFrame]
             con.close()
         return
     sa, engine = _sa_engine(url)
+    if piece is not None:
+        query = partition_query(query, *piece, quote=engine.dialect.identifier_preparer.quote)
     try:
         with engine.connect() as conn:
             # a server-side cursor where the driver has one (psycopg, psycopg2: a named

@@ -218,6 +218,7 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     finally:
         bar.close()
         net.eval()
+        store.close()  # the cell file's descriptor (a streamed fit)
         _release(gsm)
     _epsilon_column(model, plan, history)
     return history

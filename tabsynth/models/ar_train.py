@@ -100,6 +100,7 @@ def train_ar(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     finally:
         bar.close()
         net.eval()
+        store.close()  # the cell file's descriptor (a streamed fit)
     if best_state is not None:
         net.load_state_dict(best_state)
     return history, int(best_epoch or len(history))

@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import mmap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,9 +50,9 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["DistContext", "Prepared", "batch_share", "current", "init_from_env", "leave_group",
-           "prepared_from_dict", "prepared_to_dict", "rank_generator", "refuse_in_group",
-           "share_prepared", "shard"]
+__all__ = ["DistContext", "Prepared", "batch_share", "check_same_cells", "current",
+           "init_from_env", "leave_group", "prepared_from_dict", "prepared_to_dict",
+           "rank_generator", "refuse_in_group", "share_prepared", "shard"]
 
 
 @dataclass(frozen=True)
@@ -306,4 +307,37 @@ def share_prepared(model: Any, ctx: DistContext, make: Callable[..., Prepared],
             df, transformer.column_codes, transformer.column_domains))
     else:
         prep.codes = transformer.column_codes(df)
+    check_same_cells(prep.codes, ctx)
     return prep
+
+
+def check_same_cells(codes: np.ndarray, ctx: DistContext) -> None:
+    """Raise a :class:`~tabsynth.errors.DataError` in every process unless all processes
+    encoded the same rows in the same order (row count and sha256 of the cells compared):
+    each process trains on fixed row positions of its copy (:func:`shard`), so copies in
+    another order would sample some rows in two processes and others in none, which
+    neither the Poisson sampling the accountant assumes nor the validation split allows."""
+    import hashlib
+
+    import torch.distributed as dist
+
+    from ..errors import DataError
+
+    digest = hashlib.sha256()
+    name = getattr(codes, "filename", None)
+    if isinstance(codes, np.memmap) and isinstance(codes.base, mmap.mmap) and name:
+        with open(name, "rb") as f:  # the file, not the map: no page made resident here
+            f.seek(int(codes.offset))
+            while chunk := f.read(1 << 24):
+                digest.update(chunk)
+    else:
+        digest.update(np.ascontiguousarray(codes).tobytes())
+    mine = [int(len(codes)), digest.hexdigest()]
+    seen: list[Any] = [None] * ctx.world
+    dist.all_gather_object(seen, mine)
+    if any(other != seen[0] for other in seen):
+        counts = ", ".join(f"rank {r}: {c:,} rows" for r, (c, _) in enumerate(seen))
+        raise DataError(
+            f"The processes read different tables ({counts}; the cells differ): under "
+            "torchrun every process reads the table itself and must get the same rows in the "
+            "same order (a SQL query needs an ORDER BY on a unique key).")

@@ -14,6 +14,7 @@ is writable or not backed by a plain file, rows are gathered through the map.
 
 from __future__ import annotations
 
+import mmap
 import os
 from typing import Any
 
@@ -41,8 +42,10 @@ class RowStore:
             self._disk = codes
             self._width = int(codes.shape[1]) if codes.ndim == 2 else 0
             self._row_bytes = self._width * codes.dtype.itemsize
+            # the whole map only (a slice keeps its parent's offset and file name)
             if (hasattr(os, "pread") and codes.mode == "r" and codes.ndim == 2
-                    and codes.flags.c_contiguous and self._row_bytes > 0
+                    and isinstance(codes.base, mmap.mmap) and codes.flags.c_contiguous
+                    and self._row_bytes > 0
                     and isinstance(codes.filename, (str, os.PathLike))):
                 self._offset = int(codes.offset)
                 self._fd = os.open(os.fspath(codes.filename),

@@ -129,7 +129,9 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
     """
     from tqdm.auto import tqdm
 
-    n = int(source.n_rows)
+    # the rows counted by an earlier pass (checked against), else counted here: no extra pass
+    known = getattr(source, "_n_rows", None)
+    n = None if known is None else int(known)
     dtype = code_dtype(domains)
     width = len(domains)
     with tempfile.TemporaryDirectory(prefix="tabsynth-codes-") as tmp:
@@ -141,7 +143,7 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
                                            disable=not verbose, leave=False) as bar:
             for cells in _blocks(source, encode, dtype):
                 k = len(cells)
-                if row + k > n:
+                if n is not None and row + k > n:
                     raise DataError("The table changed while it was read (more rows than "
                                     "counted): a streamed source must return the same rows "
                                     "on every pass.")
@@ -153,9 +155,11 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
                 row += k
                 bar.update(k)
                 del cells, block
-        if row != n:
+        if n is not None and row != n:
             raise DataError("The table changed while it was read (fewer rows than counted): a "
                             "streamed source must return the same rows on every pass.")
+        if n is None:
+            source._n_rows = n = row
         codes = np.memmap(path, dtype=dtype, mode="r", shape=(n, width)) if n else \
             np.empty((0, width), dtype=dtype)
         try:

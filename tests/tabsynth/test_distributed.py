@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -328,6 +329,17 @@ def test_torchrun_streamed_folder_equals_the_same_table_from_a_file(tmp_path: Pa
     assert streamed.training_summary_["processes"] == 2
     pd.testing.assert_frame_equal(streamed.sample(100, random_state=1),
                                   memory.sample(100, random_state=1))
+    # a query whose order differs between the processes: refused in each, nothing written
+    with sqlite3.connect(tmp_path / "t.db") as con:
+        df.to_sql("t", con, index=False)
+    out = tmp_path / "random.tsmodel"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+           "--master-port", str(_free_port()), "-m", "tabsynth", "fit", "--sql",
+           "SELECT * FROM t ORDER BY random()", "--url", f"sqlite:///{tmp_path / 't.db'}",
+           "-o", str(out), "--epochs", "1", "--quiet", "--metadata", str(md)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and not out.exists()
+    assert res.stderr.count("The processes read different tables") == 2, res.stderr[-3000:]
 
 
 @pytest.mark.slow

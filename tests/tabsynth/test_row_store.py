@@ -48,6 +48,16 @@ def test_runs_repeats_and_an_npy_header(tmp_path, cell_file):
             store.take(np.array([N]))
 
 
+def test_a_slice_of_a_map_is_read_through_the_map(cell_file):
+    """A slice keeps its parent's file name and offset: read through the map, never with
+    pread at the parent's offsets."""
+    path, cells = cell_file
+    part = np.memmap(path, dtype=np.uint16, mode="r", shape=(N, WIDTH))[5:]
+    with RowStore(part, "cpu") as store:
+        assert store._fd is None
+        assert (store.take(np.array([0, 1])).numpy() == cells[[5, 6]]).all()
+
+
 def test_writable_and_in_memory_codes_are_read_as_before(tmp_path, cell_file):
     _, cells = cell_file
     cow = np.load(_saved(tmp_path, cells), mmap_mode="c")

@@ -97,6 +97,27 @@ def test_dask_reads_the_pieces_and_gives_the_local_statistics(db):
     assert len(model.sample(10, random_state=0)) == 10
 
 
+def test_duckdb_types_comments_and_small_integers(tmp_path):
+    """Declared types: a DOUBLE or DECIMAL column is refused (its values would fall between
+    the pieces); a TINYINT split 100 ways does not overflow; a query ending in a ``--``
+    comment or a semicolon still splits."""
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "t.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT i::TINYINT AS small, i * 0.5 AS half, "
+                "(i * 0.5)::DECIMAL(10, 2) AS money, i AS id FROM range(-100, 120) r(i)")
+    con.close()
+    url = f"duckdb:///{path}"
+    for column in ("half", "money"):
+        with pytest.raises(DataError, match="must hold integers"):
+            sql_source("SELECT * FROM t", url, partitions=4,
+                       partition_column=column).partitions()
+    for query in ("SELECT * FROM t ORDER BY id -- every row", "SELECT * FROM t ORDER BY id;"):
+        source = sql_source(query, url, partitions=100, partition_column="small")
+        rows = pd.concat([_rows(p) for p in source.partitions()])
+        assert sorted(rows["id"]) == list(range(-100, 120))
+
+
 def test_bad_splits_are_clear_errors(db):
     url, _ = db
     with pytest.raises(ParameterError, match="need a partition column"):
@@ -110,15 +131,19 @@ def test_bad_splits_are_clear_errors(db):
         sql_source("SELECT * FROM t", url, partitions=2, partition_column="nope").partitions()
     with pytest.raises(DataError, match="must hold integers"):
         sql_source("SELECT * FROM t", url, partitions=2, partition_column="k").partitions()
+    with pytest.raises(DataError, match="more than once"):
+        sql_source("SELECT id, id FROM t", url, partitions=2, partition_column="id").partitions()
 
 
 @settings(max_examples=40, deadline=None)
-@given(values=st.lists(st.one_of(st.none(), st.integers(-10**6, 10**6)), max_size=60),
+@given(values=st.lists(st.one_of(st.none(), st.integers(-10**6, 10**6),
+                                 st.floats(-1e6, 1e6, allow_nan=False)), max_size=60),
        n=st.integers(2, 9))
-def test_partition_query_splits_any_integers(values, n):
-    """Property: over any integers (negative, NULL), the pieces partition the rows."""
+def test_partition_query_splits_any_values(values, n):
+    """Property: over any values (negative, NULL, fractional), the pieces hold every row
+    exactly once: piece 0 takes what falls in no other."""
     with sqlite3.connect(":memory:") as con:
-        con.execute('CREATE TABLE t ("we""ird" INTEGER, pos INTEGER)')
+        con.execute('CREATE TABLE t ("we""ird" NUMERIC, pos INTEGER)')
         con.executemany("INSERT INTO t VALUES (?, ?)", [(v, i) for i, v in enumerate(values)])
         seen = []
         for i in range(n):
