@@ -80,13 +80,29 @@ class DaskEngine:
             except Exception as exc:  # noqa: BLE001 - every failure to connect: one clear line
                 raise ParameterError(_unreachable(self.scheduler, seconds, exc)) from None
         else:
+            import os
+
             import dask
 
             environ = {f"distributed.nanny.pre-spawn-environ.{k}": v
                        for k, v in WORKER_ENVIRON.items()}
-            with dask.config.set(environ):
-                self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
-                                             processes=self.processes, dashboard_address=None)
+            # the nanny writes the workers' variables into this process's environment too,
+            # where every later subprocess (--nproc training workers) would inherit them
+            keys = {*dask.config.get("distributed.nanny.pre-spawn-environ", {}),
+                    *WORKER_ENVIRON}
+            saved = {k: os.environ.get(k) for k in keys}
+            try:
+                with dask.config.set(environ):
+                    self._cluster = LocalCluster(n_workers=self.n_workers,
+                                                 threads_per_worker=1,
+                                                 processes=self.processes,
+                                                 dashboard_address=None)
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
             self._client = Client(self._cluster)
         return self
 

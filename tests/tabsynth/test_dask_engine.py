@@ -198,14 +198,19 @@ def test_grouped_dp_counts_neighbouring_tables(tmp_path):
 def test_local_cluster_workers_keep_batch_arrays_on_the_heap():
     """Worker processes get WORKER_ENVIRON on top of Dask's own environment (Dask's trim
     threshold turns off glibc's dynamic mmap threshold, which made a worker's statistics pass
-    2.8x slower than this process's); Dask's own variables are kept."""
+    2.8x slower than this process's); Dask's own variables are kept. This process's
+    environment is left as it was (the nanny wrote them into it)."""
     import os
 
     from tabsynth.engine import WORKER_ENVIRON
 
+    keys = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")
+    before = {k: os.environ.get(k) for k in keys}
     with DaskEngine(n_workers=1) as engine:
         seen = engine.client.run(lambda: {k: os.environ.get(k) for k in
                                           ("MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS")})
+        # ...and not in this process, whose later subprocesses would inherit them
+        assert {k: os.environ.get(k) for k in keys} == before
     (env,) = seen.values()
     assert env == {"MALLOC_MMAP_THRESHOLD_": str(WORKER_ENVIRON["MALLOC_MMAP_THRESHOLD_"]),
                    "OMP_NUM_THREADS": "1"}

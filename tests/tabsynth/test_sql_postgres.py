@@ -43,17 +43,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-#: argv: the test process's pid, the server's folder, the pg_ctl command. Once that process is
-#: gone, stop the server and remove its folder.
+#: argv: the server's folder, the pg_ctl command. Reads its stdin, a pipe from the test
+#: process, until end of file (that process is gone, however it ended), then stops the
+#: server and removes its folder.
 _WATCHDOG = """
-import os, shutil, subprocess, sys, time
-pid, home, pg_ctl = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-while True:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        break
-    time.sleep(1)
+import shutil, subprocess, sys
+home, pg_ctl = sys.argv[1], sys.argv[2:]
+sys.stdin.buffer.read()
 subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, timeout=30)
 shutil.rmtree(home, ignore_errors=True)
 """
@@ -90,12 +86,14 @@ def pg_url(request, tmp_path_factory):
     # a killed test run (SIGKILL: no finalizer) must not leave the server running: a watchdog
     # in its own session stops it once this process is gone
     watchdog = subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), home, *pg_ctl],
+        [sys.executable, "-c", _WATCHDOG, home, *pg_ctl], stdin=subprocess.PIPE,
         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop() -> None:
         watchdog.kill()
         watchdog.wait()
+        assert watchdog.stdin is not None
+        watchdog.stdin.close()
         if os.path.exists(os.path.join(data, "postmaster.pid")):
             subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True,
                            timeout=30)
