@@ -30,6 +30,8 @@ class RowStore:
     ``with`` block, or garbage collection) releases it.
     """
 
+    _fd: int | None = None  # also when __init__ failed early (__del__ reads it)
+
     def __init__(self, codes: np.ndarray, device: Any) -> None:
         import torch
 
