@@ -297,44 +297,59 @@ def share_prepared(model: Any, ctx: DistContext, make: Callable[..., Prepared],
         raise_remote(d["error"][0], d["error"][1], "rank 0")
     prep = prepared_from_dict(model, d["ok"], None, device)
     transformer = prep.result.transformer
-    if is_streamed(df):
-        from .streaming import encode_to_memmap
+    failed: BaseException | None = None
+    try:  # a failure here is told to the others before it is raised (no one waits forever)
+        if is_streamed(df):
+            from .streaming import encode_to_memmap
 
-        if stack is None:
-            raise ParameterError("share_prepared: a streamed table needs the fit's stack "
-                                 "(its cell file lives until the fit ends).")
-        prep.codes = stack.enter_context(encode_to_memmap(
-            df, transformer.column_codes, transformer.column_domains))
-    else:
-        prep.codes = transformer.column_codes(df)
-    check_same_cells(prep.codes, ctx)
+            if stack is None:
+                raise ParameterError("share_prepared: a streamed table needs the fit's stack "
+                                     "(its cell file lives until the fit ends).")
+            prep.codes = stack.enter_context(encode_to_memmap(
+                df, transformer.column_codes, transformer.column_domains))
+        else:
+            prep.codes = transformer.column_codes(df)
+    except Exception as exc:  # noqa: BLE001 - raised below, after telling the others
+        failed = exc
+    check_same_cells(prep.codes, ctx, failed=failed)
     return prep
 
 
-def check_same_cells(codes: np.ndarray, ctx: DistContext) -> None:
+def check_same_cells(codes: np.ndarray, ctx: DistContext, *,
+                     failed: BaseException | None = None) -> None:
     """Raise a :class:`~tabsynth.errors.DataError` in every process unless all processes
     encoded the same rows in the same order (row count and sha256 of the cells compared):
     each process trains on fixed row positions of its copy (:func:`shard`), so copies in
     another order would sample some rows in two processes and others in none, which
-    neither the Poisson sampling the accountant assumes nor the validation split allows."""
+    neither the Poisson sampling the accountant assumes nor the validation split allows.
+    ``failed``: this process's encoding raised it; it is raised here, and the first such
+    error of another process is raised in the others."""
     import hashlib
 
     import torch.distributed as dist
 
     from ..errors import DataError
 
-    digest = hashlib.sha256()
-    name = getattr(codes, "filename", None)
-    if isinstance(codes, np.memmap) and isinstance(codes.base, mmap.mmap) and name:
-        with open(name, "rb") as f:  # the file, not the map: no page made resident here
-            f.seek(int(codes.offset))
-            while chunk := f.read(1 << 24):
-                digest.update(chunk)
+    if failed is not None:
+        mine: list[Any] = ["error", type(failed).__name__, str(failed)]
     else:
-        digest.update(np.ascontiguousarray(codes).tobytes())
-    mine = [int(len(codes)), digest.hexdigest()]
+        digest = hashlib.sha256()
+        name = getattr(codes, "filename", None)
+        if isinstance(codes, np.memmap) and isinstance(codes.base, mmap.mmap) and name:
+            with open(name, "rb") as f:  # the file, not the map: no page made resident
+                f.seek(int(codes.offset))
+                while chunk := f.read(1 << 24):
+                    digest.update(chunk)
+        else:
+            digest.update(np.ascontiguousarray(codes).tobytes())
+        mine = [int(len(codes)), digest.hexdigest()]
     seen: list[Any] = [None] * ctx.world
     dist.all_gather_object(seen, mine)
+    if failed is not None:
+        raise failed
+    for rank, other in enumerate(seen):
+        if other[0] == "error":
+            raise_remote(other[1], other[2], f"rank {rank}")
     if any(other != seen[0] for other in seen):
         counts = ", ".join(f"rank {r}: {c:,} rows" for r, (c, _) in enumerate(seen))
         raise DataError(

@@ -293,9 +293,14 @@ def test_shared_preparation_of_a_streamed_table_encodes_a_cell_file(tmp_path: Pa
             assert np.array_equal(np.asarray(prep.codes), want.codes)
             assert cell_file.exists()
         assert not cell_file.exists()
+        # an encoding failure goes through the collective (told to the others), then raised
         with pytest.raises(ParameterError, match="needs the fit's stack"):
             share_prepared(model, DistContext(0, 1, "gloo"), model._prepare, source, md,
                            device)
+        folder.joinpath("part-1.parquet").write_bytes(b"not parquet")
+        with contextlib.ExitStack() as stack, pytest.raises(tabsynth.DataError):
+            share_prepared(model, DistContext(0, 1, "gloo"), lambda *a, **k: want, source,
+                           md, device, stack=stack)
     finally:
         dist.destroy_process_group()
 
