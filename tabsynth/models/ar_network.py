@@ -38,12 +38,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ARNetwork", "context_width", "fixed_before", "fixed_ranks", "flexible_before",
-           "random_before"]
+__all__ = ["ARNetwork", "CellEmbedding", "context_width", "fixed_before", "fixed_ranks",
+           "flexible_before", "random_before"]
 
 #: Context width of wide tables: at least this, and at most :data:`CONTEXT_BUDGET` / columns.
 MIN_CONTEXT = 64
@@ -116,6 +117,21 @@ def fixed_before(order: Sequence[int], *, device: torch.device | str = "cpu") ->
     return _ranks_to_mask(rank.to(device))
 
 
+class CellEmbedding(nn.Embedding):
+    """Every column's cells in one table. A row's indices are ``codes + offsets``: one per
+    column, each inside its own column's range ``[starts[j], ends[j])``, so no index repeats
+    within a row. The per-row gradient norm of the table is then the root of the sum of the
+    squared norms of the row's backprops (``tabsynth.models.ar_dp.cell_norm_sample``, DP-SGD's
+    clipping), with no search for repeated indices. The ranges are plain lists (Opacus
+    refuses trainable layers with buffers): model files hold ``cells.weight`` as before."""
+
+    def __init__(self, domains: Sequence[int], dim: int) -> None:
+        sizes = [int(v) for v in domains]
+        super().__init__(sum(sizes), int(dim))
+        self.ends = [int(v) for v in np.cumsum(sizes)] if sizes else []
+        self.starts = [e - v for e, v in zip(self.ends, sizes, strict=True)]
+
+
 class ARNetwork(nn.Module):
     """One embedding table for every column's cells and per-column heads (module docstring).
 
@@ -138,7 +154,7 @@ class ARNetwork(nn.Module):
         self.context = int(context)
         self.hidden = int(hidden)
         c = len(self.domains)
-        self.cells = nn.Embedding(sum(self.domains), self.context)
+        self.cells = CellEmbedding(self.domains, self.context)
         self.hidden_layers = nn.ModuleList(nn.Linear(self.context, hidden) for _ in range(c))
         self.heads = nn.ModuleList(nn.Linear(hidden, v) for v in self.domains)
         self.dropout = float(dropout)
