@@ -68,14 +68,6 @@ def test_validation_orders_are_the_same_every_epoch(data):
     assert len(val) == 4 and np.ptp(val) < 1e-6 * abs(val[0]), val
 
 
-def test_dropout_default_is_none_under_dp(model):
-    """``dropout=None``: 0.25 without DP, none under DP; a given rate is kept."""
-    assert model.dropout is None and model._net.dropout == 0.25
-    assert ARSynthesizer(epsilon=1.0)._dropout_rate() == 0.0
-    assert ARSynthesizer(epsilon=1.0, dropout=0.1)._dropout_rate() == 0.1
-    assert ARSynthesizer(dropout=0.0)._dropout_rate() == 0.0
-
-
 def test_every_column_type_round_trips(model, data):
     s = model.sample(3000, random_state=1)
     assert list(s.columns) == list(data.columns)
