@@ -141,7 +141,8 @@ class TableSource:
         return read_table(path, **self.csv_options)
 
     def partitions(self) -> list[TableSource]:
-        """Independent pieces (one per file) whose batches, in order, are this source's."""
+        """Independent pieces (one per file; one per piece of a split SQL query, its
+        partition column checked first) whose batches, in order, are this source's."""
         if self.kind == "sql":
             if self.split is None or self.piece is not None:
                 return [self]
