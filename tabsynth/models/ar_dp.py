@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NOISE_CELL_Z", "PRIOR_UNIFORM_SHARE", "STATS_HIST_BINS", "cell_norm_sample",
-           "init_from_marginals", "noise_cell_masks", "prepare_private_ar",
+__all__ = ["NOISE_CELL_Z", "PRIOR_UNIFORM_SHARE", "STATS_HIST_BINS", "calibrate_categories",
+           "cell_norm_sample", "init_from_marginals", "noise_cell_masks", "prepare_private_ar",
            "register_cell_samplers", "train_ar_dp"]
 
 #: Bins of the DP histograms behind each numeric column's quantiles (one per integer up to
@@ -147,6 +147,48 @@ def init_from_marginals(model: Any) -> None:
             logp = np.log(p)
             head.bias.copy_(torch.as_tensor(logp - logp.mean(), dtype=head.bias.dtype))
             head.weight.mul_(0.1)
+
+
+#: Rounds and generated rows of :func:`calibrate_categories`.
+CALIBRATION_ROUNDS = 4
+CALIBRATION_ROWS = 20_000
+
+
+def calibrate_categories(model: Any, *, seed: int) -> None:
+    """Pull each categorical column's generated frequencies back to its DP marginal.
+
+    DP-SGD moves a column's frequencies towards its majority cell (rows of rare cells have
+    the largest gradients and are clipped the most: adult's income came out at total
+    variation 0.065 from the data while its DP marginal is at 0.002). Each round generates
+    :data:`CALIBRATION_ROWS` rows and adds ``log(p / q)`` to the output bias of every
+    categorical head (``p``: the DP marginal, ``q``: the generated frequency; cells either
+    leaves at 0 are left alone), so a column's frequencies approach ``p`` while its
+    dependence on the columns before it is kept. Numeric columns are left alone: their cell
+    masses under DP come from the quantile function, which misses point masses (adult's
+    capital-gain: total variation 0.92). Post-processing of the DP statistics and the DP
+    model: no row is read, no budget spent; the rows are drawn from ``seed``
+    (``random_state``)."""
+    import torch
+
+    from .ar_sampling import generate_cells
+
+    names = {span.column for span in model.transformer_.discrete_spans}
+    heads = [(j, head, np.asarray(p, dtype=float) / max(float(np.sum(p)), 1e-12))
+             for j, (name, head, p) in enumerate(zip(
+                 model.columns_, model._net.heads, model.transformer_.cell_marginals(),
+                 strict=True)) if name in names]
+    if not heads:
+        return
+    generator = torch.Generator(device=model.device_).manual_seed(int(seed))
+    smooth = 0.5 / CALIBRATION_ROWS
+    for _ in range(CALIBRATION_ROUNDS):
+        cells = generate_cells(model, CALIBRATION_ROWS, None, generator=generator)
+        with torch.no_grad():
+            for j, head, p in heads:
+                q = np.bincount(cells[:, j], minlength=len(p)) / CALIBRATION_ROWS
+                step = np.where((p > 0) & (q > 0), np.log((p + smooth) / (q + smooth)), 0.0)
+                head.bias.add_(torch.as_tensor(step, dtype=head.bias.dtype,
+                                               device=head.bias.device))
 
 
 def prepare_private_ar(model: Any, df: Any, metadata: Any,
