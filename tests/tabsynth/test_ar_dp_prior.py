@@ -137,6 +137,17 @@ def _noisy_table(n: int = 3000, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"kind": kind, "label": label, "score": score})
 
 
+def _noisy_dp_fit(replayable_noise, noise_seed: int, *, epochs: int) -> ARSynthesizer:
+    """A DP fit (epsilon 1) of the noisy table with replayed privacy noise, one thread."""
+    model = ARSynthesizer(epsilon=1.0, delta=1e-5, epochs=epochs, random_state=0,
+                          verbose=False, device="cpu")
+    torch.set_num_threads(1)
+    with replayable_noise(noise_seed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(_noisy_table(), _noisy_metadata())
+    return model
+
+
 def _noisy_metadata() -> Metadata:
     return Metadata.from_dict({"columns": {
         "kind": {"sdtype": "categorical"},
@@ -153,12 +164,7 @@ def test_dp_noise_cells_are_not_generated(replayable_noise, noise_seed):
     cell (it overrides)."""
     from tabsynth.models.ar_dp import noise_cell_masks
 
-    model = ARSynthesizer(epsilon=1.0, delta=1e-5, epochs=2, random_state=0, verbose=False,
-                          device="cpu")
-    torch.set_num_threads(1)
-    with replayable_noise(noise_seed), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(_noisy_table(), _noisy_metadata())
+    model = _noisy_dp_fit(replayable_noise, noise_seed, epochs=2)
     out = model.sample(5000, random_state=0)
     assert not out["label"].isna().any() and not out["kind"].isna().any()
     assert set(out["kind"]) <= {"Urban", "Rural"}
@@ -239,12 +245,7 @@ def test_categorical_frequencies_are_pulled_back_to_the_dp_marginals(replayable_
     generated frequencies back to the DP marginals; the numeric column is left alone."""
     from tabsynth.models.ar_dp import calibrate_categories
 
-    model = ARSynthesizer(epsilon=1.0, delta=1e-5, epochs=10, random_state=0, verbose=False,
-                          device="cpu")
-    torch.set_num_threads(1)
-    with replayable_noise(noise_seed), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(_noisy_table(), _noisy_metadata())
+    model = _noisy_dp_fit(replayable_noise, noise_seed, epochs=10)
     out = model.sample(20_000, random_state=1)
     for column in ("kind", "label"):
         span = next(s for s in model.transformer_.discrete_spans if s.column == column)
