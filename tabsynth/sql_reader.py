@@ -7,9 +7,11 @@ batches take their dtypes from the declared column types: :mod:`tabsynth._sqltyp
 DuckDB's own Arrow reader for ``duckdb:///x.duckdb``.
 
 A query can be read as ``partitions`` pieces (Dask workers read them in parallel):
-``partition_column`` names an integer column of its result, and piece ``i`` is the rows whose
-value modulo ``partitions`` is ``i`` (:func:`partition_query`; rows where it is NULL go to
-piece 0), each piece the query wrapped in a filter. No value is read to split the table.
+``partition_column`` names an integer column of its result, piece ``i > 0`` is the rows whose
+value modulo ``partitions`` is ``i`` and piece 0 every other row, NULLs included
+(:func:`partition_query`), each piece the query wrapped in a filter. The column's type is
+checked first (:func:`check_partition_column`: from the declared schema on DuckDB and
+PostgreSQL, from a first chunk elsewhere); the split itself reads no value.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ batch (``source.batch_rows`` rows, default 65,536) at a time:
    rebuilt there from its state: metadata and statistics as plain dicts) and its cells are
    written here in partition order, a few partitions in flight at a time, so the file is the
    one this process would write;
-3. **training** gathers each minibatch from the memmap (:class:`tabsynth.models.rows.RowStore`):
-   a permutation per epoch, or Poisson sampling over all ``n`` rows for DP-SGD (exact and
-   global, as in memory).
+3. **training** reads each minibatch's rows from that file (:class:`tabsynth.models.rows.
+   RowStore`, ``os.preadv``): a permutation per epoch, or Poisson sampling over all ``n`` rows
+   for DP-SGD (exact and global, as in memory).
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
                 if block.shape != (k, width):
                     raise ValueError(f"encoded block of shape {block.shape}, expected "
                                      f"({k}, {width})")
-                out.write(block.tobytes())
+                out.write(memoryview(block).cast("B"))  # the block's bytes, not a copy
                 row += k
                 bar.update(k)
                 del cells, block
