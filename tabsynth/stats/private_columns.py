@@ -43,7 +43,7 @@ from .values import column_values
 
 __all__ = ["DPContext", "bounds_counts", "category_counts", "continuous_stats",
            "discovered_stats", "domain_counts", "domain_stats", "histogram_counts",
-           "histogram_edges", "measure_bounds", "present_values"]
+           "histogram_edges", "measure_bounds", "point_values", "present_values"]
 
 #: At most this share of a column's noisy mass is cut off when tightening DP bounds.
 _TIGHTEN_MASS = 0.02
@@ -279,25 +279,47 @@ def measure_bounds(ctx: DPContext, name: str, col: ColumnMetadata,
 def histogram_edges(lo: float, hi: float, is_integer: bool,
                     n_bins: int) -> tuple[np.ndarray | None, bool]:
     """``(edges or None, one bin per integer?)`` of a column's histogram over ``[lo, hi]``:
-    ``n_bins`` equal bins (one per integer on a small integer range); ``None`` for a point."""
+    ``n_bins`` equal bins (one per integer on a small integer range); ``None`` for a point.
+
+    Equal bins also get a zero-width bin ``[a, a]`` (two equal edges) at each of
+    :func:`point_values`: a point mass there (adult's capital-gain: 92% zeros) is counted on
+    its own instead of being smeared over the bin ``[0, 1000)`` by the quantiles. The
+    layout depends on the bounds alone (public or DP), and each value still lands in
+    exactly one bin (:func:`histogram_counts`), so the sensitivity stays 1."""
     if not hi > lo:
         return None, False
     aligned = (is_integer and lo == math.floor(lo) and hi == math.floor(hi)
                and hi - lo + 1 <= n_bins)
     if aligned:  # one bin per integer
         return lo - 0.5 + np.arange(int(hi - lo) + 2, dtype=float), True
-    return np.linspace(lo, hi, n_bins + 1), False
+    edges = np.linspace(lo, hi, n_bins + 1)
+    pts = point_values(lo, hi)
+    return np.sort(np.concatenate([edges, pts, [p for p in pts if p not in edges]])), False
+
+
+def point_values(lo: float, hi: float) -> list[float]:
+    """Values of ``[lo, hi]`` whose equal-bin DP histogram gets a zero-width bin of their
+    own: the lower bound, and 0 where the range crosses it (the point bins that
+    :func:`~tabsynth.transformer.binning.quantile_bins` gives every column)."""
+    return [float(lo)] + ([0.0] if lo < 0.0 < hi else [])
 
 
 def histogram_counts(vals: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
     """Exact counts of ``vals`` (floats, NaN = missing) on ``edges`` plus a missing bin
-    (a point, ``edges=None``: present vs missing). Counts of batches add up."""
+    (a point, ``edges=None``: present vs missing). Bins are ``[e_i, e_{i+1})`` (the last one
+    closed); a zero-width bin ``[a, a]`` holds the values equal to ``a``, and the bin after
+    it those above. Values beyond the bounds count at them. Counts of batches add up."""
     isna = np.isnan(vals)
     if edges is None:
         return np.bincount(isna.astype(np.int64), minlength=2)
     nb = len(edges) - 1
     x = np.clip(vals[~isna], edges[0], edges[-1])
     codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, nb - 1)
+    point = np.flatnonzero(edges[:-1] == edges[1:])
+    if point.size:
+        at = edges[point]
+        pos = np.clip(np.searchsorted(at, x), 0, len(at) - 1)
+        codes = np.where(at[pos] == x, point[pos], codes)
     out = np.bincount(codes, minlength=nb + 1)
     out[nb] += int(isna.sum())
     return out
