@@ -302,11 +302,11 @@ class ARSynthesizer(BaseSynthesizer):
         if run is not None:
             return run(self)
         if private:
-            from .ar_dp import calibrate_categories, train_ar_dp
+            from .ar_dp import calibrate_marginals, train_ar_dp
 
             history = train_ar_dp(self, prep.codes, rng=rng, generator=generator)
             # post-processing (no row read): the launcher's workers did it for `run`
-            calibrate_categories(self, seed=int(rng.integers(2**31)))
+            calibrate_marginals(self, seed=int(rng.integers(2**31)))
             return history
         return self._train(np.empty((len(prep.codes), 0), np.float32), prep.codes, rng=rng,
                            generator=generator)
