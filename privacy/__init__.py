@@ -16,6 +16,7 @@ from .audit import (
     one_run_audit,
     one_run_epsilon_lower_bound,
 )
+from .bounds import bounds_grid, dp_bounds
 from .budget import (
     PrivacyBudget,
     ResolvedBudget,
@@ -39,9 +40,7 @@ from .ledger import LEDGER_SCHEMA_VERSION, Ledger, LedgerEntry
 from .mechanisms import (
     GmmModes,
     Release,
-    bounds_grid,
     discover_categories,
-    dp_bounds,
     dp_count,
     dp_gmm_modes,
     dp_missing_rate,

@@ -35,12 +35,8 @@ from .noise import SecureRandom, is_noise_rng
 __all__ = [
     "GmmModes",
     "Release",
-    "bounds_grid",
-    "bounds_grid_counts",
     "discover_categories",
     "discover_categories_from_counts",
-    "dp_bounds",
-    "dp_bounds_from_counts",
     "dp_count",
     "dp_gmm_modes",
     "dp_missing_rate",
@@ -171,66 +167,6 @@ def numeric_histogram(values: Any, lower: float, upper: float, sigma: float,
                                  params={"n_bins": int(n_bins), "lower": float(lower),
                                          "upper": float(upper)})
     return Release((counts, edges), entry)
-
-
-def bounds_grid() -> np.ndarray:
-    """Fixed, data-independent bin edges for :func:`dp_bounds`: 0 and ±{1, 2, 5}·10^k for
-    k = -3..11, plus ±1e12 (81 edges, 80 bins covering [-1e12, 1e12])."""
-    pos = np.array([m * 10.0**k for k in range(-3, 12) for m in (1, 2, 5)] + [1e12])
-    return np.concatenate([-pos[::-1], [0.0], pos])
-
-
-def dp_bounds(values: Any, sigma: float, rng: np.random.Generator, *,
-              threshold: float | None = None, target: str = "bounds",
-              secure_mode: bool = False) -> Release:
-    """Approximate ``(lower, upper)`` of ``values`` from a noisy histogram on :func:`bounds_grid`.
-
-    The grid is fixed in advance, so this is a plain Gaussian histogram (sensitivity 1, no extra
-    delta; values beyond ±1e12 fall in the end bins). Post-processing: ``lower`` is the lower edge
-    of the lowest bin whose noisy count exceeds ``threshold`` and ``upper`` the upper edge of the
-    highest one. The default ``threshold = sigma * Phi^-1(1 - 0.01/n_bins)`` makes an empty bin
-    pass with probability <= 1% overall. Bins holding fewer rows than about ``threshold`` at the
-    extremes are cut off (their values get clipped later), which is also what protects outliers.
-    If no bin passes (tiny data or huge noise), the bin with the largest noisy count is used and
-    a warning is logged.
-    """
-    return dp_bounds_from_counts(bounds_grid_counts(values), sigma, rng, threshold=threshold,
-                                 target=target, secure_mode=secure_mode)
-
-
-def bounds_grid_counts(values: Any) -> np.ndarray:
-    """Exact counts of ``values`` (NaN ignored) on :func:`bounds_grid`'s bins: what
-    :func:`dp_bounds` measures; counts of record batches add up."""
-    edges = bounds_grid()
-    n_bins = len(edges) - 1
-    x = np.clip(_finite(values), edges[0], edges[-1])
-    codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, n_bins - 1)
-    return np.bincount(codes, minlength=n_bins)
-
-
-def dp_bounds_from_counts(exact_counts: Any, sigma: float, rng: np.random.Generator, *,
-                          threshold: float | None = None, target: str = "bounds",
-                          secure_mode: bool = False) -> Release:
-    """:func:`dp_bounds` from the exact counts :func:`bounds_grid_counts` (merged over
-    batches or partitions): the noise is added here, once."""
-    edges = bounds_grid()
-    n_bins = len(edges) - 1
-    if np.shape(exact_counts) != (n_bins,):
-        raise PrivacyParameterError(f"dp_bounds_from_counts needs {n_bins} counts.")
-    counts, entry = noisy_counts(exact_counts, sigma, rng, target=target,
-                                 secure_mode=secure_mode)
-    # -- post-processing --
-    if threshold is None:
-        threshold = float(sigma * stats.norm.isf(0.01 / n_bins))
-    above = np.flatnonzero(counts > threshold)
-    if above.size == 0:
-        logger.warning("dp_bounds: no bin exceeds the threshold %.3g; using the fullest bin.",
-                       threshold)
-        above = np.array([int(np.argmax(counts))])
-    bounds = (float(edges[above[0]]), float(edges[above[-1] + 1]))
-    entry = LedgerEntry.gaussian("dp_bounds", target, sigma=float(sigma),
-                                 params={"n_bins": n_bins, "threshold": float(threshold)})
-    return Release(bounds, entry)
 
 
 def threshold_for(sigma: float, extra_delta: float) -> float:

@@ -29,12 +29,8 @@ from ..privacy import (
     quantiles_from_histogram,
     threshold_for,
 )
-from ..privacy.mechanisms import (
-    bounds_grid_counts,
-    discover_categories_from_counts,
-    dp_bounds_from_counts,
-    noisy_counts,
-)
+from ..privacy.bounds import bounds_grid_counts, dp_bounds_from_counts
+from ..privacy.mechanisms import discover_categories_from_counts, noisy_counts
 from .categories import OTHER
 from .noise_cells import drop_noise_bins as _drop_noise_bins
 from .noise_cells import even_out_noise_cells as _even_out_noise_cells
