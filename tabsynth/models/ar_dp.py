@@ -53,8 +53,8 @@ NOISE_CELL_Z = 2.0
 def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
     """Cells of a DP model that sampling leaves out: ``{column index: allowed cells}``.
 
-    The values of a small-range integer column beyond those its DP statistics give mass
-    (:func:`_values_with_mass`). A DP histogram's missing cell, and the ``"__other__"`` bucket
+    The bins of a numeric column beyond the lowest and highest ones its DP statistics give
+    mass (:func:`_values_with_mass`). A DP histogram's missing cell, and the ``"__other__"`` bucket
     that DP category discovery adds to a text column, exist in every DP fit (whether the table
     has missing values or undiscovered categories is private); the noise alone gives them
     mass. Where that mass is below :data:`NOISE_CELL_Z` standard deviations of its noise (the
@@ -109,16 +109,14 @@ def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
 
 
 def _values_with_mass(transformer: Any, name: str, p: np.ndarray) -> np.ndarray:
-    """Cells of a numeric column to keep: all of them, except, when every bin is one integer
-    value (a small range: the DP histogram measured each value), the values beyond the lowest
-    and highest ones the DP statistics give mass (the histogram left them at noise level;
-    only the heads' uniform prior and DP-SGD's noise would generate them). The missing slot
-    is decided by the caller."""
-    lo, hi, is_integer, _ = transformer.bin_edges(name)
+    """Cells of a numeric column to keep: those from the lowest to the highest bin its DP
+    statistics give mass (the span of the DP quantiles; the missing slot is decided by the
+    caller). Beyond them are the bins the histogram left at noise level, and the point cell
+    every column has at its lower bound: only the heads' uniform prior and DP-SGD's noise
+    would generate them (weeks 6-10 of a month declared on [1, 10]; ages of 0 and 153 from
+    17..90 declared on [0, 200]). Bins inside the span are kept even where empty."""
+    n = len(transformer.bin_edges(name)[0])
     keep = np.ones(len(p), dtype=bool)
-    n = len(lo)
-    if not is_integer or not np.array_equal(lo, hi):
-        return keep
     mass = np.flatnonzero(p[:n] > 0)
     if mass.size:
         keep[:mass[0]] = False
