@@ -39,8 +39,7 @@ def binned_from_codes(spec: Binned, b: np.ndarray, rng: np.random.Generator,
                       u: np.ndarray | None = None) -> pd.Series:
     """Values of bin codes ``b``: the quantile function (the quantiles of the statistics,
     linear between them) at a level drawn uniformly among those the bin spans; uniform within
-    the bin's part inside the quantiles' span (else the whole bin) when it spans no quantile
-    mass.
+    the bin when it spans no quantile mass.
 
     ``bounds`` (in the column's numeric space: epoch seconds for datetimes) restricts every
     value to ``[lo, hi]``: the within-bin draw is made on the part of the bin inside the
@@ -62,16 +61,8 @@ def binned_from_codes(spec: Binned, b: np.ndarray, rng: np.random.Generator,
         l0 = quantile_levels(lo, spec.quantiles, reach_bound=reach_bound)
         l1 = quantile_levels(edge, spec.quantiles, reach_bound=reach_bound)
     u = rng.random(len(b)) if u is None else np.asarray(u, dtype=float)
-    # a bin spanning no quantile mass: uniform on its part inside the quantiles' span (the
-    # top bin [92, 200] of ages whose last quantile is 92 gives 92, not up to 200), or on the
-    # whole bin where it lies outside that span (a condition asked for it)
-    q0, q1 = float(spec.quantiles[0]), float(spec.quantiles[-1])
-    if spec.is_integer:
-        q0, q1 = float(np.ceil(q0)), float(np.floor(q1))
-    inside = (np.maximum(lo, q0) <= np.minimum(hi, q1))
-    ulo = np.where(inside, np.maximum(lo, q0), lo)
-    uhi = np.where(inside, np.minimum(hi, q1), hi)
-    uniform = ulo + u * (uhi - ulo + (1.0 if spec.is_integer else 0.0))
+    width = hi - lo + (1.0 if spec.is_integer else 0.0)
+    uniform = lo + u * width
     by_q = quantile_values(l0 + u * (l1 - l0), spec.quantiles, reach_bound=reach_bound)
     x = np.where(l1 - l0 > 1e-9, by_q, uniform)
     if spec.is_integer:

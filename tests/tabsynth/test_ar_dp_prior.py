@@ -267,11 +267,12 @@ def test_frequencies_are_pulled_back_to_the_dp_marginals(replayable_noise, noise
 
 
 @pytest.mark.parametrize("noise_seed", [0, 1])
-def test_dp_values_stay_within_the_dp_quantiles(replayable_noise, noise_seed):
+def test_dp_point_cells_without_mass_are_not_generated(replayable_noise, noise_seed):
     """An integer column of 17..90 declared on [0, 200] (more values than bins) and a float
     column of 5..60 declared on [0, 100]: the lower bound always has a point cell, and the
-    1% uniform prior gave it (and the bins beyond the data) mass, so ages of 0 and 200 came
-    out. Cells outside the span of the DP quantiles (no DP mass) are not generated."""
+    1% uniform prior gave it mass, so ages and hours of exactly 0 came out. A point cell
+    the DP statistics give no mass is not generated; interval bins beyond the DP
+    quantiles stay (a thin tail the histogram cannot tell from noise)."""
     from tabsynth.models.ar_dp import noise_cell_masks
 
     rng = np.random.default_rng(0)
@@ -291,7 +292,10 @@ def test_dp_values_stay_within_the_dp_quantiles(replayable_noise, noise_seed):
         warnings.simplefilter("ignore")
         model.fit(df, md)
     out = model.sample(20_000, random_state=0)
+    masks = noise_cell_masks(model)
     for name in ("age", "hours"):
-        q = np.asarray(model.stats_[name].quantiles)
-        assert out[name].min() >= np.floor(q[0]) and out[name].max() <= np.ceil(q[-1]), name
-        assert model.columns_.index(name) in noise_cell_masks(model)
+        assert (out[name] == 0).sum() == 0, name
+        lo, hi, _, _ = model.transformer_.bin_edges(name)
+        keep = masks[model.columns_.index(name)]
+        assert not keep[0] and lo[0] == hi[0] == 0.0  # the lower bound's point cell
+        assert keep[len(lo) - 1]  # the top interval bin stays
