@@ -128,3 +128,18 @@ def test_dp_refusals(base):
         _model(batch_size=5000).fit(base)
     with pytest.raises(TabsynthError, match="marginals|route"):
         _model(route="marginals").fit(base)
+
+
+@pytest.mark.parametrize("case", ["unseen category", "extreme value"])
+def test_one_row_changes_nothing_outside_the_ledger_with_subset_batches(base, tmp_path, case):
+    """The same check at a Poisson sample rate of at most SUBSET_RATE, where each batch is
+    drawn as a Binomial size and a uniform subset of that size (privacy/dpsgd.py) instead of
+    one uniform per row: batch_size 5 on about 300 rows."""
+    from tabsynth.privacy.dpsgd import SUBSET_RATE
+
+    _, a = _fit(base, tmp_path, "d", batch_size=5)
+    _, b = _fit(_row(base, **ADVERSARIAL[case]), tmp_path, "d2", batch_size=5)
+    for man in (a, b):
+        step = man["ledger"]["entries"][-1]
+        assert step["mechanism"] == "dpsgd" and step["sample_rate"] <= SUBSET_RATE
+    assert _public_part(a) == _public_part(b)
