@@ -39,11 +39,22 @@ def _points(edges: np.ndarray) -> list[float]:
 def test_lower_bound_and_zero_get_point_bins():
     edges, aligned = histogram_edges(0.0, 1e5, False, 100)
     assert not aligned and _points(edges) == [0.0]
-    assert len(edges) == 102  # 100 equal bins and the point
     edges, _ = histogram_edges(-50.0, 150.0, False, 100)
     assert _points(edges) == [-50.0, 0.0]
     edges, _ = histogram_edges(10.0, 1e4, True, 100)  # an integer range wider than the bins
     assert _points(edges) == [10.0]
+
+
+def test_a_non_negative_range_gets_geometric_detail():
+    """Half the edges of [0, 1e6] are geometric from 100 (an amount column's values crowd
+    near 0: 60% zeros and a lognormal around 20 on the amounts table of bench_ar_unlike.py,
+    whose synthetic q0.9 came out at 792 against the real 60 with equal bins of 10,000 and
+    the point bins, 73-76 with this)."""
+    edges, _ = histogram_edges(0.0, 1e6, False, 100)
+    assert (edges < 1e4).sum() >= 25 and np.all(np.diff(edges) >= 0)
+    assert len(edges) <= 102 and edges[0] == 0.0 and edges[-1] == 1e6
+    edges, _ = histogram_edges(-10.0, 1e6, False, 100)  # not non-negative: equal bins
+    assert ((edges > 0) & (edges < 1e4)).sum() <= 1
 
 
 def test_one_bin_per_integer_needs_no_point_bins():
@@ -138,19 +149,24 @@ def _cell_tv(df: pd.DataFrame, stats, name: str) -> tuple[float, np.ndarray, np.
 
 
 @pytest.mark.parametrize("name", ["gain", "balance"])
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_dp_cell_marginals_keep_point_masses(name, seed):
-    """At epsilon 1 on 20,000 rows (seeded noise draws), the DP cell marginals of a column
-    with 80% (40%) zeros are close to the data's own cell frequencies; the zeros' cell
-    included. Without the point bins: total variation 0.79-0.81 (0.44-0.46), the zeros'
-    cell off by 0.78 (0.40); with them at most 0.063 and 0.051 over six draws. What is left
-    is mostly the tails, whose bins hold fewer rows than the noise shows."""
+def test_dp_cell_marginals_keep_point_masses(name):
+    """At epsilon 1 on 20,000 rows (20 seeded noise draws), the DP cell marginals of a
+    column with 80% (40%) zeros are close to the data's own cell frequencies; the zeros'
+    cell included. Without the point bins: total variation 0.79-0.81 (0.44-0.46), the zeros'
+    cell off by 0.78 (0.40). Over 50 draws of the current code: mean total variation 0.048
+    (0.053), at most 0.101 (0.076); the zeros' cell off by 0.027 (0.011) on average. What is
+    left is mostly the tails, whose bins hold fewer rows than the noise shows."""
     df = _amounts()
-    stats, _ = _dp(df, seed)
-    tv, p, real = _cell_tv(df, stats, name)
-    zero = int(np.argmax(real))
-    assert abs(p[zero] - real[zero]) < 0.06, (p[zero], real[zero])
-    assert tv < 0.08, tv
+    tvs, zero_errs = [], []
+    for seed in range(20):
+        stats, _ = _dp(df, seed)
+        tv, p, real = _cell_tv(df, stats, name)
+        zero = int(np.argmax(real))
+        tvs.append(tv)
+        zero_errs.append(abs(p[zero] - real[zero]))
+    assert max(tvs) < 0.15, tvs
+    assert np.mean(tvs) < 0.065, tvs
+    assert np.mean(zero_errs) < 0.04, zero_errs
 
 
 def test_dp_cell_marginals_with_os_entropy_noise():
