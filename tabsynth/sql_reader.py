@@ -57,6 +57,9 @@ def sql_source(query: str, url: str, *, partitions: int = 1,
                                          or not partition_column.strip()):
         raise ParameterError(f"The SQL partition column must be a column name. Got "
                              f"{partition_column!r} instead.")
+    if partitions == 1 and partition_column is not None:
+        raise ParameterError(f"A SQL partition column ({partition_column!r}) splits the query "
+                             "into partitions > 1 pieces; give partitions=N too, or no column.")
     if partitions > 1 and partition_column is None:
         raise ParameterError(f"{partitions} SQL partitions need a partition column: an integer "
                              "column of the query's result (--sql-partition-column).")
@@ -75,8 +78,7 @@ def partition_query(query: str, column: str, partitions: int, index: int,
     default double quotes: PostgreSQL, DuckDB, SQLite). The query goes on lines of its own,
     so a trailing ``--`` comment ends there."""
     name = (quote or _double_quote)(column)
-    body = query.strip()
-    body = body[:-1].rstrip() if body.endswith(";") else body
+    body = _without_final_semicolon(query.strip())
     n = int(partitions)
     value = f"((CAST({name} AS BIGINT) % {n}) + {n}) % {n}"
     if index == 0:
@@ -85,6 +87,33 @@ def partition_query(query: str, column: str, partitions: int, index: int,
     else:
         test = f"{value} = {int(index)}"
     return f"SELECT * FROM (\n{body}\n) tabsynth_piece WHERE {test}"
+
+
+def _without_final_semicolon(query: str) -> str:
+    """``query`` without a final ``;`` and the comments after it (``... ORDER BY id; --
+    all``): the semicolon cannot stand inside the derived table. Quotes and comments are
+    skipped when looking for it (a ``';'`` string or ``/* ; */`` comment ends nothing)."""
+    i, n, last = 0, len(query), -1
+    while i < n:
+        c = query[i]
+        if c in "'\"`":  # a quoted string or name ('' and "" escape themselves)
+            j = query.find(c, i + 1)
+            while j != -1 and j + 1 < n and query[j + 1] == c:
+                j = query.find(c, j + 2)
+            last, i = i, (n if j == -1 else j + 1)
+            continue
+        if query.startswith("--", i):
+            j = query.find("\n", i)
+            i = n if j == -1 else j
+            continue
+        if query.startswith("/*", i):
+            j = query.find("*/", i + 2)
+            i = n if j == -1 else j + 2
+            continue
+        if not c.isspace():
+            last = i
+        i += 1
+    return query[:last].rstrip() if last >= 0 and query[last] == ";" else query
 
 
 def _double_quote(column: str) -> str:

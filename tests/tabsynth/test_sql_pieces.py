@@ -112,7 +112,10 @@ def test_duckdb_types_comments_and_small_integers(tmp_path):
         with pytest.raises(DataError, match="must hold integers"):
             sql_source("SELECT * FROM t", url, partitions=4,
                        partition_column=column).partitions()
-    for query in ("SELECT * FROM t ORDER BY id -- every row", "SELECT * FROM t ORDER BY id;"):
+    for query in ("SELECT * FROM t ORDER BY id -- every row", "SELECT * FROM t ORDER BY id;",
+                  "SELECT * FROM t ORDER BY id; -- every row",
+                  "SELECT * FROM t ORDER BY id; /* every; row */\n  ",
+                  "SELECT *, '--;' AS s FROM t ORDER BY id -- a string holds '--;'"):
         source = sql_source(query, url, partitions=100, partition_column="small")
         rows = pd.concat([_rows(p) for p in source.partitions()])
         assert sorted(rows["id"]) == list(range(-100, 120))
@@ -127,6 +130,8 @@ def test_bad_splits_are_clear_errors(db):
             sql_source("SELECT * FROM t", url, partitions=bad)
     with pytest.raises(ParameterError, match="column name"):
         sql_source("SELECT * FROM t", url, partitions=2, partition_column=" ")
+    with pytest.raises(ParameterError, match="partitions > 1"):  # a column, no split
+        sql_source("SELECT * FROM t", url, partition_column="id")
     with pytest.raises(DataError, match="'nope' is not a column"):
         sql_source("SELECT * FROM t", url, partitions=2, partition_column="nope").partitions()
     with pytest.raises(DataError, match="must hold integers"):
@@ -150,3 +155,17 @@ def test_partition_query_splits_any_values(values, n):
             q = partition_query("SELECT * FROM t;", 'we"ird', n, i)
             seen += [row[1] for row in con.execute(q)]
     assert sorted(seen) == list(range(len(values)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(tail=st.lists(st.sampled_from([" ", "\n", "-- c;m 'x'\n", "/* ; */", "--;"]), max_size=4),
+       literal=st.sampled_from(["'a;b'", "'--'", "\"n;m\"", "'it''s;'", "1"]))
+def test_a_final_semicolon_goes_with_the_comments_after_it(tail, literal):
+    """Only a ``;`` outside strings and comments, followed by nothing but whitespace and
+    comments, is cut; a query without one is unchanged."""
+    from tabsynth.sql_reader import _without_final_semicolon
+
+    query = f"SELECT {literal} AS v FROM t ORDER BY v"
+    assert _without_final_semicolon(query + ";" + "".join(tail)) == query
+    plain = query + "".join(t for t in tail if not t.startswith("--"))
+    assert _without_final_semicolon(plain) == plain
