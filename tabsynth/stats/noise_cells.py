@@ -84,12 +84,13 @@ def _best_stretch(z: np.ndarray) -> tuple[int, int] | None:
     """``(i, j)`` of the stretch ``z[i:j]`` (counts in noise sd) with the largest
     ``sum / sqrt(j - i)``, if it clears :func:`scan_threshold`; else ``None``."""
     c = np.concatenate([[0.0], np.cumsum(z)])
-    i, j = np.triu_indices(len(z) + 1, 1)
-    score = (c[j] - c[i]) / np.sqrt(j - i)
-    k = int(np.argmax(score))
-    if score[k] <= scan_threshold(len(z)):
-        return None
-    return int(i[k]), int(j[k])
+    best, where = -np.inf, (0, 0)
+    for w in range(1, len(z) + 1):  # one length at a time: O(len) memory
+        score = (c[w:] - c[:-w]) / math.sqrt(w)
+        i = int(np.argmax(score))
+        if score[i] > best:
+            best, where = float(score[i]), (i, i + w)
+    return where if best > scan_threshold(len(z)) else None
 
 
 def even_out_noise_cells(counts: np.ndarray, sigma: float) -> np.ndarray:

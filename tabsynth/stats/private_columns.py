@@ -303,6 +303,7 @@ def histogram_edges(lo: float, hi: float, is_integer: bool,
             edges = np.unique(np.concatenate([np.linspace(lo, hi, n_bins // 2 + 1),
                                               np.geomspace(start, hi, n_bins - n_bins // 2)]))
     pts = point_values(lo, hi)
+    # each point twice among the edges (once more if it is an edge already): a zero-width bin
     return np.sort(np.concatenate([edges, pts, [p for p in pts if p not in edges]])), False
 
 
