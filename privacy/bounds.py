@@ -82,8 +82,9 @@ def dp_bounds_from_counts(exact_counts: Any, sigma: float, rng: np.random.Genera
     if threshold is None:
         threshold = float(sigma * stats.norm.isf(0.01 / n_bins))
     above = np.flatnonzero(counts > threshold)
-    first, last = (int(above[0]), int(above[-1])) if above.size else (-1, -1)
-    if above.size == 0:
+    if above.size:
+        first, last = int(above[0]), int(above[-1])
+    else:
         first, last, passed = _merged_stretches(counts, float(threshold))
         if not passed:
             logger.warning("dp_bounds: no bin or stretch of bins exceeds the threshold %.3g; "
