@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from ..stats.noise_cells import NOISE_CELL_Z, noise_level_cells
+
 __all__ = ["NOISE_CELL_Z", "PRIOR_UNIFORM_SHARE", "STATS_HIST_BINS", "calibrate_marginals",
            "cell_norm_sample", "init_from_marginals", "noise_cell_masks", "prepare_private_ar",
            "register_cell_samplers", "train_ar_dp"]
@@ -45,65 +47,39 @@ DP_LR_SCALE = 1.5
 PRIOR_UNIFORM_SHARE = 0.01
 
 
-#: A DP missing cell or text "other" bucket whose noisy count is below this many noise
-#: standard deviations is never generated (see :func:`noise_cell_masks`).
-NOISE_CELL_Z = 2.0
-
-
 def noise_cell_masks(model: Any) -> dict[int, np.ndarray]:
     """Cells of a DP model that sampling leaves out: ``{column index: allowed cells}``.
 
     A numeric column's point cells without DP mass, and a small-range integer column's
     values beyond the lowest and highest ones with DP mass (:func:`_values_with_mass`). A DP
     histogram's missing cell, and the ``"__other__"`` bucket that DP category discovery adds
-    to a text column, exist in every DP fit (whether the table
-    has missing values or undiscovered categories is private); the noise alone gives them
-    mass. Where that mass is below :data:`NOISE_CELL_Z` standard deviations of its noise (the
-    column's measurement, read from the ledger; for "other", the noisy row count minus the
-    released counts, so the noise of all of them), relative to the DP row count, it is
-    indistinguishable from no mass and the cell is not generated. Declared and released
+    to a text column, exist in every DP fit; where the noise alone gave them their mass
+    (:func:`~tabsynth.stats.noise_cells.noise_level_cells`, below :data:`NOISE_CELL_Z` noise
+    sd), the cell is not generated. Declared and released
     categories are never left out, nor a cell a condition asks for. Post-processing of the
     statistics and the ledger (both in the model file): no row is read, nothing is charged,
     old model files get the same masks.
     """
     from ..stats import CategoricalStats
-    from ..stats.private import OTHER
 
-    stats, ledger = model.stats_, model.ledger_
-    if ledger is None or stats is None or stats.source != "dp" or not stats.n_rows:
+    stats = model.stats_
+    if model.ledger_ is None or stats is None or stats.source != "dp" or not stats.n_rows:
         return {}
-    sigma: dict[str, float] = {}
-    for name in model.columns_:
-        prefix = f"column {name!r} "
-        for e in ledger.entries:
-            if (not e.public and e.target.startswith(prefix)
-                    and e.mechanism in ("gaussian_histogram", "discover_categories")):
-                sigma[name] = float(e.noise_multiplier) * float(e.sensitivity or 1.0)
+    cells = noise_level_cells(stats, model.ledger_, list(model.columns_))
     out: dict[int, np.ndarray] = {}
     marginals = None
     for j, (name, dim) in enumerate(zip(model.columns_, model.transformer_.column_domains,
                                         strict=True)):
-        if name not in sigma:
-            continue
-        st = stats[name]
         keep = np.ones(dim, dtype=bool)
-        if not isinstance(st, CategoricalStats):
+        if not isinstance(stats[name], CategoricalStats):
             if marginals is None:
                 marginals = model.transformer_.cell_marginals()
             keep &= _values_with_mass(model.transformer_, name, marginals[j])
-        floor = NOISE_CELL_Z * sigma[name] / float(stats.n_rows)
-        rate = float(st.missing_rate)
-        if rate > 0 and rate < floor:
+        missing, other = cells.get(name, (False, None))
+        if missing:
             keep[dim - 1] = False
-        if (isinstance(st, CategoricalStats) and isinstance(st.other, str)
-                and st.other.startswith(OTHER) and st.other in st.categories):
-            # "other" = noisy n - the released counts: the noise of 1 + released cells
-            k = list(st.categories).index(st.other)
-            freqs = np.asarray(st.frequencies, dtype=float)
-            spread = np.sqrt(len(st.categories) + int(rate > 0))
-            if freqs[k] / max(freqs.sum(), 1e-12) * (1.0 - rate) < floor * spread \
-                    and len(st.categories) > 1:
-                keep[k] = False
+        if other is not None:
+            keep[other] = False
         if not keep.all() and keep.any():
             out[j] = keep
     return out

@@ -242,9 +242,13 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
     ParameterError
         The table is too small for ``batch_size``.
     """
+    from ..stats.noise_cells import drop_noise_level_cells
+
     budget, stats, ledger, n_noisy = private_statistics(
         model, df, metadata, noise, share=model.preprocessing_share,
         accountant=model.accountant)
+    # no slot for a missing cell or "other" bucket that only the noise gave mass
+    stats = drop_noise_level_cells(stats, ledger)
     schedule = resolve_dp_schedule(model, n_noisy)
     networks = "discriminator" if type(model).__name__ == "CTGAN" else "encoder+decoder"
     plan = plan_private_training(model, budget, ledger, n_noisy, schedule=schedule,

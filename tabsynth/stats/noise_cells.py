@@ -7,11 +7,17 @@ entry's scale): no row is read, nothing is charged. Used by :mod:`.private_colum
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-__all__ = ["SUPPORT_GROW_Z", "SUPPORT_SEED_Z", "drop_noise_bins", "even_out_noise_cells",
+__all__ = ["NOISE_CELL_Z", "SUPPORT_GROW_Z", "SUPPORT_SEED_Z", "drop_noise_bins",
+           "drop_noise_level_cells", "even_out_noise_cells", "noise_level_cells",
            "scan_threshold"]
+
+#: A DP missing cell or text "other" bucket whose noisy mass is below this many noise
+#: standard deviations is taken as empty (:func:`noise_level_cells`).
+NOISE_CELL_Z = 2.0
 
 #: Post-processing of a DP histogram (:func:`drop_noise_bins`): a bin whose noisy count
 #: clears this many noise standard deviations is taken as holding rows...
@@ -115,3 +121,77 @@ def even_out_noise_cells(counts: np.ndarray, sigma: float) -> np.ndarray:
     out = counts.copy()
     out[low] = max(float(counts[low].sum()), 0.0) / int(low.sum())
     return out
+
+
+def noise_level_cells(stats: Any, ledger: Any,
+                      columns: list[str]) -> dict[str, tuple[bool, int | None]]:
+    """DP cells that only the noise gave mass: ``{column: (missing cell?, index of the
+    "other" category or None)}``, for the columns where there is one.
+
+    A DP histogram's missing cell, and the ``"__other__"`` bucket that DP category discovery
+    adds to a text column, exist in every DP fit (whether the table has missing values or
+    undiscovered categories is private). Where that mass is below :data:`NOISE_CELL_Z`
+    standard deviations of its noise (the column's measurement, read from the ledger; for
+    "other", the noisy row count minus the released counts, so the noise of all of them),
+    relative to the DP row count, it cannot be told from no mass. Declared and released
+    categories are never among them. Post-processing of the statistics and the ledger (both
+    in the model file): no row is read, nothing is charged."""
+    from .categories import OTHER
+    from .schema import CategoricalStats
+
+    if ledger is None or stats is None or stats.source != "dp" or not stats.n_rows:
+        return {}
+    out: dict[str, tuple[bool, int | None]] = {}
+    for name in columns:
+        prefix = f"column {name!r} "
+        sigma = [float(e.noise_multiplier) * float(e.sensitivity or 1.0) for e in ledger.entries
+                 if not e.public and e.target.startswith(prefix)
+                 and e.mechanism in ("gaussian_histogram", "discover_categories")]
+        if not sigma:
+            continue
+        st = stats[name]
+        floor = NOISE_CELL_Z * sigma[-1] / float(stats.n_rows)
+        rate = float(st.missing_rate)
+        other = None
+        if (isinstance(st, CategoricalStats) and isinstance(st.other, str)
+                and st.other.startswith(OTHER) and st.other in st.categories
+                and len(st.categories) > 1):
+            # "other" = noisy n - the released counts: the noise of 1 + released cells
+            k = list(st.categories).index(st.other)
+            freqs = np.asarray(st.frequencies, dtype=float)
+            spread = math.sqrt(len(st.categories) + int(rate > 0))
+            if freqs[k] / max(freqs.sum(), 1e-12) * (1.0 - rate) < floor * spread:
+                other = k
+        if 0 < rate < floor or other is not None:
+            out[name] = (0 < rate < floor, other)
+    return out
+
+
+def drop_noise_level_cells(stats: Any, ledger: Any) -> Any:
+    """``stats`` with the cells of :func:`noise_level_cells` emptied: a missing rate of 0,
+    and a text column's ``"__other__"`` bucket removed (its values then map to the most
+    frequent released category, as a numeric-coded column's do). What CTGAN and TVAE are
+    built on under DP-SGD, so that they have no slot for such cells (ARSynthesizer keeps
+    the cells and leaves them out at sampling: ``ar_dp.noise_cell_masks``). Post-processing
+    of the statistics and the ledger."""
+    from dataclasses import replace
+
+    from .schema import TableStats
+
+    cells = noise_level_cells(stats, ledger, list(stats.columns))
+    if not cells:
+        return stats
+    columns = dict(stats.columns)
+    for name, (missing, other) in cells.items():
+        st = columns[name]
+        if missing:
+            st = replace(st, missing_rate=0.0)
+        if other is not None:
+            keep = [i for i in range(len(st.categories)) if i != other]
+            freqs = np.asarray(st.frequencies, dtype=float)[keep]
+            freqs = freqs / freqs.sum() if freqs.sum() > 0 else np.full(len(keep), 1 / len(keep))
+            cats = tuple(st.categories[i] for i in keep)
+            st = replace(st, categories=cats, frequencies=tuple(freqs.tolist()),
+                         other=cats[int(np.argmax(freqs))])
+        columns[name] = st
+    return TableStats(columns, stats.n_rows, stats.source)
