@@ -217,7 +217,8 @@ def prepare_private_ar(model: Any, df: Any, metadata: Any,
 
     budget, stats, ledger, n_noisy = private_statistics(
         model, df, metadata, noise, share=model.preprocessing_share,
-        accountant=model.accountant, n_bins=STATS_HIST_BINS, tighten_bounds=False)
+        accountant=model.accountant, n_bins=STATS_HIST_BINS, tighten_bounds=False,
+        point_bins=True)
     schedule = resolve_dp_schedule(model, n_noisy)
     lr_scale = {"learning_rate": DP_LR_SCALE if _is_default(model, "learning_rate") else 1.0}
     plan = plan_private_training(model, budget, ledger, n_noisy, schedule=schedule,

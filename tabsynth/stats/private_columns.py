@@ -69,8 +69,9 @@ class DPContext:
 
     def __init__(self, *, ledger: Ledger, nm: float, rng: Any, secure_mode: bool, note: str,
                  n_bins: int, max_modes: int, extra_delta: float,
-                 tighten_bounds: bool = True) -> None:
+                 tighten_bounds: bool = True, point_bins: bool = False) -> None:
         self.ledger = ledger
+        self.point_bins = point_bins
         self.tighten_bounds = tighten_bounds
         self.nm = nm
         self.rng = rng
@@ -275,17 +276,18 @@ def measure_bounds(ctx: DPContext, name: str, col: ColumnMetadata,
     return (lo, hi), entry
 
 
-def histogram_edges(lo: float, hi: float, is_integer: bool,
-                    n_bins: int) -> tuple[np.ndarray | None, bool]:
+def histogram_edges(lo: float, hi: float, is_integer: bool, n_bins: int,
+                    detail: bool = False) -> tuple[np.ndarray | None, bool]:
     """``(edges or None, one bin per integer?)`` of a column's histogram over ``[lo, hi]``:
     ``n_bins`` equal bins (one per integer on a small integer range); ``None`` for a point.
-    A non-negative range gets half its edges equal and half geometric from
+    With ``detail`` (the ARSynthesizer's statistics: ``compute_private_stats(point_bins=
+    True)``), a non-negative range gets half its edges equal and half geometric from
     :data:`GEOMETRIC_SPAN` of the upper bound (the union: still one partition): an amount
     column's values crowd near 0, where equal bins over a declared [0, 1e6] are 10,000 wide
     (on bench_ar_unlike.py's amounts table, the KS distance between the amount and its DP
     quantiles went from 0.386 to 0.129; adult's capital-gain 0.013 to 0.009).
 
-    Equal bins also get a zero-width bin ``[a, a]`` (two equal edges) at each of
+    and equal bins also get a zero-width bin ``[a, a]`` (two equal edges) at each of
     :func:`point_values`: a point mass there (adult's capital-gain: 92% zeros) is counted on
     its own instead of being smeared over the bin ``[0, 1000)`` by the quantiles. The
     layout depends on the bounds alone (public or DP), and each value still lands in
@@ -297,6 +299,8 @@ def histogram_edges(lo: float, hi: float, is_integer: bool,
     if aligned:  # one bin per integer
         return lo - 0.5 + np.arange(int(hi - lo) + 2, dtype=float), True
     edges = np.linspace(lo, hi, n_bins + 1)
+    if not detail:
+        return edges, False
     if lo >= 0.0 and n_bins >= 4:  # half the edges geometric: detail where amounts crowd
         start = max(lo, hi * GEOMETRIC_SPAN)
         if start > 0.0 and hi / start > 2.0:
@@ -348,7 +352,7 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata, lo: float, 
         ctx.ledger.declare_public(f"column {name!r} bounds", f"public_bounds [{lo:g}, {hi:g}]")
     else:
         ctx.charge(bounds_entry)
-    edges, aligned = histogram_edges(lo, hi, is_integer, ctx.n_bins)
+    edges, aligned = histogram_edges(lo, hi, is_integer, ctx.n_bins, ctx.point_bins)
     target = f"column {name!r} histogram (+missing)"
     if edges is None:
         counts = ctx.histogram(exact, target, {"lower": float(lo), "upper": float(hi)})

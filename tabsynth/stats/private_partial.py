@@ -63,7 +63,7 @@ class PrivateCounts:
 
     def __init__(self, metadata: Metadata, n_bins: int,
                  bounds: dict[str, tuple[float, float]] | None = None, *,
-                 partition: int = 0) -> None:
+                 partition: int = 0, detail: bool = False) -> None:
         self.metadata = metadata
         self.n = 0
         self.plan: dict[str, tuple] = {}
@@ -73,14 +73,14 @@ class PrivateCounts:
                 if name in bounds:
                     lo, hi = bounds[name]
                     self.plan[name] = ("hist", histogram_edges(
-                        lo, hi, is_integer_column(col), n_bins)[0])
+                        lo, hi, is_integer_column(col), n_bins, detail)[0])
             elif col.sdtype in ("categorical", "boolean"):
                 domain = _domain(col)
                 self.plan[name] = ("discover",) if domain is None else ("domain", domain)
             elif col.public_bounds is not None:
                 lo, hi = public_bounds(col)  # type: ignore[misc]
                 self.plan[name] = ("hist", histogram_edges(
-                    lo, hi, is_integer_column(col), n_bins)[0])
+                    lo, hi, is_integer_column(col), n_bins, detail)[0])
             else:
                 self.plan[name] = ("grid",)
         self.counts: dict[str, Any] = {}

@@ -37,11 +37,11 @@ def _points(edges: np.ndarray) -> list[float]:
 
 # ------------------------------------------------------------------------------ the layout
 def test_lower_bound_and_zero_get_point_bins():
-    edges, aligned = histogram_edges(0.0, 1e5, False, 100)
+    edges, aligned = histogram_edges(0.0, 1e5, False, 100, True)
     assert not aligned and _points(edges) == [0.0]
-    edges, _ = histogram_edges(-50.0, 150.0, False, 100)
+    edges, _ = histogram_edges(-50.0, 150.0, False, 100, True)
     assert _points(edges) == [-50.0, 0.0]
-    edges, _ = histogram_edges(10.0, 1e4, True, 100)  # an integer range wider than the bins
+    edges, _ = histogram_edges(10.0, 1e4, True, 100, True)  # integers, wider than the bins
     assert _points(edges) == [10.0]
 
 
@@ -50,20 +50,26 @@ def test_a_non_negative_range_gets_geometric_detail():
     near 0: 60% zeros and a lognormal around 20 on the amounts table of bench_ar_unlike.py,
     whose synthetic q0.9 came out at 792 against the real 60 with equal bins of 10,000 and
     the point bins, 73-76 with this)."""
-    edges, _ = histogram_edges(0.0, 1e6, False, 100)
+    edges, _ = histogram_edges(0.0, 1e6, False, 100, True)
     assert (edges < 1e4).sum() >= 25 and np.all(np.diff(edges) >= 0)
     assert len(edges) <= 102 and edges[0] == 0.0 and edges[-1] == 1e6
-    edges, _ = histogram_edges(-10.0, 1e6, False, 100)  # not non-negative: equal bins
+    edges, _ = histogram_edges(-10.0, 1e6, False, 100, True)  # not non-negative: equal bins
     assert ((edges > 0) & (edges < 1e4)).sum() <= 1
 
 
+def test_without_detail_the_bins_are_equal():
+    """CTGAN's and TVAE's statistics (``point_bins=False``): equal bins, no points."""
+    edges, _ = histogram_edges(0.0, 1e5, False, 100)
+    np.testing.assert_array_equal(edges, np.linspace(0.0, 1e5, 101))
+
+
 def test_one_bin_per_integer_needs_no_point_bins():
-    edges, aligned = histogram_edges(17.0, 90.0, True, 100)
+    edges, aligned = histogram_edges(17.0, 90.0, True, 100, True)
     assert aligned and _points(edges) == []
 
 
 def test_counts_put_exact_points_in_their_bins():
-    edges, _ = histogram_edges(-50.0, 150.0, False, 100)
+    edges, _ = histogram_edges(-50.0, 150.0, False, 100, True)
     x = np.array([0.0, 0.0, 1e-9, -1e-9, -50.0, -60.0, 150.0, 200.0, 75.0, np.nan])
     c = histogram_counts(x, edges)
     nb = len(edges) - 1
@@ -83,7 +89,7 @@ def test_counts_put_exact_points_in_their_bins():
 def test_one_row_moves_one_count_by_one(values, extra, bounds):
     """Sensitivity 1 with the point bins: every value lands in exactly one bin."""
     lo, hi, integer = bounds
-    edges, _ = histogram_edges(lo, hi, integer, 100)
+    edges, _ = histogram_edges(lo, hi, integer, 100, True)
     a = histogram_counts(np.asarray(values, dtype=float), edges)
     b = histogram_counts(np.asarray(values + [extra], dtype=float), edges)
     assert a.sum() == len(values)
@@ -109,7 +115,8 @@ def _dp(df: pd.DataFrame, seed: int | None):
         warnings.simplefilter("ignore", PrivacyWarning)
         rng = np.random.default_rng(seed) if seed is not None else noise_rng()
         return compute_private_stats(df, META, PrivacyBudget(1.0, 1e-6), accountant="rdp",
-                                     rng=rng, n_bins=100, tighten_bounds=False)
+                                     rng=rng, n_bins=100, tighten_bounds=False,
+                                     point_bins=True)
 
 
 @pytest.mark.parametrize("row", [{"gain": 0.0, "balance": 0.0},
@@ -132,7 +139,7 @@ def test_neighbouring_tables_same_bins_same_ledger(row):
         a, b = sa[name], sb[name]
         assert (a.lower, a.upper) == (b.lower, b.upper) or name == "gain"
     # the public-bounds column: same edges whatever the rows
-    e1, _ = histogram_edges(-1500.0, 2500.0, False, 100)
+    e1, _ = histogram_edges(-1500.0, 2500.0, False, 100, True)
     x = d["balance"].to_numpy(float)
     x2 = d2["balance"].to_numpy(float)
     assert np.abs(histogram_counts(x2, e1) - histogram_counts(x, e1)).sum() == 1
