@@ -181,7 +181,7 @@ def compute_private_stats(
         (:func:`~tabsynth.stats.private_columns.histogram_edges`): the same measurement and
         ledger, point masses and amounts near 0 kept. The ARSynthesizer's statistics use it;
         CTGAN's DP-SGD fit on the fraud table diverged to NaN in about a quarter of the fits
-        with it (none in six without), so CTGAN and TVAE do not yet.
+        with it (5 of 17; none in 12 without), so CTGAN and TVAE do not yet.
 
     Returns
     -------

@@ -50,12 +50,13 @@ def entries(ledger) -> list[dict]:
     return [e.to_dict() for e in ledger.entries]
 
 
-def test_streamed_ledger_equals_in_memory_ledger(table, tmp_path):
+@pytest.mark.parametrize("point_bins", [False, True])  # True: the ARSynthesizer's layout
+def test_streamed_ledger_equals_in_memory_ledger(table, tmp_path, point_bins):
     md = declared(table)
     source = open_source(parts(table, tmp_path / "ds"))
     source.batch_rows = 300  # batches split the parts
     budget = PrivacyBudget(1.0, 1e-6)
-    kw = {"share": 0.5, "n_bins": 100, "tighten_bounds": False}
+    kw = {"share": 0.5, "n_bins": 100, "tighten_bounds": False, "point_bins": point_bins}
     s_stats, s_ledger = compute_private_stats(source, md, budget, rng=noise_rng(), **kw)
     m_stats, m_ledger = compute_private_stats(table, md, budget, rng=noise_rng(), **kw)
     assert s_ledger.to_dict() == m_ledger.to_dict()  # entries, sensitivities, noise scales
