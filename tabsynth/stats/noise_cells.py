@@ -1,7 +1,10 @@
 """Post-processing of noisy DP histograms: cells that cannot be told from noise.
 
-Both functions read only the noisy counts and their noise standard deviation (from the ledger
-entry's scale): no row is read, nothing is charged. Used by :mod:`.private_columns`.
+Every function reads only noisy numbers (counts, or the statistics made from them) and the
+noise standard deviation (from the ledger entry's scale): no row is read, nothing is charged.
+:func:`drop_noise_bins` and :func:`even_out_noise_cells` are used by :mod:`.private_columns`;
+:func:`noise_level_cells` by the ARSynthesizer's sampling masks and, through
+:func:`drop_noise_level_cells`, by CTGAN's and TVAE's DP statistics.
 """
 
 from __future__ import annotations

@@ -285,9 +285,8 @@ def histogram_edges(lo: float, hi: float, is_integer: bool, n_bins: int,
     :data:`GEOMETRIC_SPAN` of the upper bound (the union: still one partition): an amount
     column's values crowd near 0, where equal bins over a declared [0, 1e6] are 10,000 wide
     (on bench_ar_unlike.py's amounts table, the KS distance between the amount and its DP
-    quantiles went from 0.386 to 0.129; adult's capital-gain 0.013 to 0.009).
-
-    and equal bins also get a zero-width bin ``[a, a]`` (two equal edges) at each of
+    quantiles went from 0.386 to 0.129; adult's capital-gain 0.013 to 0.009), and the bins
+    also get a zero-width bin ``[a, a]`` (two equal edges) at each of
     :func:`point_values`: a point mass there (adult's capital-gain: 92% zeros) is counted on
     its own instead of being smeared over the bin ``[0, 1000)`` by the quantiles. The
     layout depends on the bounds alone (public or DP), and each value still lands in
