@@ -44,3 +44,45 @@ def test_nothing_at_all_still_returns_bounds():
     counts = bounds_grid_counts(np.array([]))
     (lo, hi), _ = dp_bounds_from_counts(counts, SIGMA, np.random.default_rng(1))
     assert lo < hi
+
+
+# -- a lone noise bin far from the data ------------------------------------------------------
+# The threshold lets an empty bin pass with probability about 1% (all bins together), and the
+# bounds used to span every passing bin: one column in a hundred got a bound decades off its
+# data (ages up to 1e11), and a per-class DP Oversampler's neighbouring-table test failed by
+# chance. A passing bin now joins the bounds only within REACH empty bins of an accepted one;
+# the seed is every bin clearing a stricter threshold (an empty bin clears it with probability
+# about 0.01%), else the fullest passing bin.
+
+
+def _far_off(rows: list[tuple[float, int]], draws: int) -> int:
+    """How many of ``draws`` DP bounds (sigma 8.5, seeded) of the rows plus one at 1e6 fall
+    outside [1, 1000]."""
+    vals = np.concatenate([np.full(n, v) for v, n in rows] + [[1e6]])
+    counts, rng = bounds_grid_counts(vals), np.random.default_rng(7)
+    return sum(not (1 <= lo and hi <= 1000)
+               for (lo, hi), _ in (dp_bounds_from_counts(counts, 8.5, rng) for _ in range(draws)))
+
+
+def test_a_lone_noise_bin_far_off_does_not_move_the_bounds():
+    # a 243-row class (a per-class Oversampler's majority at epsilon 2): both bins clear
+    assert _far_off([(35.0, 150), (60.0, 93)], 10_000) <= 5  # 1 of 10,000; before: 74
+
+
+def test_a_weak_class_gets_far_off_bounds_less_often():
+    # 58 rows at 4.6 and 2.2 noise sd: in 16% of draws no bin passes (the data's weakness)
+    assert _far_off([(35.0, 39), (60.0, 19)], 4000) <= 62  # 55 of 4,000; before: 77
+
+
+def test_an_isolated_cluster_that_clears_the_strict_threshold_is_kept():
+    # a sentinel 999999 in 200 rows, decades above the rest: a real cluster, kept
+    vals = np.concatenate([np.full(500, 30.0), np.full(200, 999_999.0)])
+    (lo, hi), _ = dp_bounds(vals, SIGMA, np.random.default_rng(0))
+    assert (lo, hi) == (20.0, 1e6)
+
+
+def test_a_faint_bin_next_to_the_data_still_extends_it():
+    # 45 rows in [100, 200) (3.75 sd at SIGMA 12: passes the threshold, not the strict one)
+    vals = np.concatenate([np.full(500, 30.0), np.full(45, 150.0)])
+    his = [dp_bounds(vals, SIGMA, np.random.default_rng(s)).value[1] for s in range(200)]
+    assert np.mean(np.array(his) == 200.0) > 0.4
