@@ -34,6 +34,7 @@ from .errors import (
     ParameterError,
     TabsynthError,
     TabsynthWarning,
+    TrainingError,
 )
 from .metadata import Metadata
 
@@ -66,6 +67,7 @@ __all__ = [
     "ParameterError",
     "TabsynthError",
     "TabsynthWarning",
+    "TrainingError",
     "__version__",
     "fit_distributed",
     "load",

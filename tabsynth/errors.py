@@ -15,6 +15,7 @@ The leaves also derive from the builtin a user would naturally catch::
     │                                   match the file (tabsynth.signing)
     ├── OutputError(OSError)            an output cannot be written (folder missing or
     │                                   read-only, disk full, final rename failed)
+    ├── TrainingError(RuntimeError)     training diverged (weights not finite): not fitted
     └── DistributedError(RuntimeError)  a process of a multi-process fit failed
 
     TabsynthWarning(UserWarning)
@@ -80,6 +81,10 @@ class OutputError(TabsynthError, OSError):
 
     def __reduce__(self):  # noqa: ANN204 - picklable across processes (multiprocessing)
         return (type(self), (self.message, self.filename))
+
+
+class TrainingError(TabsynthError, RuntimeError):
+    """Training diverged (weights that are not finite numbers); nothing was fitted."""
 
 
 class DistributedError(TabsynthError, RuntimeError):

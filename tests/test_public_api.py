@@ -13,7 +13,7 @@ EXPECTED = {
         "__version__",
         "TabsynthError", "ParameterError", "DataError", "MetadataError", "ConditionError",
         "NotFittedError", "ModelFileError", "TabsynthWarning", "DataWarning",
-        "DistributedError",
+        "DistributedError", "TrainingError",
     },
     "tabsynth.evaluation": {
         "evaluate", "Report", "Policy", "load_policy", "MetricResult", "errors",

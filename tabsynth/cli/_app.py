@@ -4,7 +4,8 @@ Exit codes (the README's table; every command uses :func:`handle_errors`):
 
 ===  =====================================================================================
 0    success
-1    ``evaluate``: the release fails the policy; any command: an unexpected internal error
+1    ``evaluate``: the release fails the policy; ``fit``: training diverged (nothing
+     written); any command: an unexpected internal error
 2    usage: a bad option, parameter, sampling condition or privacy budget
 3    bad input data or metadata (table or metadata file unreadable, empty, malformed...)
 4    a model file or signature is invalid (missing, corrupt, tampered, foreign, too new,
@@ -38,8 +39,9 @@ EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 #: (code, meaning) rows of the README's exit-code table; tests check both agree.
 EXIT_CODES = (
     (EXIT_OK, "success"),
-    (EXIT_OTHER, "`evaluate`: the release fails the policy; any command: an unexpected "
-                 "internal error (a bug: please report it with the `-vv` output)"),
+    (EXIT_OTHER, "`evaluate`: the release fails the policy; `fit`: training diverged "
+                 "(nothing written); any command: an unexpected internal error (a bug: "
+                 "please report it with the `-vv` output)"),
     (EXIT_USAGE, "usage: a bad option, parameter, sampling condition or privacy budget"),
     (EXIT_DATA, "bad input data or metadata (unreadable, empty, malformed, mixed types, "
                 "a delimiter that leaves one column...)"),

@@ -39,7 +39,7 @@ import pandas as pd
 
 from .._device import resolve_device
 from .._estimator import Estimator
-from ..errors import NotFittedError, ParameterError, check_param
+from ..errors import NotFittedError, ParameterError, TrainingError, check_param
 from ..metadata import check_modelled
 from ..privacy.accounting import fallback_warned_once
 from ..sampling.conditions import Condition
@@ -233,6 +233,10 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
         start = time.perf_counter()
         try:
             history = train()
+            check_finite(self)
+        except TrainingError:
+            self._reset_fitted()
+            raise
         finally:
             self.__dict__.pop("_dp_plan", None)
         seconds = time.perf_counter() - start
@@ -348,3 +352,19 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
     def _sampling_networks(self) -> dict[str, Any]:
         """The networks a model file holds (what sampling needs)."""
 
+
+def check_finite(model: BaseSynthesizer) -> None:
+    """Raise :class:`~tabsynth.errors.TrainingError` when a network the model file would hold
+    (:meth:`BaseSynthesizer._sampling_networks`) has a weight or buffer that is NaN or
+    infinite: training diverged, and sampling would give wrong rows (every numeric value
+    missing) without an error."""
+    import torch
+
+    for name, net in model._sampling_networks().items():
+        for key, t in net.state_dict().items():
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise TrainingError(
+                    f"Training diverged: the {name} network's {key!r} is not finite (NaN or "
+                    f"infinite) after training, so {type(model).__name__} was not fitted and "
+                    "nothing was written. Fit again (another random_state), or with a lower "
+                    "learning rate or fewer epochs.")
