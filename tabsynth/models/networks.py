@@ -210,8 +210,11 @@ class OutputLayout:
         parts = []
         if t.groups:
             # Gumbel(0, 1) noise -log(-log(U)): two logs of a uniform draw are several times
-            # faster than torch's exponential_ sampler on the CPU.
+            # faster than torch's exponential_ sampler on the CPU. U is kept above 0: a draw of
+            # 0 (2^-24 per float32 cell) made the noise -inf and a width-1 span's softmax NaN,
+            # which reached every weight (tests/tabsynth/test_gumbel_softmax.py).
             u = torch.rand(raw.shape, generator=generator, device=raw.device, dtype=raw.dtype)
+            u.clamp_(min=torch.finfo(raw.dtype).tiny)
             z = (raw - u.log_().neg_().log_()) * (1.0 / tau)
             for group in t.groups:
                 parts.append(torch.softmax(self._blocks(z, group), dim=2).reshape(b, -1))
