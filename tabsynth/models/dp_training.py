@@ -244,9 +244,10 @@ def prepare_private_fit(model: Any, df: Any, metadata: Any,
     """
     from ..stats.noise_cells import drop_noise_level_cells
 
+    # point bins (lower bound, 0) and geometric detail, as the ARSynthesizer's statistics
     budget, stats, ledger, n_noisy = private_statistics(
         model, df, metadata, noise, share=model.preprocessing_share,
-        accountant=model.accountant)
+        accountant=model.accountant, point_bins=True)
     # no slot for a missing cell or "other" bucket that only the noise gave mass
     stats = drop_noise_level_cells(stats, ledger)
     schedule = resolve_dp_schedule(model, n_noisy)
