@@ -34,7 +34,7 @@ from ._stream import check_options, open_streamed, stream_options, wants_stream
 @click.option("--max-grad-norm", type=click.FloatRange(min=0, min_open=True), default=None,
               help="DP-SGD per-sample clipping norm (default 1.0).")
 @click.option("--preprocessing-share", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=None, help="Share of epsilon spent on DP statistics (default 0.1; ar: 0.5).")
+              default=None, help="Share of epsilon spent on DP statistics (default 0.5).")
 @click.option("--accountant", type=click.Choice(["prv", "rdp"]), default=None,
               help="Privacy accountant (default prv).")
 @click.option("--route", type=click.Choice(["dpsgd", "marginals"]), default=None,

@@ -81,8 +81,8 @@ class ARSynthesizer(BaseSynthesizer):
         Differential privacy, as for :class:`~tabsynth.TVAE` (DP-SGD only: ``route`` must
         be ``"dpsgd"``).
     preprocessing_share : float, default=0.5
-        Share of epsilon for the DP statistics (TVAE/CTGAN: 0.1). Higher here because the
-        statistics are this model's bins, domains and starting point (each head starts at
+        Share of epsilon for the DP statistics (as TVAE/CTGAN since 2026-12-07). Half, as
+        the statistics are this model's bins, domains and starting point (each head starts at
         its column's DP marginal): on adult / fraud at epsilon 1, 0.1 / 0.3 / 0.5 gave
         shapes 0.93 / 0.96 / 0.97 and pair trends 0.73-0.78 / 0.86 / 0.86 (adult),
         0.67 / 0.89-0.90 / 0.92 (fraud); ``benchmarks/bench_ar.py --preprocessing-share``.

@@ -24,9 +24,13 @@ def data() -> pd.DataFrame:
 @pytest.fixture(scope="module", params=[CTGAN, TVAE], ids=lambda c: c.__name__)
 def fitted(request, data, replayable_noise):
     cls = request.param
-    with replayable_noise(0):  # the figures below are asserted for one draw of the noise
+    # the figures below are asserted for one draw of the noise, at the 10% preprocessing
+    # share they were written for (raw marginals off the DP ones; at the 50% default a DP
+    # TVAE's raw hours-per-week is already within 0.03 KS of its DP quantiles)
+    with replayable_noise(0):
         return cls(epochs=1, batch_size=80, epsilon=3.0, accountant="rdp", verbose=False,
-                   device="cpu", random_state=0, **TINY[cls]).fit(data)
+                   device="cpu", random_state=0, preprocessing_share=0.1,
+                   **TINY[cls]).fit(data)
 
 
 def _dp_ks(values: np.ndarray, st) -> float:
