@@ -129,10 +129,11 @@ def fit_command(
     check_options(sql, url, engine, scheduler, sql_partitions, sql_partition_column,
                   scheduler_timeout)
     if wants_stream(data, sql, engine):
-        if model_type not in (None, "ar"):
+        if route == "marginals":
             raise click.UsageError("A streamed table (a folder, a glob, --sql, --engine dask) "
-                                   "is fitted by --model ar only.")
-        model_type = "ar"
+                                   "is fitted with --route dpsgd: the marginals route needs "
+                                   "the table in memory.")
+        model_type = model_type or "ar"
         csv = {"sep": sep, "decimal": decimal, "na_values": na, "text_columns": text_columns}
         stream = open_streamed(data, sql=sql, url=url, engine=engine, scheduler=scheduler,
                                workers=workers, batch_rows=batch_rows, csv=csv,

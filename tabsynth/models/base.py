@@ -27,6 +27,7 @@ Subclasses implement the network-specific hooks:
 from __future__ import annotations
 
 import abc
+import contextlib
 import inspect
 import os
 import time
@@ -43,6 +44,7 @@ from ..errors import NotFittedError, ParameterError, TrainingError, check_param
 from ..metadata import check_modelled
 from ..privacy.accounting import fallback_warned_once
 from ..sampling.conditions import Condition
+from ..stats.passes import is_streamed
 from .fit_result import FitResult
 from .params import (  # noqa: F401 - _is_*: re-exported (the models import them from here)
     GRAD_SAMPLE_MODES,
@@ -121,7 +123,8 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
             :func:`tabsynth.io.read_table`). The caller's DataFrame is not modified. A Parquet
             dataset folder, a glob of files or a :class:`~tabsynth.sources.TableSource`
             (:func:`tabsynth.sql_source`) is read in record batches, never whole
-            (:mod:`tabsynth.models.streaming`; ARSynthesizer only).
+            (:mod:`tabsynth.models.streaming`; CTGAN and TVAE train from a memory-mapped
+            file of the encoded rows, not under ``route="marginals"``).
         metadata : Metadata, dict, path or None
             Column types. ``None`` detects them with :meth:`Metadata.detect`.
 
@@ -142,7 +145,12 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
             from ..privacy import noise_rng
 
             noise = noise_rng(self.secure_mode)
+        streamed = is_streamed(df)
         if private and self.route == "marginals":
+            if streamed:
+                raise ParameterError(
+                    f"{type(self).__name__}(route='marginals') needs the table in memory (a "
+                    "DataFrame or one file); a streamed table fits with route='dpsgd'.")
             return self._fit_marginals(df, md, device, rng, noise)
         ledger = plan = None
         if private:  # DP-SGD: checks, DP stats, ledger, calibration
@@ -152,20 +160,29 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
         else:
             stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats)
-        X = np.ascontiguousarray(transformer.transform(df, rng=rng), dtype=np.float32)
-        if transformer.discrete_spans:
-            codes = np.asarray(transformer.category_codes(df), dtype=np.int64)
-        else:
-            codes = np.zeros((len(df), 0), dtype=np.int64)
-        result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
-                           n_features_in=int(df.shape[1]), ledger=ledger)
-        self._store_fit(result)  # what the training reads
+        with contextlib.ExitStack() as stack:  # a streamed fit's files live until its end
+            if streamed:
+                from .streaming import transform_to_memmaps
 
-        init_gen = self._torch_generator(rng, "cpu")
-        train_gen = self._torch_generator(rng, device)
-        self._build_networks(init_gen)
-        history, seconds, spent, schedule = self._run_training(
-            lambda: self._train(X, codes, rng=rng, generator=train_gen), ledger, plan)
+                X, codes = stack.enter_context(
+                    transform_to_memmaps(df, transformer, rng, verbose=self.verbose))
+                n_in = len(df.empty().columns)
+            else:
+                X = np.ascontiguousarray(transformer.transform(df, rng=rng), dtype=np.float32)
+                if transformer.discrete_spans:
+                    codes = np.asarray(transformer.category_codes(df), dtype=np.int64)
+                else:
+                    codes = np.zeros((len(df), 0), dtype=np.int64)
+                n_in = int(df.shape[1])
+            result = FitResult(metadata=md, stats=stats, transformer=transformer,
+                               device=device, n_features_in=n_in, ledger=ledger)
+            self._store_fit(result)  # what the training reads
+
+            init_gen = self._torch_generator(rng, "cpu")
+            train_gen = self._torch_generator(rng, device)
+            self._build_networks(init_gen)
+            history, seconds, spent, schedule = self._run_training(
+                lambda: self._train(X, codes, rng=rng, generator=train_gen), ledger, plan)
         summary = {
             "epochs": int((schedule or {}).get("epochs", self.epochs)),
             "batch_size": int((schedule or {}).get("batch_size", self.batch_size)),
@@ -198,7 +215,7 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
 
     #: Whether ``fit`` can read a table in record batches (a directory, a glob, a SQL
     #: source: :mod:`tabsynth.models.streaming`).
-    _streaming: ClassVar[bool] = False
+    _streaming: ClassVar[bool] = True
     #: Whether the numeric encoding reads the statistics' mixture modes (CTGAN/TVAE's
     #: mode-specific normalisation); models that bin numeric columns skip the mixture fits.
     _uses_modes: ClassVar[bool] = True
@@ -213,8 +230,8 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
         if not self._streaming:
             raise ParameterError(
                 f"A streaming fit (a Parquet dataset folder, a glob of files or a SQL source) "
-                f"supports ARSynthesizer only (tabsynth fit --model ar); {name} needs the table "
-                "in memory (a DataFrame or one file).")
+                f"is not supported by {name}; it needs the table in memory (a DataFrame or one "
+                "file).")
         source = open_source(data)
         if metadata is None:
             md = resolve_metadata(None, source.empty() if private else source.head(),

@@ -55,6 +55,7 @@ from .dp_training import (
     _release,
     start_private_loop,
 )
+from .rows import RowStore
 
 __all__ = ["build_dp_discriminator", "train_ctgan_dp"]
 
@@ -96,7 +97,7 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     t = model.transformer_
     n = X.shape[0]
     B = max(int(plan.expected_batch_size), 2)  # fake rows per step: fixed (BatchNorm needs 2)
-    data = torch.from_numpy(X).to(dev)
+    data = RowStore(X, dev, dtype=np.float32)  # a streamed fit's X stays on disk
     codes = np.asarray(real_cond_codes, dtype=np.int64)
     fake_cond = ConditionSampler(t, None, log_frequency=False, n_rows=plan.n_noisy)
     n_disc = fake_cond.n_discrete
@@ -152,7 +153,7 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
 
     def disc_step(idx: np.ndarray) -> None:
         b = len(idx)
-        real = data[torch.from_numpy(idx).to(dev)]
+        real = data.take(idx)
         if n_disc:
             # the real row's own category, for a uniformly chosen discrete column
             col = rng.integers(n_disc, size=b)

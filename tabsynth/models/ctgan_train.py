@@ -14,6 +14,7 @@ import numpy as np
 
 from .._progress import format_losses, progress_bar
 from .condvec import ConditionSampler
+from .rows import RowStore
 
 __all__ = ["WGANTraining"]
 
@@ -32,7 +33,7 @@ class WGANTraining:
         dev = self.device_
         t = self.transformer_
         n = X.shape[0]
-        self._data = torch.from_numpy(X).to(dev)
+        self._data = RowStore(X, dev, dtype=np.float32)  # a streamed fit's X stays on disk
         self._cond = ConditionSampler(
             t, codes, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
         )
@@ -94,14 +95,14 @@ class WGANTraining:
 
         b = self.batch_size
         if self._cond.n_discrete == 0:
-            rows = rng.integers(self._data.shape[0], size=b)
+            rows = rng.integers(len(self._data), size=b)
             empty = torch.zeros(b, 0, device=self.device_)
-            return self._data[torch.from_numpy(rows).to(self.device_)], empty, empty
+            return self._data.take(rows), empty, empty
         col, opt, gidx = self._cond.training_condvec(b, rng)
         self._fake_condition = (col, opt)  # for a generator step that reuses these fakes
         perm = rng.permutation(b)
         rows = self._cond.sample_rows(gidx[perm], rng)
-        real = self._data.index_select(0, torch.from_numpy(rows).to(self.device_))
+        real = self._data.take(rows)
         return real, self._cond_tensor(gidx[perm]), self._cond_tensor(gidx)
 
     def _discriminator_step(self, real: Any, real_cond: Any, fake_cond: Any,

@@ -24,7 +24,8 @@ __all__ = ["RowStore"]
 
 
 class RowStore:
-    """``take(idx)`` -> the rows ``idx`` (numpy indices) as an int64 tensor on ``device``.
+    """``take(idx)`` -> the rows ``idx`` (numpy indices) as a tensor on ``device``, of
+    ``dtype`` (int64: the ARSynthesizer's cells; float32: CTGAN's and TVAE's encoded rows).
 
     Holds a file descriptor when reading a map's file: :meth:`close` (or the end of a
     ``with`` block, or garbage collection) releases it.
@@ -32,10 +33,11 @@ class RowStore:
 
     _fd: int | None = None  # also when __init__ failed early (__del__ reads it)
 
-    def __init__(self, codes: np.ndarray, device: Any) -> None:
+    def __init__(self, codes: np.ndarray, device: Any, dtype: Any = np.int64) -> None:
         import torch
 
         self.device = device
+        self._dtype = np.dtype(dtype)
         self.n = len(codes)
         self._fd: int | None = None
         self._disk: np.ndarray | None = None
@@ -53,7 +55,7 @@ class RowStore:
                 self._fd = os.open(os.fspath(codes.filename),
                                    os.O_RDONLY | getattr(os, "O_BINARY", 0))
         else:
-            self._data = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.int64)).to(device)
+            self._data = torch.from_numpy(np.ascontiguousarray(codes, dtype=self._dtype)).to(device)
 
     def __len__(self) -> int:
         return self.n
@@ -79,9 +81,9 @@ class RowStore:
         if self._data is not None:
             return self._data[torch.from_numpy(idx).to(self.device)]
         if self._fd is None:
-            rows = np.asarray(self._disk[idx], dtype=np.int64)  # type: ignore[index]
+            rows = np.asarray(self._disk[idx], dtype=self._dtype)  # type: ignore[index]
         else:
-            rows = self._read(idx).astype(np.int64)
+            rows = self._read(idx).astype(self._dtype, copy=False)
         return torch.from_numpy(rows).to(self.device)
 
     def _read(self, idx: np.ndarray) -> np.ndarray:

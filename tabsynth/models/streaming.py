@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import DataError
 
 __all__ = ["code_dtype", "encode_partition", "encode_to_memmap", "streamed_stats",
-           "transformer_state"]
+           "transform_to_memmaps", "transformer_state"]
 
 
 def streamed_stats(source: Any, metadata: Any, seed: int, *, mixtures: bool = True) -> Any:
@@ -166,3 +166,55 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
             yield codes
         finally:
             del codes
+
+
+@contextlib.contextmanager
+def transform_to_memmaps(source: Any, transformer: Any, rng: np.random.Generator, *,
+                         verbose: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """CTGAN's and TVAE's encoding of a streamed table: ``(X, codes)``, memmaps of
+    ``transformer.transform`` (``float32``, ``(n, output_dim)``; ``rng`` draws each value's
+    mode, batch after batch in table order) and ``transformer.category_codes`` (the
+    smallest unsigned type, ``(n, discrete spans)``), written in one pass over ``source``
+    into a temporary folder removed when the block ends (also on error). Batches are encoded
+    here, also when the source carries a Dask engine (the statistics ran on its workers)."""
+    from tqdm.auto import tqdm
+
+    known = getattr(source, "_n_rows", None)
+    n = None if known is None else int(known)
+    width = int(transformer.output_dim)
+    spans = [int(sp.dim) for sp in transformer.discrete_spans]
+    code_type = code_dtype(spans)
+    with tempfile.TemporaryDirectory(prefix="tabsynth-encoded-") as tmp:
+        x_path, c_path = Path(tmp) / "x.f4", Path(tmp) / "codes.u"
+        row = 0
+        with open(x_path, "wb") as xs, open(c_path, "wb") as cs, \
+                tqdm(total=n, desc="encoding", unit="row", disable=not verbose,
+                     leave=False) as bar:
+            for batch in source.iter_batches(source.batch_rows):
+                k = len(batch)
+                if n is not None and row + k > n:
+                    raise DataError("The table changed while it was read (more rows than "
+                                    "counted): a streamed source must return the same rows "
+                                    "on every pass.")
+                x = np.ascontiguousarray(transformer.transform(batch, rng=rng),
+                                         dtype=np.float32)
+                xs.write(memoryview(x).cast("B"))
+                if spans:
+                    c = np.ascontiguousarray(transformer.category_codes(batch), dtype=code_type)
+                    cs.write(memoryview(c).cast("B"))
+                row += k
+                bar.update(k)
+                del batch, x
+        if n is not None and row != n:
+            raise DataError("The table changed while it was read (fewer rows than counted): a "
+                            "streamed source must return the same rows on every pass.")
+        if n is None:
+            source._n_rows = n = row
+        X = (np.memmap(x_path, dtype=np.float32, mode="r", shape=(n, width)) if n and width
+             else np.empty((n, width), dtype=np.float32))
+        codes = (np.memmap(c_path, dtype=code_type, mode="r", shape=(n, len(spans)))
+                 if n and spans else np.zeros((n, len(spans)), dtype=np.int64))
+        try:
+            yield X, codes
+        finally:
+            del X, codes

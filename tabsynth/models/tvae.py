@@ -10,6 +10,7 @@ import numpy as np
 from .._progress import format_losses, progress_bar
 from ..sampling.conditions import Condition
 from .base import BaseSynthesizer, _is_dims, _is_float, _is_int
+from .rows import RowStore
 
 __all__ = ["TVAE"]
 
@@ -194,7 +195,7 @@ class TVAE(BaseSynthesizer):
 
         dev = self.device_
         n = X.shape[0]
-        data = torch.from_numpy(X).to(dev)
+        data = RowStore(X, dev, dtype=np.float32)  # a streamed fit's X stays on disk
         encoder = self._new_encoder(rng)
         self._encoder = encoder
         self._optim = adam(
@@ -210,9 +211,9 @@ class TVAE(BaseSynthesizer):
         try:
             for epoch in bar:
                 totals = torch.zeros(2, device=dev)
-                perm = torch.from_numpy(rng.permutation(n)).to(dev)
+                perm = rng.permutation(n)
                 for i in range(steps):
-                    real = data[perm[i * self.batch_size:(i + 1) * self.batch_size]]
+                    real = data.take(perm[i * self.batch_size:(i + 1) * self.batch_size])
                     totals += self._vae_step(real, generator)
                 rec, kl = (totals / steps).tolist()
                 losses = {"loss": rec + kl, "reconstruction_loss": rec, "kl_loss": kl}

@@ -30,6 +30,7 @@ from .dp_training import (
     _release,
     start_private_loop,
 )
+from .rows import RowStore
 
 __all__ = ["DP_TVAE_KL_WEIGHT", "DP_TVAE_SAMPLE_SIGMA", "DP_TVAE_TRAIN_SCALE", "build_private_vae",
            "train_tvae_dp"]
@@ -96,7 +97,7 @@ def train_tvae_dp(model: Any, X: np.ndarray, codes: np.ndarray, *, rng: np.rando
     plan: DPPlan = model._dp_plan
     dev = model.device_
     n = X.shape[0]
-    data = torch.from_numpy(X).to(dev)
+    data = RowStore(X, dev, dtype=np.float32)  # a streamed fit's X stays on disk
     vae = build_private_vae(model, model._new_encoder(rng))
     _check_private(vae)
     vae.to(dev)
@@ -111,7 +112,7 @@ def train_tvae_dp(model: Any, X: np.ndarray, codes: np.ndarray, *, rng: np.rando
         for epoch in bar:
             for _ in range(plan.steps_per_epoch):
                 idx = next(batches)
-                real = data[torch.from_numpy(idx).to(dev)]
+                real = data.take(idx)
                 eps = torch.randn(len(idx), model.embedding_dim, generator=generator, device=dev)
                 per_row = gsm(real, eps).sum(dim=1)  # each row's reconstruction + KL
                 optim.zero_grad(set_to_none=True)

@@ -65,7 +65,8 @@ def test_fit_engine_dask(run, parts, tmp_path, monkeypatch):
     (["--sql", "SELECT 1"], "--sql and --url go together"),
     (["DATA", "--sql", "SELECT 1", "--url", "sqlite:///x.db"], "not both"),
     ([], "Give DATA"),
-    (["FOLDER", "--model", "ctgan"], "--model ar only"),
+    (["FOLDER", "--model", "ctgan", "--epsilon", "1", "--route", "marginals"],
+     "--route dpsgd"),
     (["FOLDER", "--scheduler", "tcp://x:1"], "--scheduler needs --engine dask"),
     (["FOLDER", "--sql-partitions", "2"], "split --sql"),
     (["--sql", "SELECT 1", "--url", "sqlite:///x.db", "--sql-partitions", "2"], "go together"),
@@ -113,3 +114,14 @@ def test_bad_folder_is_a_data_error(run, tmp_path):
     res = run("fit", tmp_path / "empty", "-o", tmp_path / "x.tsmodel")
     assert res.exit_code == 3, res.output
     assert "No table files" in res.output
+
+
+@pytest.mark.parametrize("model", ["ctgan", "tvae"])
+def test_ctgan_and_tvae_fit_a_folder(run, parts, tmp_path, model):
+    """CTGAN and TVAE fit a Parquet folder too (the encoded rows in a memory-mapped file)."""
+    _, folder = parts
+    out = tmp_path / f"{model}.tsmodel"
+    res = run("fit", folder, "-o", out, "--model", model, "--epochs", "1", "--quiet")
+    assert res.exit_code == 0, res.output
+    res = run("sample", out, "-n", "50", "-o", tmp_path / "s.csv")
+    assert res.exit_code == 0, res.output

@@ -178,8 +178,8 @@ def test_bad_inputs(table, tmp_path):
     folder = write_parts(table, tmp_path / "ds", 2)
     from tabsynth import CTGAN
 
-    with pytest.raises(ParameterError, match="supports ARSynthesizer only"):
-        CTGAN(epochs=1).fit(folder)
+    with pytest.raises(ParameterError, match="route='marginals'.*in memory"):
+        CTGAN(epochs=1, epsilon=1.0, delta=1e-6, route="marginals").fit(folder)
     bad = table.copy()
     bad["x"] = bad["x"].astype(object)
     bad.loc[2999, "x"] = "oops"  # in the last part only
