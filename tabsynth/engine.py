@@ -73,6 +73,12 @@ class DaskEngine:
         except ImportError:
             raise ParameterError(
                 "--engine dask needs dask.distributed: pip install 'tabsynth[scale]'.") from None
+        import logging
+
+        # dask.distributed logs at INFO (scheduler start, workers joining...) through its own
+        # logger; unless this process asked for INFO (tabsynth -v), keep them to warnings
+        if not logging.getLogger().isEnabledFor(logging.INFO):
+            logging.getLogger("distributed").setLevel(logging.WARNING)
         if self.scheduler is not None:
             seconds = float(SCHEDULER_TIMEOUT if self.timeout is None else self.timeout)
             try:

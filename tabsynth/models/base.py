@@ -123,8 +123,8 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
             :func:`tabsynth.io.read_table`). The caller's DataFrame is not modified. A Parquet
             dataset folder, a glob of files or a :class:`~tabsynth.sources.TableSource`
             (:func:`tabsynth.sql_source`) is read in record batches, never whole
-            (:mod:`tabsynth.models.streaming`; CTGAN and TVAE train from a memory-mapped
-            file of the encoded rows, not under ``route="marginals"``).
+            (:mod:`tabsynth.models.streaming`; CTGAN and TVAE train from a temporary file
+            of the encoded rows, not under ``route="marginals"``).
         metadata : Metadata, dict, path or None
             Column types. ``None`` detects them with :meth:`Metadata.detect`.
 

@@ -125,3 +125,19 @@ def test_ctgan_and_tvae_fit_a_folder(run, parts, tmp_path, model):
     assert res.exit_code == 0, res.output
     res = run("sample", out, "-n", "50", "-o", tmp_path / "s.csv")
     assert res.exit_code == 0, res.output
+
+
+def test_dask_logs_stay_quiet_without_verbose(parts, tmp_path):
+    """dask.distributed's INFO lines (scheduler start, workers joining: about 30 of them)
+    went to stderr on every --engine dask run, --quiet included; now only with -v."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    _, folder = parts
+    res = subprocess.run([sys.executable, "-m", "tabsynth", "fit", str(folder), "--engine",
+                          "dask", "--workers", "2", "--epochs", "1", "--quiet", "-o",
+                          str(tmp_path / "m.tsmodel")], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "INFO distributed" not in res.stderr + res.stdout, res.stderr
