@@ -72,12 +72,11 @@ def test_one_row_changes_nothing_outside_the_ledger(base, tmp_path, per_class, r
     # the budget, not necessarily equal
     assert max(a.privacy_report_["epsilon"], b.privacy_report_["epsilon"]) <= 2.0 + 1e-9
     assert list(out_a.columns) == list(out_b.columns)
-    # the unseen value / the extreme value is not in either release (not "every age < 1e6":
-    # a noise bin far off can still widen a 58-row class's DP bounds past 1e6, in about 0.2%
-    # of fits: tests/privacy/test_dp_bounds_fallback.py)
+    # the unseen value / the extreme value is not in either release (not "every age < 1e6",
+    # nor a typical median: a noise bin far off can still widen a 59-row class's DP bounds,
+    # past 1e6 in about 0.2% of fits, past 1,000 in about 1%: test_dp_bounds_fallback.py)
     assert "Never-seen-anywhere" not in set(out_b["workclass"].astype(str))
     assert not (out_b["age"] == 10**6).any()
-    assert out_b["age"].median() < 100
 
 
 def test_privacy_noise_does_not_come_from_random_state(base, tmp_path):
