@@ -178,7 +178,7 @@ def compute_private_stats(
     point_bins : bool, default False
         Each numeric histogram gets a zero-width bin at its lower bound and at 0, and a
         non-negative column half its edges geometric
-        (:func:`~tabsynth.stats.private_columns.histogram_edges`): the same measurement and
+        (:func:`~tabsynth.stats.dp_histogram.histogram_edges`): the same measurement and
         ledger, point masses and amounts near 0 kept. The ARSynthesizer's statistics use it;
         CTGAN's DP-SGD fit on the fraud table diverged to NaN in about a quarter of the fits
         with it (5 of 17; none in 12 without), so CTGAN and TVAE do not yet.

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from .._scalars import py_scalar, sort_key
 from ..errors import DataError
@@ -32,6 +31,7 @@ from ..privacy import (
 from ..privacy.bounds import bounds_grid_counts, dp_bounds_from_counts
 from ..privacy.mechanisms import discover_categories_from_counts, noisy_counts
 from .categories import OTHER
+from .dp_histogram import histogram_counts, histogram_edges, point_values, tighten
 from .noise_cells import drop_noise_bins as _drop_noise_bins
 from .noise_cells import even_out_noise_cells as _even_out_noise_cells
 from .schema import N_QUANTILES, CategoricalStats, DatetimeStats, NumericStats
@@ -41,11 +41,6 @@ __all__ = ["DPContext", "bounds_counts", "category_counts", "continuous_stats",
            "discovered_stats", "domain_counts", "domain_stats", "histogram_counts",
            "histogram_edges", "measure_bounds", "point_values", "present_values"]
 
-#: The geometric half of a non-negative column's DP histogram edges starts at this share of
-#: its upper bound (:func:`histogram_edges`).
-GEOMETRIC_SPAN = 1e-4
-#: At most this share of a column's noisy mass is cut off when tightening DP bounds.
-_TIGHTEN_MASS = 0.02
 _TIME_DIRECTIVES = re.compile(r"%[HIMSpXcTRrf]")
 _STRING_DTYPES = ("object", "str", "string", "category")
 
@@ -276,68 +271,6 @@ def measure_bounds(ctx: DPContext, name: str, col: ColumnMetadata,
     return (lo, hi), entry
 
 
-def histogram_edges(lo: float, hi: float, is_integer: bool, n_bins: int,
-                    detail: bool = False) -> tuple[np.ndarray | None, bool]:
-    """``(edges or None, one bin per integer?)`` of a column's histogram over ``[lo, hi]``:
-    ``n_bins`` equal bins (one per integer on a small integer range); ``None`` for a point.
-    With ``detail`` (the ARSynthesizer's statistics: ``compute_private_stats(point_bins=
-    True)``), a non-negative range gets half its edges equal and half geometric from
-    :data:`GEOMETRIC_SPAN` of the upper bound (the union: still one partition): an amount
-    column's values crowd near 0, where equal bins over a declared [0, 1e6] are 10,000 wide
-    (on bench_ar_unlike.py's amounts table, the KS distance between the amount and its DP
-    quantiles went from 0.386 to 0.129; adult's capital-gain 0.013 to 0.009), and the bins
-    also get a zero-width bin ``[a, a]`` (two equal edges) at each of
-    :func:`point_values`: a point mass there (adult's capital-gain: 92% zeros) is counted on
-    its own instead of being smeared over the bin ``[0, 1000)`` by the quantiles. The
-    layout depends on the bounds alone (public or DP), and each value still lands in
-    exactly one bin (:func:`histogram_counts`), so the sensitivity stays 1."""
-    if not hi > lo:
-        return None, False
-    aligned = (is_integer and lo == math.floor(lo) and hi == math.floor(hi)
-               and hi - lo + 1 <= n_bins)
-    if aligned:  # one bin per integer
-        return lo - 0.5 + np.arange(int(hi - lo) + 2, dtype=float), True
-    edges = np.linspace(lo, hi, n_bins + 1)
-    if not detail:
-        return edges, False
-    if lo >= 0.0 and n_bins >= 4:  # half the edges geometric: detail where amounts crowd
-        start = max(lo, hi * GEOMETRIC_SPAN)
-        if start > 0.0 and hi / start > 2.0:
-            edges = np.unique(np.concatenate([np.linspace(lo, hi, n_bins // 2 + 1),
-                                              np.geomspace(start, hi, n_bins - n_bins // 2)]))
-    pts = point_values(lo, hi)
-    # each point twice among the edges (once more if it is an edge already): a zero-width bin
-    return np.sort(np.concatenate([edges, pts, [p for p in pts if p not in edges]])), False
-
-
-def point_values(lo: float, hi: float) -> list[float]:
-    """Values of ``[lo, hi]`` whose equal-bin DP histogram gets a zero-width bin of their
-    own: the lower bound, and 0 where the range crosses it (the point bins that
-    :func:`~tabsynth.transformer.binning.quantile_bins` gives every column)."""
-    return [float(lo)] + ([0.0] if lo < 0.0 < hi else [])
-
-
-def histogram_counts(vals: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
-    """Exact counts of ``vals`` (floats, NaN = missing) on ``edges`` plus a missing bin
-    (a point, ``edges=None``: present vs missing). Bins are ``[e_i, e_{i+1})`` (the last one
-    closed); a zero-width bin ``[a, a]`` holds the values equal to ``a``, and the bin after
-    it those above. Values beyond the bounds count at them. Counts of batches add up."""
-    isna = np.isnan(vals)
-    if edges is None:
-        return np.bincount(isna.astype(np.int64), minlength=2)
-    nb = len(edges) - 1
-    x = np.clip(vals[~isna], edges[0], edges[-1])
-    codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, nb - 1)
-    point = np.flatnonzero(edges[:-1] == edges[1:])
-    if point.size:
-        at = edges[point]
-        pos = np.clip(np.searchsorted(at, x), 0, len(at) - 1)
-        codes = np.where(at[pos] == x, point[pos], codes)
-    out = np.bincount(codes, minlength=nb + 1)
-    out[nb] += int(isna.sum())
-    return out
-
-
 def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata, lo: float, hi: float,
                      bounds_entry: Any, exact: np.ndarray) -> NumericStats | DatetimeStats:
     """Bounds (declared: ``bounds_entry`` is None; else :func:`measure_bounds`'s entry,
@@ -370,7 +303,7 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata, lo: float, 
         quantiles = (lo,) * N_QUANTILES
     else:
         if not public and ctx.tighten_bounds:
-            hist, edges, lo, hi = _tighten(ctx, hist, edges, aligned, is_integer)
+            hist, edges, lo, hi = tighten(ctx, hist, edges, aligned, is_integer)
         hist = _drop_noise_bins(hist, ctx.nm)
         modes = gmm_modes_from_histogram(hist, edges, n_modes=ctx.max_modes)
         weights = tuple(modes.weights)
@@ -384,35 +317,3 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata, lo: float, 
                              source="dp")
     return NumericStats(lo, hi, bool(is_integer), 0 if is_integer else None, missing_rate,
                         weights, means, stds, quantiles, source="dp")
-
-
-def _tighten(ctx: DPContext, hist: np.ndarray, edges: np.ndarray, aligned: bool,
-             is_integer: bool) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Drop edge bins that are below the dp_bounds-style noise threshold AND, together, hold a
-    negligible share (``_TIGHTEN_MASS``) of the noisy mass; returns ``(hist, edges, lo, hi)``.
-
-    Cutting to "the outermost bins that clear the threshold" alone collapses the range on small
-    tables, where every bin of a spread-out column is below the threshold (a 5,000-row age
-    column at epsilon=1 came out as [10, 12.8]). Post-processing only.
-    """
-    nb = len(hist)
-    thr = ctx.nm * float(sps.norm.isf(0.01 / nb))
-    pos = np.clip(hist, 0.0, None)
-    allowance = _TIGHTEN_MASS * float(pos.sum())
-    first, dropped = 0, 0.0
-    while first < nb - 1 and hist[first] <= thr and dropped + pos[first] <= allowance:
-        dropped += float(pos[first])
-        first += 1
-    last = nb - 1
-    while last > first and hist[last] <= thr and dropped + pos[last] <= allowance:
-        dropped += float(pos[last])
-        last -= 1
-    hist = hist[first:last + 1]
-    edges = edges[first:last + 2]
-    if aligned:
-        lo, hi = float(edges[0] + 0.5), float(edges[-1] - 0.5)
-    elif is_integer:
-        lo, hi = float(math.floor(edges[0])), float(math.ceil(edges[-1]))
-    else:
-        lo, hi = float(edges[0]), float(edges[-1])
-    return hist, edges, lo, hi

@@ -1,7 +1,7 @@
 """Bins of a small-range integer column from DP quantiles.
 
 A DP histogram of an integer column on a small range has one bin per value, ``[k - 0.5,
-k + 0.5)`` (``stats.private_columns.histogram_edges``), so its outermost quantiles are bin
+k + 0.5)`` (``stats.dp_histogram.histogram_edges``), so its outermost quantiles are bin
 edges: 5.5 is the top of value 5, 1.5 the bottom of value 2. Rounding them half to even gave
 value 6 mass (5.5 -> 6) but not value 17 (16.5 -> 16): a parity-dependent off-by-one at the
 top of the data. The lowest quantile rounds half up, the highest half down.
