@@ -118,6 +118,24 @@ def _blocks(source: Any, encode: Callable[[Any], np.ndarray], dtype: np.dtype) -
         del batch
 
 
+def _check_more(n: int | None, rows: int) -> None:
+    """DataError when a pass reads more rows than an earlier pass counted."""
+    if n is not None and rows > n:
+        raise DataError("The table changed while it was read (more rows than counted): a "
+                        "streamed source must return the same rows on every pass.")
+
+
+def _counted(source: Any, n: int | None, rows: int) -> int:
+    """The row count after a pass that read ``rows``: checked against an earlier pass's
+    ``n`` (DataError when fewer), else kept on the source for the next passes."""
+    if n is not None and rows != n:
+        raise DataError("The table changed while it was read (fewer rows than counted): a "
+                        "streamed source must return the same rows on every pass.")
+    if n is None:
+        source._n_rows = rows
+    return rows
+
+
 @contextlib.contextmanager
 def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: list[int], *,
                      verbose: bool = False) -> Iterator[np.memmap]:
@@ -143,10 +161,7 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
                                            disable=not verbose, leave=False) as bar:
             for cells in _blocks(source, encode, dtype):
                 k = len(cells)
-                if n is not None and row + k > n:
-                    raise DataError("The table changed while it was read (more rows than "
-                                    "counted): a streamed source must return the same rows "
-                                    "on every pass.")
+                _check_more(n, row + k)
                 block = np.ascontiguousarray(cells, dtype=dtype)
                 if block.shape != (k, width):
                     raise ValueError(f"encoded block of shape {block.shape}, expected "
@@ -155,11 +170,7 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
                 row += k
                 bar.update(k)
                 del cells, block
-        if n is not None and row != n:
-            raise DataError("The table changed while it was read (fewer rows than counted): a "
-                            "streamed source must return the same rows on every pass.")
-        if n is None:
-            source._n_rows = n = row
+        n = _counted(source, n, row)
         codes = np.memmap(path, dtype=dtype, mode="r", shape=(n, width)) if n else \
             np.empty((0, width), dtype=dtype)
         try:
@@ -192,10 +203,7 @@ def transform_to_memmaps(source: Any, transformer: Any, rng: np.random.Generator
                      leave=False) as bar:
             for batch in source.iter_batches(source.batch_rows):
                 k = len(batch)
-                if n is not None and row + k > n:
-                    raise DataError("The table changed while it was read (more rows than "
-                                    "counted): a streamed source must return the same rows "
-                                    "on every pass.")
+                _check_more(n, row + k)
                 x = np.ascontiguousarray(transformer.transform(batch, rng=rng),
                                          dtype=np.float32)
                 xs.write(memoryview(x).cast("B"))
@@ -205,11 +213,7 @@ def transform_to_memmaps(source: Any, transformer: Any, rng: np.random.Generator
                 row += k
                 bar.update(k)
                 del batch, x
-        if n is not None and row != n:
-            raise DataError("The table changed while it was read (fewer rows than counted): a "
-                            "streamed source must return the same rows on every pass.")
-        if n is None:
-            source._n_rows = n = row
+        n = _counted(source, n, row)
         X = (np.memmap(x_path, dtype=np.float32, mode="r", shape=(n, width)) if n and width
              else np.empty((n, width), dtype=np.float32))
         codes = (np.memmap(c_path, dtype=code_type, mode="r", shape=(n, len(spans)))

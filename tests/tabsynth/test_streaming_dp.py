@@ -50,6 +50,19 @@ def entries(ledger) -> list[dict]:
     return [e.to_dict() for e in ledger.entries]
 
 
+def assert_same_ledger(streamed, memory) -> None:
+    """The same entries, but for DP-SGD's sample rate and steps (and so its noise
+    multiplier): they derive from the noisy row count, a DP output that differs from run to
+    run."""
+    a, b = entries(streamed), entries(memory)
+    assert [e for e in a if e["mechanism"] != "dpsgd"] == [e for e in b
+                                                           if e["mechanism"] != "dpsgd"]
+    noisy = ("sample_rate", "noise_multiplier", "steps")
+    sa, sb = ([{k: v for k, v in e.items() if k not in noisy}
+               for e in x if e["mechanism"] == "dpsgd"] for x in (a, b))
+    assert sa == sb and len(sa) == 1
+
+
 @pytest.mark.parametrize("point_bins", [False, True])  # True: the ARSynthesizer's layout
 def test_streamed_ledger_equals_in_memory_ledger(table, tmp_path, point_bins):
     md = declared(table)
@@ -95,15 +108,7 @@ def test_streamed_dp_fit_ledger_equals_in_memory(table, tmp_path):
         warnings.simplefilter("ignore")
         streamed = ARSynthesizer(**kw).fit(folder, metadata=md)
         memory = ARSynthesizer(**kw).fit(table, metadata=md)
-    a, b = entries(streamed.ledger_), entries(memory.ledger_)
-    assert [e for e in a if e["mechanism"] != "dpsgd"] == [e for e in b
-                                                           if e["mechanism"] != "dpsgd"]
-    # DP-SGD: the same plan; its sample rate and steps (and so its noise multiplier) derive
-    # from the noisy row count, a DP output that differs from run to run
-    noisy = ("sample_rate", "noise_multiplier", "steps")
-    sa, sb = ([{k: v for k, v in e.items() if k not in noisy}
-               for e in x if e["mechanism"] == "dpsgd"] for x in (a, b))
-    assert sa == sb and len(sa) == 1
+    assert_same_ledger(streamed.ledger_, memory.ledger_)
     assert streamed.privacy_spent_["epsilon"] <= 1.0 + 1e-9
 
 
