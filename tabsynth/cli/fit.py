@@ -90,7 +90,8 @@ def fit_command(
 
     DATA may also be a Parquet dataset folder or a quoted glob of Parquet/CSV files, or the
     table may come from --sql QUERY --url URL: the table is then read in record batches,
-    never whole (ARSynthesizer only; see the README's "Larger than memory").
+    never whole (every model; CTGAN/TVAE not with --route marginals; see the README's
+    "Larger than memory").
 
     CSV: the delimiter and decimal mark are sniffed (--sep, --decimal override); only the
     empty field is missing unless --na-values names tokens. OUTPUT is written at the end
