@@ -32,8 +32,8 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["code_dtype", "encode_partition", "encode_to_memmap", "streamed_stats",
-           "transform_to_memmaps", "transformer_state"]
+__all__ = ["code_dtype", "encode_partition", "encode_rows_partition", "encode_to_memmap",
+           "streamed_stats", "transform_to_memmaps", "transformer_state"]
 
 
 def streamed_stats(source: Any, metadata: Any, seed: int, *, mixtures: bool = True) -> Any:
@@ -179,15 +179,37 @@ def encode_to_memmap(source: Any, encode: Callable[[Any], np.ndarray], domains: 
             del codes
 
 
+def encode_rows_partition(state: dict[str, Any], part: Any, batch_rows: int,
+                          seed: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """CTGAN's and TVAE's encoding of one partition (on a Dask worker): ``(X, codes)`` of
+    every batch, in order, the modes drawn from ``numpy.random.default_rng(seed)``."""
+    transformer = _from_state(state)
+    blocks = list(_rows_blocks(transformer, part, batch_rows, np.random.default_rng(seed)))
+    if not blocks:
+        return (np.empty((0, int(transformer.output_dim)), dtype=np.float32),
+                np.empty((0, len(transformer.discrete_spans)), dtype=np.int64))
+    return (np.concatenate([x for x, _ in blocks]), np.concatenate([c for _, c in blocks]))
+
+
+def _rows_blocks(transformer: Any, part: Any, batch_rows: int,
+                 rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for batch in part.iter_batches(batch_rows):
+        x = np.ascontiguousarray(transformer.transform(batch, rng=rng), dtype=np.float32)
+        yield x, np.asarray(transformer.category_codes(batch), dtype=np.int64)
+        del batch
+
+
 @contextlib.contextmanager
 def transform_to_memmaps(source: Any, transformer: Any, rng: np.random.Generator, *,
                          verbose: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """CTGAN's and TVAE's encoding of a streamed table: ``(X, codes)``, memmaps of
-    ``transformer.transform`` (``float32``, ``(n, output_dim)``; ``rng`` draws each value's
-    mode, batch after batch in table order) and ``transformer.category_codes`` (the
-    smallest unsigned type, ``(n, discrete spans)``), written in one pass over ``source``
-    into a temporary folder removed when the block ends (also on error). Batches are encoded
-    here, also when the source carries a Dask engine (the statistics ran on its workers)."""
+    """CTGAN's and TVAE's encoding of a streamed table: ``(X, codes)``, read-only memmaps of
+    ``transformer.transform`` (``float32``, ``(n, output_dim)``) and
+    ``transformer.category_codes`` (the smallest unsigned type, ``(n, discrete spans)``),
+    written in one pass over ``source`` into a temporary folder removed when the block ends
+    (also on error). The modes of partition ``i`` are drawn from
+    ``numpy.random.default_rng([s, i])``, ``s`` drawn once from ``rng``: with a Dask engine
+    each partition is encoded on a worker (:func:`encode_rows_partition`) and the files are
+    the ones this process would write."""
     from tqdm.auto import tqdm
 
     known = getattr(source, "_n_rows", None)
@@ -195,24 +217,33 @@ def transform_to_memmaps(source: Any, transformer: Any, rng: np.random.Generator
     width = int(transformer.output_dim)
     spans = [int(sp.dim) for sp in transformer.discrete_spans]
     code_type = code_dtype(spans)
+    base = int(rng.integers(2**63))
+    parts = source.partitions()
+    batch_rows = int(source.batch_rows)
+    if getattr(source, "engine", None) is not None and len(parts) > 1:
+        k = len(parts)
+        blocks: Any = source.engine.map_ordered(
+            encode_rows_partition, [transformer_state(transformer)] * k, parts,
+            [batch_rows] * k, [[base, i] for i in range(k)])
+    else:
+        blocks = (block for i, part in enumerate(parts)
+                  for block in _rows_blocks(transformer, part, batch_rows,
+                                            np.random.default_rng([base, i])))
     with tempfile.TemporaryDirectory(prefix="tabsynth-encoded-") as tmp:
         x_path, c_path = Path(tmp) / "x.f4", Path(tmp) / "codes.u"
         row = 0
         with open(x_path, "wb") as xs, open(c_path, "wb") as cs, \
                 tqdm(total=n, desc="encoding", unit="row", disable=not verbose,
                      leave=False) as bar:
-            for batch in source.iter_batches(source.batch_rows):
-                k = len(batch)
+            for x, c in blocks:
+                k = len(x)
                 _check_more(n, row + k)
-                x = np.ascontiguousarray(transformer.transform(batch, rng=rng),
-                                         dtype=np.float32)
-                xs.write(memoryview(x).cast("B"))
+                xs.write(memoryview(np.ascontiguousarray(x, dtype=np.float32)).cast("B"))
                 if spans:
-                    c = np.ascontiguousarray(transformer.category_codes(batch), dtype=code_type)
-                    cs.write(memoryview(c).cast("B"))
+                    cs.write(memoryview(np.ascontiguousarray(c, dtype=code_type)).cast("B"))
                 row += k
                 bar.update(k)
-                del batch, x
+                del x, c
         n = _counted(source, n, row)
         X = (np.memmap(x_path, dtype=np.float32, mode="r", shape=(n, width)) if n and width
              else np.empty((n, width), dtype=np.float32))

@@ -54,15 +54,26 @@ def _tv(table: pd.DataFrame, syn: pd.DataFrame) -> float:
 @FAMILIES
 def test_streamed_training_learns_as_in_memory(cls, table, tmp_path):
     """Trained from the temporary file of encoded rows, the model learns what the in-memory
-    fit learns (the encodings differ only in the random modes drawn batch by batch). Total
-    variation of the 4-category column, streamed / in memory: CTGAN 0.111 / 0.110, TVAE
-    0.011 / 0.011."""
+    fit learns (the encodings differ only in the random modes). Total variation of the
+    4-category column, mean of three seeds, streamed / in memory: CTGAN 0.125 / 0.116 (one
+    seed alone spreads 0.09-0.16 either way), TVAE about 0.01 / 0.01."""
     folder = write_parts(table, tmp_path / "ds", 3)
     md = Metadata.detect(table)
-    tvs = [_tv(table, _model(cls, epochs=15).fit(data, metadata=md).sample(4000,
-                                                                           random_state=0))
-           for data in (folder, table)]
-    assert tvs[0] < tvs[1] + 0.05 and tvs[0] < 0.2, tvs
+    tvs = np.array([[_tv(table, _model(cls, epochs=15, random_state=seed)
+                         .fit(data, metadata=md).sample(4000, random_state=0))
+                     for data in (folder, table)] for seed in range(3)]).mean(axis=0)
+    assert tvs[0] < tvs[1] + 0.04 and tvs[0] < 0.18, tvs
+
+
+def _expected(t, source, seed: int) -> np.ndarray:
+    """The encoding of the batches of each partition ``i`` with the modes drawn from
+    ``default_rng([s, i])``, ``s`` drawn once from ``default_rng(seed)``."""
+    base = int(np.random.default_rng(seed).integers(2**63))
+    out = []
+    for i, part in enumerate(source.partitions()):
+        rng = np.random.default_rng([base, i])
+        out += [t.transform(b, rng=rng) for b in part.iter_batches(source.batch_rows)]
+    return np.concatenate(out).astype(np.float32)
 
 
 @FAMILIES
@@ -80,13 +91,43 @@ def test_the_encoded_file_is_the_in_memory_encoding(cls, table, tmp_path):
     source.batch_rows = 450  # batches split the parts
     with streaming.transform_to_memmaps(source, t, np.random.default_rng(3)) as (X, codes):
         folder_used = X.filename
-        batches = list(source.iter_batches(450))
-        rng = np.random.default_rng(3)
-        want = np.concatenate([t.transform(b, rng=rng) for b in batches])
-        np.testing.assert_array_equal(np.asarray(X), want.astype(np.float32))
+        np.testing.assert_array_equal(np.asarray(X), _expected(t, source, 3))
         np.testing.assert_array_equal(np.asarray(codes, dtype=np.int64),
                                       t.category_codes(table))
     assert not Path(folder_used).exists()
+
+
+def test_rows_encoded_on_dask_workers_equal_local(table, tmp_path):
+    """With a Dask engine each partition is encoded on a worker
+    (``streaming.encode_rows_partition``): the same files as in this process."""
+    pytest.importorskip("distributed")
+    from distributed import get_task_stream
+
+    from tabsynth import open_source
+    from tabsynth.engine import DaskEngine
+    from tabsynth.transformer import DataTransformer
+
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    for j, (a, b) in enumerate([(0, 300), (300, 1400), (1400, 1500), (1500, 2000)]):
+        table.iloc[a:b].to_parquet(folder / f"part-{j}.parquet", index=False)  # unequal
+    md = Metadata.detect(table)
+    t = DataTransformer(md, _model(TVAE).fit(table, metadata=md).stats_)
+    source = open_source(folder)
+    source.batch_rows = 512
+    with streaming.transform_to_memmaps(source, t, np.random.default_rng(5)) as (X, codes):
+        local = (np.array(X), np.array(codes))
+    with DaskEngine(n_workers=2, processes=False) as engine:
+        source.engine = engine
+        with get_task_stream(engine.client) as tasks:
+            with streaming.transform_to_memmaps(source, t,
+                                                np.random.default_rng(5)) as (X, codes):
+                remote = (np.array(X), np.array(codes))
+        source.engine = None
+    names = [str(task["key"]) for task in tasks.data]
+    assert sum("encode_rows_partition" in k for k in names) == 4, names
+    np.testing.assert_array_equal(remote[0], local[0])
+    np.testing.assert_array_equal(remote[1], local[1])
 
 
 @FAMILIES
