@@ -158,7 +158,9 @@ def test_release_form_has_no_real_hash_or_row_count(invoke, files, tmp_path) -> 
     d["datasets"].pop("synthetic")  # the release's own size is public (here equal to len(real))
     rest = json.dumps(d)
     for n in (500, 200):  # len(train), len(holdout): no exact row count of a real table
-        assert not re.search(rf"(?<![\d.]){n}(?![\d.])", rest), n
+        # (not inside a word: the model file's sha256, which varies with the fixture's time,
+        # held "...a500f..." in about 1 run in 100 and failed the test)
+        assert not re.search(rf"(?<![\w.]){n}(?![\w.])", rest), n
     assert d["datasets"]["real"] == {"given": True, "columns": 6}
     assert "RELEASE FORM" in html.read_text()
     internal = tmp_path / "i.json"
