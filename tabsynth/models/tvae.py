@@ -63,7 +63,7 @@ class TVAE(BaseSynthesizer):
     preprocessing_share : float, default=0.5
         Share of epsilon spent on the DP statistics (bounds, categories, modes). At epsilon
         1, 0.5 against the earlier 0.1 released the fraud table's months (all ``"__other__"``
-        at 0.1) and raised pair trends on adult and fraud by 0.06-0.25 (README, "DP-SGD
+        at 0.1) and raised pair trends on adult and fraud by 0.06-0.23 (README, "DP-SGD
         route").
     accountant : {"prv", "rdp"}, default="prv"
         Accountant that composes every mechanism of the fit.
