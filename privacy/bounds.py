@@ -98,14 +98,10 @@ def dp_bounds_from_counts(exact_counts: Any, sigma: float, rng: np.random.Genera
         threshold = float(sigma * stats.norm.isf(0.01 / n_bins))
     strict = threshold * float(stats.norm.isf(STRICT_ALPHA / n_bins)
                                / stats.norm.isf(0.01 / n_bins))
-    passing = counts > threshold
-    if passing.any():
-        seed = counts > strict
-        if not seed.any():  # the likeliest stretch, not a lone bin that may be noise
-            i, j = _likeliest_stretch(counts)
-            seed[i:j + 1] = True
-        idx = np.flatnonzero(_grow(seed, passing, 1 + REACH))
-        first, last = int(idx[0]), int(idx[-1])
+    # no strict bin: the likeliest stretch seeds, not a lone bin that may be noise
+    span = _accepted_span(counts, threshold, strict, 1, fallback=_likeliest_stretch(counts))
+    if span is not None:
+        first, last = span
     else:
         first, last, passed = _merged_stretches(counts, float(threshold), strict)
         if not passed:
@@ -132,19 +128,20 @@ def _grow(accepted: np.ndarray, passing: np.ndarray, reach: int) -> np.ndarray:
         accepted |= joining
 
 
-def _accepted_span(scores: np.ndarray, threshold: float, strict: float,
-                   w: int) -> tuple[int, int] | None:
+def _accepted_span(scores: np.ndarray, threshold: float, strict: float, w: int, *,
+                   fallback: tuple[int, int] | None = None) -> tuple[int, int] | None:
     """``(first bin, last bin)`` of the accepted stretches of ``w`` bins (``scores[i]``: the
     stretch from bin ``i``, against ``threshold`` and ``strict``), or None when none passes.
-    Seeds: the stretches clearing ``strict``, else the highest passing one; a passing stretch
-    joins when at most :data:`REACH` bins lie between it and an accepted one. Post-processing
-    of the noisy counts."""
+    Seeds: the stretches clearing ``strict``, else ``fallback`` (first and last index), else
+    the highest passing one; a passing stretch joins when at most :data:`REACH` bins lie
+    between it and an accepted one. Post-processing of the noisy counts."""
     passing = scores > threshold
     if not passing.any():
         return None
     seed = scores > strict
     if not seed.any():
-        seed[int(np.argmax(scores))] = True
+        i, j = fallback if fallback is not None else (int(np.argmax(scores)),) * 2
+        seed[i:j + 1] = True
     idx = np.flatnonzero(_grow(seed, passing, w + REACH))
     return int(idx[0]), int(idx[-1]) + w - 1
 

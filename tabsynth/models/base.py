@@ -251,9 +251,6 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
         try:
             history = train()
             check_finite(self)
-        except TrainingError:
-            self._reset_fitted()
-            raise
         finally:
             self.__dict__.pop("_dp_plan", None)
         seconds = time.perf_counter() - start
@@ -371,15 +368,16 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
 
 
 def check_finite(model: BaseSynthesizer) -> None:
-    """Raise :class:`~tabsynth.errors.TrainingError` when a network the model file would hold
-    (:meth:`BaseSynthesizer._sampling_networks`) has a weight or buffer that is NaN or
-    infinite: training diverged, and sampling would give wrong rows (every numeric value
-    missing) without an error."""
+    """Raise :class:`~tabsynth.errors.TrainingError`, the model reset to unfitted, when a
+    network the model file would hold (:meth:`BaseSynthesizer._sampling_networks`) has a
+    weight or buffer that is NaN or infinite: training diverged, and sampling would give
+    wrong rows (every numeric value missing) without an error."""
     import torch
 
     for name, net in model._sampling_networks().items():
         for key, t in net.state_dict().items():
             if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                model._reset_fitted()
                 raise TrainingError(
                     f"Training diverged: the {name} network's {key!r} is not finite (NaN or "
                     f"infinite) after training, so {type(model).__name__} was not fitted and "

@@ -152,7 +152,6 @@ def _fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *,
                       rng: np.random.Generator, noise: Any, generator: Any, device: Any,
                       target: str | None, _exact: bool, bar: Any) -> FitResult:
     from .._device import resolve_device
-    from ..errors import TrainingError
     from ..privacy import noise_rng
     from ..privacy.ledger import Ledger
     from ..privacy.marginals import (
@@ -235,11 +234,7 @@ def _fit_to_marginals(model: Any, df: pd.DataFrame, metadata: Any, *,
     fitter.bar = None
     del measurer
     model._generator.eval() if hasattr(model, "_generator") else model._decoder.eval()
-    try:
-        check_finite(model)
-    except TrainingError:
-        model._reset_fitted()
-        raise
+    check_finite(model)
 
     result = result.with_training(
         privacy_spent=None if budget is None else spent_of(ledger),
