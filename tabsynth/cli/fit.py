@@ -49,7 +49,8 @@ from ._stream import check_options, open_streamed, stream_options, wants_stream
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--nproc", type=int, default=1, show_default=True,
               help="Training processes (torch.distributed: gloo on the CPU, NCCL on GPUs); "
-                   "ar only. Under torchrun leave it at 1: the processes are torchrun's.")
+                   "every model, not --route marginals. Under torchrun leave it at 1: the "
+                   "processes are torchrun's.")
 @csv_options
 @click.option("--sign-key", default=None, type=click.Path(dir_okay=False), metavar="KEY.pem",
               help="Also sign the model with this Ed25519 private key (writes MODEL.sig).")

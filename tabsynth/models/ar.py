@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..privacy.accounting import fallback_warned_once
 from ..stats.passes import is_streamed
 from .base import BaseSynthesizer, _is_float, _is_int
 
@@ -200,26 +199,8 @@ class ARSynthesizer(BaseSynthesizer):
         return [columns.index(c) for c in order]
 
     # ------------------------------------------------------------------ fitting
-    @fallback_warned_once()  # the PRV -> RDP fallback warning: once per fit
-    def fit(self, data: Any, metadata: Any = None) -> ARSynthesizer:
-        """Fit on a table, from scratch (see :meth:`BaseSynthesizer.fit`). Returns ``self``.
-
-        Inside a ``torch.distributed`` process group of several processes (``torchrun``),
-        every process calls ``fit`` on the same table: rank 0 alone measures the statistics
-        (and, under DP, plans the run) and sends them to the others, then the processes
-        train one network together (:mod:`tabsynth.models.distributed`)."""
-        from .distributed import current, share_prepared
-
-        df, md, device = self._start_fit(data, metadata)
-        ctx = current()
-        with contextlib.ExitStack() as stack:  # holds a streamed fit's memmap until the end
-            if ctx is None:
-                prep = self._prepare(df, md, device, stack=stack)
-            else:  # rank 0 prepares; the others receive it; each encodes its copy
-                prep = share_prepared(self, ctx, self._prepare, df, md, device, stack=stack)
-            del df
-            return self._fit_prepared(prep)
-
+    # fit: BaseSynthesizer.fit (in a torchrun group, rank 0 prepares and the others
+    # receive it: models/distributed.py); the steps below are the AR's own
     def _prepare(self, df: Any, md: Any, device: Any, *,
                  stack: contextlib.ExitStack | None = None, encode: bool = True) -> Any:
         """Everything before training, read from the table once: statistics (DP: budget,
@@ -242,24 +223,31 @@ class ARSynthesizer(BaseSynthesizer):
         else:
             stats = self._compute_stats(df, md, rng)
         transformer = DataTransformer(md, stats, numeric_encoding="bins", n_bins=self.n_bins)
-        streamed = is_streamed(df)
-        n_in = len(df.empty().columns) if streamed else int(df.shape[1])
-        if not encode:
-            codes = np.zeros((0, 0), dtype=np.int64)
-        elif streamed:  # cells in a file, removed when `stack` closes (fit's end)
+        n_in = len(df.empty().columns) if is_streamed(df) else int(df.shape[1])
+        result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
+                           n_features_in=n_in, ledger=ledger)
+        prep = Prepared(result=result, codes=np.zeros((0, 0), dtype=np.int64), plan=plan,
+                        rng=rng)
+        if encode:
+            self._encode_prepared(prep, df, stack)
+        return prep
+
+    def _encode_prepared(self, prep: Any, df: Any, stack: contextlib.ExitStack | None) -> Any:
+        """The rows' cells into ``prep.codes`` (a streamed table: a file held by ``stack``,
+        removed when it closes); returns them."""
+        transformer = prep.result.transformer
+        if is_streamed(df):
             if stack is None:
                 raise ParameterError(
                     f"{type(self).__name__}: a table read in record batches needs the fit's "
                     "stack (its cell file lives until the fit ends).")
             from .streaming import encode_to_memmap
 
-            codes = stack.enter_context(encode_to_memmap(
+            prep.codes = stack.enter_context(encode_to_memmap(
                 df, transformer.column_codes, transformer.column_domains, verbose=self.verbose))
         else:
-            codes = transformer.column_codes(df)  # the last read of the table
-        result = FitResult(metadata=md, stats=stats, transformer=transformer, device=device,
-                           n_features_in=n_in, ledger=ledger)
-        return Prepared(result=result, codes=codes, plan=plan, rng=rng)
+            prep.codes = transformer.column_codes(df)  # the last read of the table
+        return prep.codes
 
     def _fit_prepared(self, prep: Any, *, run: Any = None) -> ARSynthesizer:
         """Train on a :class:`~tabsynth.models.distributed.Prepared` fit and store the

@@ -131,68 +131,68 @@ class BaseSynthesizer(SamplingMethods, Estimator, abc.ABC):
         Returns
         -------
         self
+
+        Inside a ``torch.distributed`` process group of several processes (``torchrun``),
+        every process calls ``fit`` on the same table: rank 0 alone measures the statistics
+        (and, under DP, plans the run) and sends them to the others, each process encodes its
+        own copy, then the processes train one model together
+        (:mod:`tabsynth.models.distributed`; ``route="marginals"`` refuses).
         """
-        from ..transformer import DataTransformer
-        from .distributed import refuse_in_group
+        from .distributed import current, share_prepared
 
-        refuse_in_group(self)
         df, md, device = self._start_fit(data, metadata)
-        private = self.epsilon is not None
-        # random_state seeds post-processing only (initialisation, latent noise, sampling);
-        # privacy noise comes from OS entropy (tabsynth.privacy.noise): never replayable.
-        rng = np.random.default_rng(self.random_state)
-        if private:
-            from ..privacy import noise_rng
-
-            noise = noise_rng(self.secure_mode)
-        streamed = is_streamed(df)
-        if private and self.route == "marginals":
-            if streamed:
+        ctx = current()
+        if self.epsilon is not None and self.route == "marginals":
+            if is_streamed(df):
                 raise ParameterError(
                     f"{type(self).__name__}(route='marginals') needs the table in memory (a "
                     "DataFrame or one file); a streamed table fits with route='dpsgd'.")
-            return self._fit_marginals(df, md, device, rng, noise)
-        ledger = plan = None
-        if private:  # DP-SGD: checks, DP stats, ledger, calibration
-            from .dp_training import prepare_private_fit
+            if ctx is not None:
+                raise ParameterError(
+                    f"{type(self).__name__}(route='marginals') trains in one process: fit it "
+                    "without torchrun (or use route='dpsgd').")
+            from ..privacy import noise_rng
 
-            stats, ledger, plan = prepare_private_fit(self, df, md, noise)
-        else:
-            stats = self._compute_stats(df, md, rng)
-        transformer = DataTransformer(md, stats)
+            # random_state seeds post-processing only; privacy noise comes from OS entropy
+            return self._fit_marginals(df, md, device, np.random.default_rng(self.random_state),
+                                       noise_rng(self.secure_mode))
         with contextlib.ExitStack() as stack:  # a streamed fit's files live until its end
-            if streamed:
-                from .streaming import transform_to_memmaps
+            if ctx is None:
+                prep = self._prepare(df, md, device, stack=stack)
+            else:  # rank 0 prepares; the others receive it; each encodes its own copy
+                prep = share_prepared(self, ctx, self._prepare, df, md, device, stack=stack)
+            del df
+            return self._fit_prepared(prep)
 
-                X, codes = stack.enter_context(
-                    transform_to_memmaps(df, transformer, rng, verbose=self.verbose))
-                n_in = len(df.empty().columns)
-            else:
-                X = np.ascontiguousarray(transformer.transform(df, rng=rng), dtype=np.float32)
-                if transformer.discrete_spans:
-                    codes = np.asarray(transformer.category_codes(df), dtype=np.int64)
-                else:
-                    codes = np.zeros((len(df), 0), dtype=np.int64)
-                n_in = int(df.shape[1])
-            result = FitResult(metadata=md, stats=stats, transformer=transformer,
-                               device=device, n_features_in=n_in, ledger=ledger)
-            self._store_fit(result)  # what the training reads
+    # the fit's steps (CTGAN/TVAE: models/rows_fit.py; the AR overrides them)
+    def _prepare(self, df: Any, md: Any, device: Any, *,
+                 stack: contextlib.ExitStack | None = None, encode: bool = True) -> Any:
+        """Statistics, ledger, DP-SGD plan and encoded rows: a
+        :class:`~tabsynth.models.distributed.Prepared` (``encode=False``: no rows)."""
+        from .rows_fit import prepare_rows
 
-            init_gen = self._torch_generator(rng, "cpu")
-            train_gen = self._torch_generator(rng, device)
-            self._build_networks(init_gen)
-            history, seconds, spent, schedule = self._run_training(
-                lambda: self._train(X, codes, rng=rng, generator=train_gen), ledger, plan)
-        summary = {
-            "epochs": int((schedule or {}).get("epochs", self.epochs)),
-            "batch_size": int((schedule or {}).get("batch_size", self.batch_size)),
-        }
-        if not private:  # a DP model file holds no timing (a side channel that grows with n)
-            summary["seconds"] = round(seconds, 3)
-        self._store_fit(self._with_correction(result.with_training(
-            loss_history=pd.DataFrame(history), training_summary=summary,
-            privacy_spent=spent, dp_schedule=schedule)))
-        return self
+        return prepare_rows(self, df, md, device, stack=stack, encode=encode)
+
+    def _encode_prepared(self, prep: Any, df: Any, stack: contextlib.ExitStack | None) -> Any:
+        """Encode the table into ``prep`` (a process of a group, each its own copy); returns
+        the array the processes compare (:func:`~tabsynth.models.distributed.
+        check_same_cells`)."""
+        from .rows_fit import encode_rows
+
+        return encode_rows(self, prep, df, stack)
+
+    def _fit_prepared(self, prep: Any, *, run: Any = None) -> BaseSynthesizer:
+        """Train on a prepared fit and store the result (``run``: the multi-process launcher
+        trains elsewhere and loads the weights)."""
+        from .rows_fit import fit_prepared_rows
+
+        return fit_prepared_rows(self, prep, run=run)
+
+    def _train_networks(self, prep: Any, *, run: Any = None) -> list[dict[str, float]]:
+        """Build the networks and train them (here, or by ``run``)."""
+        from .rows_fit import train_rows
+
+        return train_rows(self, prep, run=run)
 
     def _start_fit(self, data: Any, metadata: Any) -> tuple[pd.DataFrame, Any, Any]:
         """Validate the parameters, forget a previous fit, read and check the table:

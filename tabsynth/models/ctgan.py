@@ -209,6 +209,14 @@ class CTGAN(WGANTraining, BaseSynthesizer):
         spans = t.discrete_spans
         self._disc_out = [(int(s.start), int(s.start + s.dim)) for s in spans]
 
+    def _check_processes(self, nproc: int) -> None:
+        """Refuse a non-private fit in ``nproc`` processes whose batch has fewer ``pac``
+        groups than processes (each process trains on its block of whole groups)."""
+        if self.epsilon is None:
+            from .distributed import DistContext, block_share
+
+            block_share(int(self.batch_size), DistContext(0, nproc, "gloo"), int(self.pac))
+
     def _n_rows_hint(self, default: int = 1) -> int:
         n = getattr(self.stats_, "n_rows", None)
         return int(n) if n else default

@@ -90,13 +90,26 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     import torch
     from torch.nn import functional as F
 
+    from .distributed import (
+        average_buffers,
+        average_gradients,
+        batch_share,
+        broadcast_parameters,
+        current,
+    )
     from .networks import init_weights, set_dropout_generator
 
     plan: DPPlan = model._dp_plan
     dev = model.device_
     t = model.transformer_
     n = X.shape[0]
-    B = max(int(plan.expected_batch_size), 2)  # fake rows per step: fixed (BatchNorm needs 2)
+    ctx = current()
+    # fake rows per step: a fixed number (BatchNorm needs 2); in a process group each
+    # process makes its share of them (a fixed number too) and the generator's gradients
+    # are averaged over the processes before its step
+    B_all = max(int(plan.expected_batch_size), 2)
+    B = max(len(batch_share(range(B_all), ctx)), 2)
+    g_weight = 1.0 if ctx is None else B * ctx.world / B_all
     data = RowStore(X, dev, dtype=np.float32)  # a streamed fit's X stays on disk
     codes = np.asarray(real_cond_codes, dtype=np.int64)
     fake_cond = ConditionSampler(t, None, log_frequency=False, n_rows=plan.n_noisy)
@@ -117,6 +130,7 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
                                weight_decay=model.discriminator_decay)
     gsm, optim_d, batches, bar = start_private_loop(disc, optim_d, model, plan, generator, n)
     gen_net = model._generator
+    broadcast_parameters(gen_net, ctx)  # equal already (same seed); rank 0's, to be sure
     optim_g = torch.optim.Adam(gen_net.parameters(),
                                lr=model.generator_lr * lr_scale.get("generator_lr", 1.0),
                                betas=(0.5, 0.9),
@@ -179,7 +193,8 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
             if col is not None:
                 loss = loss + cond_loss(raw, col, opt)
             optim_g.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * g_weight).backward()
+        average_gradients(gen_net.parameters(), ctx)
         optim_g.step()
         return float(loss.detach())
 
@@ -201,7 +216,9 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     finally:
         bar.close()
         gen_net.eval()
+        data.close()
         _release(gsm)
+    average_buffers(gen_net, ctx)  # BatchNorm's statistics: the processes' mean
     _epsilon_column(model, plan, history)
     return history
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._progress import format_losses, progress_bar
 from .condvec import ConditionSampler
+from .distributed import average_gradients
 from .rows import RowStore
 
 __all__ = ["WGANTraining"]
@@ -28,8 +29,22 @@ class WGANTraining:
         import torch
 
         from .ctgan_networks import Discriminator
+        from .distributed import (
+            all_reduce_sum,
+            average_buffers,
+            block_share,
+            broadcast_parameters,
+            current,
+            share_weight,
+        )
         from .networks import adam, init_weights, set_dropout_generator
 
+        ctx = current()  # a process group: the same global batches, each process its block
+        # of pac groups; gradients averaged before every step (distributed.average_gradients)
+        self._ctx = ctx
+        self._share = block_share(int(self.batch_size), ctx, int(self.pac))
+        self._weight = share_weight(self._share.stop - self._share.start,
+                                    int(self.batch_size), ctx)
         dev = self.device_
         t = self.transformer_
         n = X.shape[0]
@@ -40,6 +55,8 @@ class WGANTraining:
         disc = Discriminator(t.output_dim + t.cond_dim, tuple(self.discriminator_dim), self.pac)
         init_weights(disc, self._torch_generator(rng, "cpu"))
         disc.to(dev)
+        broadcast_parameters(disc, ctx)  # equal already (same seed); rank 0's, to be sure
+        broadcast_parameters(self._generator, ctx)
         set_dropout_generator(disc, generator)
         self._discriminator = disc
         self._optim_g = adam(
@@ -55,7 +72,8 @@ class WGANTraining:
         disc.train()
         steps = max(n // self.batch_size, 1)
         history: list[dict[str, float]] = []
-        bar = progress_bar(self.epochs, desc=type(self).__name__, verbose=self.verbose)
+        bar = progress_bar(self.epochs, desc=type(self).__name__,
+                           verbose=self.verbose and (ctx is None or ctx.rank == 0))
         try:
             for epoch in bar:
                 g_total = torch.zeros((), device=dev)
@@ -67,9 +85,12 @@ class WGANTraining:
                                              and k == self.discriminator_steps - 1)
                         d_total += self._discriminator_step(real, real_cond, fake_cond, generator)
                     g_total += self._generator_step(rng, generator)
+                g, d = float(g_total), float(d_total)
+                if ctx is not None:  # the processes' mean
+                    g, d = (v / ctx.world for v in all_reduce_sum([g, d], ctx, dev))
                 losses = {
-                    "generator_loss": float(g_total) / steps,
-                    "discriminator_loss": float(d_total) / (steps * self.discriminator_steps),
+                    "generator_loss": g / steps,
+                    "discriminator_loss": d / (steps * self.discriminator_steps),
                 }
                 history.append({"epoch": epoch + 1, **losses})
                 bar.set_postfix(format_losses({"g": losses["generator_loss"],
@@ -77,33 +98,38 @@ class WGANTraining:
         finally:
             bar.close()
             self._generator.eval()
+            self._data.close()
             for name in ("_data", "_discriminator", "_optim_g", "_optim_d", "_disc_tables",
-                         "_reuse_fakes", "_kept_fakes", "_fake_condition"):
+                         "_reuse_fakes", "_kept_fakes", "_fake_condition", "_ctx", "_share",
+                         "_weight"):
                 self.__dict__.pop(name, None)
             self._cond = ConditionSampler(
                 t, None, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
             )
+        average_buffers(self._generator, ctx)  # BatchNorm's statistics: the processes' mean
         return history
 
     def _real_batch(self, rng: np.random.Generator) -> tuple[Any, Any, Any]:
         """Real rows for one critic step, their conditional vectors and the fake side's.
 
         Training-by-sampling: the fake side's conditions are drawn, and the real rows are
-        drawn among rows having those categories (in shuffled order).
+        drawn among rows having those categories (in shuffled order). In a process group the
+        global batch is drawn alike in every process and each keeps its block (``_share``).
         """
         import torch
 
-        b = self.batch_size
+        b, mine = self.batch_size, self._share
         if self._cond.n_discrete == 0:
-            rows = rng.integers(len(self._data), size=b)
-            empty = torch.zeros(b, 0, device=self.device_)
+            rows = rng.integers(len(self._data), size=b)[mine]
+            empty = torch.zeros(len(rows), 0, device=self.device_)
             return self._data.take(rows), empty, empty
         col, opt, gidx = self._cond.training_condvec(b, rng)
-        self._fake_condition = (col, opt)  # for a generator step that reuses these fakes
+        # for a generator step that reuses these fakes
+        self._fake_condition = (col[mine], opt[mine])
         perm = rng.permutation(b)
         rows = self._cond.sample_rows(gidx[perm], rng)
-        real = self._data.take(rows)
-        return real, self._cond_tensor(gidx[perm]), self._cond_tensor(gidx)
+        real = self._data.take(rows[mine])
+        return real, self._cond_tensor(gidx[perm][mine]), self._cond_tensor(gidx[mine])
 
     def _discriminator_step(self, real: Any, real_cond: Any, fake_cond: Any,
                             generator: Any) -> Any:
@@ -135,7 +161,8 @@ class WGANTraining:
                                         lambda_=self._gp_lambda)
         loss = -(y_real.mean() - y_fake.mean())
         self._optim_d.zero_grad(set_to_none=True)
-        (loss + penalty).backward()
+        ((loss + penalty) * self._weight).backward()
+        average_gradients(disc.parameters(), self._ctx)
         self._optim_d.step()
         return loss.detach()
 
@@ -143,7 +170,7 @@ class WGANTraining:
         """One generator update (critic score + cross-entropy on the conditioned column)."""
         import torch
 
-        b = self.batch_size
+        b, mine = self.batch_size, self._share
         disc = self._discriminator
         kept = self.__dict__.pop("_kept_fakes", None)
         if kept is not None:
@@ -151,11 +178,12 @@ class WGANTraining:
         else:
             if self._cond.n_discrete:
                 col, opt, gidx = self._cond.training_condvec(b, rng)
-                cond = self._cond_tensor(gidx)
+                col, opt = col[mine], opt[mine]
+                cond = self._cond_tensor(gidx[mine])
             else:
                 col = opt = None
-                cond = torch.zeros(b, 0, device=self.device_)
-            raw = self._generate_raw(self._noise(b, generator), cond)
+                cond = torch.zeros(mine.stop - mine.start, 0, device=self.device_)
+            raw = self._generate_raw(self._noise(len(cond), generator), cond)
             fake = self._layout.gumbel_softmax(raw, tau=self._gumbel_tau, generator=generator)
         disc.requires_grad_(False)
         try:
@@ -166,6 +194,7 @@ class WGANTraining:
         if col is not None:
             loss = loss + self._cond_loss(raw, col, opt)
         self._optim_g.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * self._weight).backward()
+        average_gradients(self._generator.parameters(), self._ctx)
         self._optim_g.step()
         return loss.detach()

@@ -17,8 +17,8 @@ training step by one process, and reach the others as JSON (:class:`Prepared`): 
 is never drawn twice for the same measurement. Backend: gloo on the CPU, NCCL on CUDA (one GPU
 per process).
 
-Training (:mod:`tabsynth.models.ar_train`, :mod:`tabsynth.models.ar_dp`)
-------------------------------------------------------------------------
+Training (:mod:`tabsynth.models.ar_train`, :mod:`tabsynth.models.ar_dp`; CTGAN and TVAE below)
+--------------------------------------------------------------------------------------------
 * Non-private: the network in ``DistributedDataParallel``; every process draws the same
   global batches (the same seeded permutation) and trains on its share of each
   (:func:`batch_share`); DDP averages the gradients; validation losses are summed over the
@@ -34,6 +34,15 @@ Training (:mod:`tabsynth.models.ar_train`, :mod:`tabsynth.models.ar_dp`)
   one N(0, (sigma C)^2) draw) / expected_batch``, exactly the one-process step. The ledger
   therefore records the one-process entry: sample rate ``q = expected_batch / n_noisy``,
   ``steps = epochs * ceil(1/q)``, the same noise multiplier.
+* CTGAN and TVAE (:mod:`tabsynth.models.rows_fit`, ``ctgan_train``, ``tvae``, ``ctgan_dp``,
+  ``tvae_dp``): every process draws the same global batch and keeps its share
+  (:func:`batch_share`; CTGAN: a block of whole ``pac`` groups, :func:`block_share`), weights
+  its mean loss by :func:`share_weight` and averages the gradients of each network before its
+  step (:func:`average_gradients`: DDP's operation without its wrapper, which CTGAN's critic,
+  frozen during the generator's update, does not fit); the generator's BatchNorm statistics
+  end as the processes' mean (:func:`average_buffers`). Their DP-SGD is the private case
+  above (the DP critic of CTGAN; the generator's gradients averaged, its fixed number of fake
+  rows split over the processes).
 """
 
 from __future__ import annotations
@@ -50,9 +59,10 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["DistContext", "Prepared", "batch_share", "check_same_cells", "current",
-           "init_from_env", "leave_group", "prepared_from_dict", "prepared_to_dict",
-           "rank_generator", "refuse_in_group", "share_prepared", "shard"]
+__all__ = ["DistContext", "Prepared", "average_buffers", "average_gradients", "batch_share",
+           "block_share", "check_same_cells", "current", "init_from_env", "leave_group",
+           "prepared_from_dict", "prepared_to_dict", "rank_generator", "share_prepared",
+           "shard", "share_weight"]
 
 
 @dataclass(frozen=True)
@@ -67,14 +77,17 @@ class DistContext:
 @dataclass
 class Prepared:
     """A fit up to training: the :class:`~tabsynth.models.fit_result.FitResult` before
-    training, the rows' cells, the DP-SGD plan (``None``: not private), the generator that
-    seeds initialisation and orders (``random_state``), and the number of processes."""
+    training, the rows' cells (the AR's tokens; CTGAN/TVAE: the categories of the discrete
+    columns), the DP-SGD plan (``None``: not private), the generator that seeds
+    initialisation and orders (``random_state``), the number of processes, and CTGAN/TVAE's
+    encoded rows ``X`` (``None`` for the AR)."""
 
     result: Any
     codes: np.ndarray
     plan: Any = None
     rng: np.random.Generator | None = None
     processes: int = 1
+    X: np.ndarray | None = None
 
 
 def current() -> DistContext | None:
@@ -88,15 +101,6 @@ def current() -> DistContext | None:
         return None
     return DistContext(rank=int(dist.get_rank()), world=world,
                        backend=str(dist.get_backend()))
-
-
-def refuse_in_group(model: Any) -> None:
-    """A clear error for a model that does not train in several processes, called in a
-    process group (CTGAN, TVAE: their loops are not distributed yet)."""
-    if current() is not None:
-        raise ParameterError(
-            f"{type(model).__name__} does not train in several processes yet (multi-process "
-            "training: ARSynthesizer). Fit it in one process (without torchrun or --nproc).")
 
 
 def init_from_env(device: str = "auto") -> DistContext | None:
@@ -161,6 +165,73 @@ def ddp(net: Any, ctx: DistContext | None) -> Any:
     device = next(net.parameters()).device
     ids = [device.index] if device.type == "cuda" and device.index is not None else None
     return DistributedDataParallel(net, device_ids=ids)
+
+
+def block_share(n: int, ctx: DistContext | None, unit: int = 1) -> slice:
+    """This process's contiguous block of a global batch of ``n`` rows, in whole groups of
+    ``unit`` rows (CTGAN's ``pac`` groups never straddle two processes); every row without a
+    process group."""
+    if ctx is None:
+        return slice(0, n)
+    groups = n // unit
+    if groups < ctx.world:
+        raise ParameterError(
+            f"A batch of {n} rows in groups of {unit} is too small for {ctx.world} processes "
+            f"(every process needs at least one group): use batch_size >= {unit * ctx.world} "
+            "or fewer processes.")
+    lo, hi = groups * ctx.rank // ctx.world, groups * (ctx.rank + 1) // ctx.world
+    return slice(lo * unit, hi * unit)
+
+
+def share_weight(local: int, total: int, ctx: DistContext | None) -> float:
+    """The factor on a process's mean loss over its ``local`` rows of a global batch of
+    ``total`` such that the processes' averaged gradients are the gradient of the global
+    batch's mean loss (``local * world / total``; 1 without a process group)."""
+    if ctx is None:
+        return 1.0
+    return local * ctx.world / max(total, 1)
+
+
+def average_gradients(params: Any, ctx: DistContext | None) -> None:
+    """Average the gradients of ``params`` over the processes (one all-reduce of their
+    concatenation; a missing gradient counts as zeros): the operation of
+    ``DistributedDataParallel``, for CTGAN and TVAE, whose critic (frozen during the
+    generator's update) and kept fakes do not fit DDP's one-backward-per-forward wrapper."""
+    if ctx is None:
+        return
+    import torch
+    import torch.distributed as dist
+
+    params = [p for p in params if p.requires_grad]
+    if not params:
+        return
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    flat = torch.cat([p.grad.reshape(-1) for p in params])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= ctx.world
+    at = 0
+    for p in params:
+        k = p.numel()
+        p.grad.copy_(flat[at:at + k].view_as(p))
+        at += k
+
+
+def average_buffers(net: Any, ctx: DistContext | None) -> None:
+    """Average ``net``'s floating-point buffers (BatchNorm's running statistics, measured by
+    each process on its share of the batches) over the processes, so every process ends
+    with the same network."""
+    if ctx is None:
+        return
+    import torch
+    import torch.distributed as dist
+
+    with torch.no_grad():
+        for b in net.buffers():
+            if b.is_floating_point():
+                dist.all_reduce(b, op=dist.ReduceOp.SUM)
+                b /= ctx.world
 
 
 def broadcast_parameters(net: Any, ctx: DistContext | None) -> None:
@@ -249,8 +320,9 @@ def round_trip(model: Any, prep: Prepared, processes: int) -> Prepared:
     """``prep`` through its JSON form, as every worker sees it (so that all processes,
     the one that measured included, hold the same objects)."""
     d = prepared_to_dict(dataclasses.replace(prep, processes=processes))
-    return prepared_from_dict(model, json.loads(json.dumps(d)), prep.codes,
-                              prep.result.device)
+    out = prepared_from_dict(model, json.loads(json.dumps(d)), prep.codes, prep.result.device)
+    out.X = prep.X
+    return out
 
 
 def raise_remote(kind: str, message: str, where: str) -> None:
@@ -272,12 +344,10 @@ def share_prepared(model: Any, ctx: DistContext, make: Callable[..., Prepared],
                    stack: contextlib.ExitStack | None = None) -> Prepared:
     """Rank 0 runs ``make(df, metadata, device, encode=False)`` (statistics, ledger, plan:
     their noise drawn once) and sends the result to every process as JSON; each process
-    encodes its own copy of the table with the transformer rebuilt from it (a table read in
-    record batches: into its own temporary cell file, held open by ``stack``). An error on
-    rank 0 is raised in every process."""
+    encodes its own copy of the table with the transformer rebuilt from it
+    (``model._encode_prepared``; a table read in record batches: into its own temporary
+    files, held open by ``stack``). An error on rank 0 is raised in every process."""
     import torch.distributed as dist
-
-    from ..stats.passes import is_streamed
 
     payload: list[Any] = [None]
     error: BaseException | None = None
@@ -296,22 +366,13 @@ def share_prepared(model: Any, ctx: DistContext, make: Callable[..., Prepared],
     if "error" in d:
         raise_remote(d["error"][0], d["error"][1], "rank 0")
     prep = prepared_from_dict(model, d["ok"], None, device)
-    transformer = prep.result.transformer
     failed: BaseException | None = None
+    compared: Any = None
     try:  # a failure here is told to the others before it is raised (no one waits forever)
-        if is_streamed(df):
-            from .streaming import encode_to_memmap
-
-            if stack is None:
-                raise ParameterError("share_prepared: a streamed table needs the fit's stack "
-                                     "(its cell file lives until the fit ends).")
-            prep.codes = stack.enter_context(encode_to_memmap(
-                df, transformer.column_codes, transformer.column_domains))
-        else:
-            prep.codes = transformer.column_codes(df)
+        compared = model._encode_prepared(prep, df, stack)
     except Exception as exc:  # noqa: BLE001 - raised below, after telling the others
         failed = exc
-    check_same_cells(prep.codes, ctx, failed=failed)
+    check_same_cells(compared, ctx, failed=failed)
     return prep
 
 

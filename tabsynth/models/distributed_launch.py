@@ -33,7 +33,7 @@ from ..errors import DistributedError, ParameterError, check_param, is_int
 __all__ = ["SUPPORTED", "available_cores", "check_nproc", "fit_distributed"]
 
 #: The model classes that train in several processes.
-SUPPORTED = ("ARSynthesizer",)
+SUPPORTED = ("ARSynthesizer", "CTGAN", "TVAE")
 
 
 def available_cores() -> int:
@@ -56,6 +56,13 @@ def check_nproc(model: Any, nproc: Any, device: Any) -> None:
         raise ParameterError(
             f"{name} does not train in several processes yet (multi-process training: "
             f"{', '.join(SUPPORTED)}). Fit it in one process (nproc=1, or without --nproc).")
+    check_processes = getattr(model, "_check_processes", None)
+    if check_processes is not None:  # the model's own limits (CTGAN: pac groups per batch)
+        check_processes(int(nproc))
+    if model.epsilon is not None and getattr(model, "route", "dpsgd") == "marginals":
+        raise ParameterError(
+            f"{name}(route='marginals') trains in one process (it fits to DP-measured "
+            "marginals, not rows): fit it with nproc=1, or use route='dpsgd'.")
     if device.type == "cuda":
         import torch
 
@@ -89,8 +96,9 @@ def fit_distributed(model: Any, data: Any, metadata: Any = None, *, nproc: int =
     ------
     ParameterError
         ``nproc`` not an int >= 1, above the number of GPUs (CUDA), a device other than CPU
-        or CUDA, or a model class that does not train in several processes (CTGAN, TVAE:
-        fit them in one process).
+        or CUDA, a model class that does not train in several processes (one not in
+        :data:`SUPPORTED`), or a private CTGAN/TVAE with ``route="marginals"`` (it fits to
+        measured marginals in one process).
     DistributedError
         A worker process failed (the message names it and its error).
     """
@@ -111,6 +119,8 @@ def fit_distributed(model: Any, data: Any, metadata: Any = None, *, nproc: int =
         del df
         folder = Path(tmp)
         save_codes(prep.codes, folder / "codes.npy")
+        if prep.X is not None:  # CTGAN/TVAE's encoded rows
+            save_codes(prep.X, folder / "rows.npy")
         from .distributed import prepared_to_dict
 
         (folder / "prepared.json").write_text(json.dumps(prepared_to_dict(prep)))
@@ -128,9 +138,9 @@ COPY_ROWS = 1 << 20
 
 
 def save_codes(codes: np.ndarray, path: Path) -> None:
-    """The rows' cells as an ``.npy`` file the workers memory-map, in their own dtype (a
-    streamed fit's smallest unsigned type), copied ``COPY_ROWS`` rows at a time: a memmap is
-    never read whole."""
+    """The rows' cells (or CTGAN/TVAE's encoded rows) as an ``.npy`` file the workers
+    memory-map, in their own dtype (a streamed fit's smallest unsigned type), copied
+    ``COPY_ROWS`` rows at a time: a memmap is never read whole."""
     out = np.lib.format.open_memmap(path, mode="w+", dtype=codes.dtype, shape=codes.shape)
     for start in range(0, len(codes), COPY_ROWS):
         out[start:start + COPY_ROWS] = codes[start:start + COPY_ROWS]
@@ -170,7 +180,10 @@ def _spawn(model: Any, folder: Path, params: dict[str, Any], nproc: int,
         raise DistributedError(f"Training process {failed} of {nproc} failed (exit code "
                                f"{procs[failed].returncode}); the others were stopped.")
     state = load_file(str(folder / "weights.safetensors"))
-    model._net.load_state_dict(state, strict=True)
+    for name, net in model._sampling_networks().items():
+        prefix = f"{name}."
+        net.load_state_dict({k[len(prefix):]: t for k, t in state.items()
+                             if k.startswith(prefix)}, strict=True)
     out = json.loads((folder / "history.json").read_text())
     if out.get("best"):
         model._best = out["best"]
@@ -245,11 +258,15 @@ def _train_rank(rank: int, path: Path, class_name: str, params: dict[str, Any],
     codes = np.load(path / "codes.npy", mmap_mode="r")  # read-only: rows read as needed
     prep = prepared_from_dict(model, json.loads((path / "prepared.json").read_text()), codes,
                               device)
+    if (path / "rows.npy").exists():  # CTGAN/TVAE's encoded rows
+        prep.X = np.load(path / "rows.npy", mmap_mode="r")
     model._store_fit(prep.result)
     model._dp_plan = prep.plan
     history = model._train_networks(prep)
-    if rank == 0:
-        state = {k: t.detach().cpu().contiguous() for k, t in model._net.state_dict().items()}
+    if rank == 0:  # the networks a model file holds, "name.key" -> tensor
+        state = {f"{name}.{k}": t.detach().cpu().contiguous()
+                 for name, net in model._sampling_networks().items()
+                 for k, t in net.state_dict().items()}
         save_file(state, str(path / "weights.safetensors"))
         best = model.__dict__.get("_best", {})
         (path / "history.json").write_text(json.dumps({"history": history, "best": best}))

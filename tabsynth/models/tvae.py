@@ -191,57 +191,83 @@ class TVAE(BaseSynthesizer):
             return tvae_dp.train_tvae_dp(self, X, codes, rng=rng, generator=generator)
         import torch
 
+        from .distributed import (
+            all_reduce_sum,
+            batch_share,
+            broadcast_parameters,
+            current,
+            share_weight,
+        )
         from .networks import adam
 
         dev = self.device_
         n = X.shape[0]
+        ctx = current()  # a process group: the same global batches, each process its share
         data = RowStore(X, dev, dtype=np.float32)  # a streamed fit's X stays on disk
         encoder = self._new_encoder(rng)
         self._encoder = encoder
-        self._optim = adam(
-            list(encoder.parameters()) + list(self._decoder.parameters()),
-            lr=self.learning_rate, weight_decay=self.l2scale,
-        )
+        self._params = list(encoder.parameters()) + list(self._decoder.parameters())
+        broadcast_parameters(encoder, ctx)  # equal already (same seed); rank 0's, to be sure
+        broadcast_parameters(self._decoder, ctx)
+        self._optim = adam(self._params, lr=self.learning_rate, weight_decay=self.l2scale)
         self._tanh_idx = self._layout.tanh_index.to(dev)
         encoder.train()
         self._decoder.train()
         steps = max(math.ceil(n / self.batch_size), 1)
         history: list[dict[str, float]] = []
-        bar = progress_bar(self.epochs, desc=type(self).__name__, verbose=self.verbose)
+        bar = progress_bar(self.epochs, desc=type(self).__name__,
+                           verbose=self.verbose and (ctx is None or ctx.rank == 0))
         try:
             for epoch in bar:
                 totals = torch.zeros(2, device=dev)
                 perm = rng.permutation(n)
                 for i in range(steps):
-                    real = data.take(perm[i * self.batch_size:(i + 1) * self.batch_size])
-                    totals += self._vae_step(real, generator)
+                    rows = perm[i * self.batch_size:(i + 1) * self.batch_size]
+                    mine = batch_share(rows, ctx)
+                    weight = share_weight(len(mine), len(rows), ctx)
+                    totals += self._vae_step(data.take(mine), generator, weight, ctx)
                 rec, kl = (totals / steps).tolist()
+                if ctx is not None:  # the processes' mean
+                    rec, kl = (v / ctx.world for v in all_reduce_sum([rec, kl], ctx, dev))
                 losses = {"loss": rec + kl, "reconstruction_loss": rec, "kl_loss": kl}
                 history.append({"epoch": epoch + 1, **losses})
                 bar.set_postfix(format_losses({"loss": rec + kl}))
         finally:
             bar.close()
             self._decoder.eval()
-            for name in ("_encoder", "_optim", "_tanh_idx"):
+            data.close()
+            for name in ("_encoder", "_optim", "_tanh_idx", "_params"):
                 self.__dict__.pop(name, None)
         return history
 
-    def _vae_step(self, real: Any, generator: Any) -> Any:
-        """One VAE update on a real batch; returns detached (reconstruction, KL) losses."""
+    def _vae_step(self, real: Any, generator: Any, weight: float = 1.0,
+                  ctx: Any = None) -> Any:
+        """One VAE update on a real batch; returns detached (reconstruction, KL) losses. In a
+        process group, ``real`` is this process's share, its loss is weighted by ``weight``
+        (:func:`~tabsynth.models.distributed.share_weight`) and the gradients are averaged
+        over the processes before the step (an empty share adds zeros)."""
         import torch
 
-        mu, logvar = self._encoder(real)
-        std = torch.exp(0.5 * logvar)
-        eps = torch.randn(std.shape, generator=generator, device=std.device, dtype=std.dtype)
-        recon = self._decoder(eps * std + mu)
-        rec_loss = self._reconstruction_loss(recon, real)
-        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / real.shape[0]
+        from .distributed import average_gradients
+
         self._optim.zero_grad(set_to_none=True)
-        (rec_loss + kl).backward()
+        if len(real):
+            mu, logvar = self._encoder(real)
+            std = torch.exp(0.5 * logvar)
+            eps = torch.randn(std.shape, generator=generator, device=std.device,
+                              dtype=std.dtype)
+            recon = self._decoder(eps * std + mu)
+            rec_loss = self._reconstruction_loss(recon, real)
+            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / real.shape[0]
+            ((rec_loss + kl) * weight).backward()
+            out = torch.stack([rec_loss.detach(), kl.detach()])
+        else:
+            out = torch.zeros(2, device=real.device)
+        average_gradients(self._params, ctx)
         self._optim.step()
         with torch.no_grad():
             self._decoder.sigma.clamp_(0.01, 1.0)
-        return torch.stack([rec_loss.detach(), kl.detach()])
+        return out
 
     def _reconstruction_loss(self, recon: Any, real: Any) -> Any:
         import torch

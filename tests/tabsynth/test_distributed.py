@@ -201,8 +201,11 @@ def test_bad_nproc() -> None:
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ParameterError, match="'nproc' parameter of fit_distributed"):
             fit_distributed(ARSynthesizer(**SMALL), df, nproc=bad)
-    with pytest.raises(ParameterError, match="CTGAN does not train in several processes"):
-        fit_distributed(tabsynth.CTGAN(epochs=1, verbose=False), df, nproc=2)
+    class Unlisted(tabsynth.TVAE):  # a model class that is not in SUPPORTED
+        pass
+
+    with pytest.raises(ParameterError, match="Unlisted does not train in several processes"):
+        fit_distributed(Unlisted(epochs=1, verbose=False), df, nproc=2)
     with pytest.raises(ParameterError, match="fewer rows than processes"):
         fit_distributed(ARSynthesizer(**SMALL), df.head(2), nproc=3)
 
