@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--epsilon", type=float, default=1.0)
     ap.add_argument("--nproc", default="1,2")
     ap.add_argument("--model", choices=["ar", "ctgan", "tvae"], default="ar")
+    ap.add_argument("--seed", type=int, default=0, help="random_state of every fit")
     ap.add_argument("--quality", action="store_true",
                     help="also score 5,000 sampled rows per fit (shapes / trends)")
     args = ap.parse_args()
@@ -46,7 +47,7 @@ def main() -> None:
                                       "delta": 1e-5}),
     ):
         for nproc in (int(x) for x in args.nproc.split(",")):
-            model = cls(random_state=0, verbose=False, **params)
+            model = cls(random_state=args.seed, verbose=False, **params)
             start = time.perf_counter()
             if nproc == 1:
                 model.fit(df)

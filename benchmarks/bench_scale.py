@@ -10,7 +10,9 @@ page cache, which the kernel reclaims), so phases do not inherit each other's pe
 * ``stats``    - the statistics pass of a streaming fit (partial aggregates per record batch);
 * ``encode``   - statistics + encoding every row into the memory-mapped training matrix;
 * ``epoch``    - a whole streamed AR fit at ``epochs=1`` (statistics, encoding and one epoch
-                 over the memory-mapped matrix; one process: streamed input trains in one);
+                 over the memory-mapped matrix); with 2 workers the epoch trains in 2
+                 processes (:func:`tabsynth.fit_distributed`; statistics and encoding in
+                 this one), and the workers' peak RSS is reported beside this process's;
 * ``sample``   - ``--sample-rows`` rows in memory, and the same rows to a partitioned Parquet
                  folder (``tabsynth.sampling.sample_to_dataset``): the ratio is the issue's
                  ">= 80% of in-memory throughput", printed on the same number of cores (a
@@ -20,8 +22,7 @@ page cache, which the kernel reclaims), so phases do not inherit each other's pe
 
 Each phase runs with 1 and 2 workers (``--workers 1,2``): statistics and encoding on a
 2-worker Dask LocalCluster at 2 (each partition's aggregates and cells computed on a worker),
-sampling with 2 worker processes; the epoch phase always runs in one process (a streamed fit
-trains in one).
+sampling with 2 worker processes, the epoch's training in 2 processes.
 Goals: peak RSS independent of the row count (<= 2 GB at 10M rows),
 statistics >= 1M rows/s per core, sampling to Parquet >= 80% of in-memory sampling throughput.
 
@@ -199,9 +200,14 @@ def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: in
                 source.engine = stack.enter_context(DaskEngine(n_workers=workers))
             start = time.perf_counter()
             if phase == "epoch":  # the whole streamed fit at one epoch (workers: processes)
+                from tabsynth import fit_distributed
+
                 model = ARSynthesizer(epochs=1, random_state=seed, verbose=False,
                                       device="cpu")
-                model.fit(source, md)
+                fit_distributed(model, source, md, nproc=workers)
+                if workers > 1:  # the training processes' own peak (the largest of them)
+                    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                    out["worker_peak_rss_mb"] = kids / 1024
             else:
                 # as a streamed fit computes them (the AR family skips the mixture fits)
                 stats = streamed_stats(source, md, seed, mixtures=ARSynthesizer._uses_modes)
@@ -242,7 +248,10 @@ def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: in
 
 def _anon(row: dict) -> str:
     mb = row.get("peak_anon_mb")
-    return "" if mb is None else f" (anonymous {mb:,.0f} MB)"
+    text = "" if mb is None else f" (anonymous {mb:,.0f} MB)"
+    if row.get("worker_peak_rss_mb") is not None:
+        text += f"; training processes' peak RSS {row['worker_peak_rss_mb']:,.0f} MB"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for phase in phases:
         counts = [int(w) for w in args.workers.split(",")]
-        for workers in (counts[:1] if phase == "epoch" else counts):
+        for workers in counts:
             cmd = [sys.executable, __file__, "--rows", str(args.rows), "--folder", str(folder),
                    "--sample-rows", str(args.sample_rows), "--seed", str(args.seed),
                    "--child", f"{phase}:{workers}"]

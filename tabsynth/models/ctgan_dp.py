@@ -91,11 +91,11 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     from torch.nn import functional as F
 
     from .distributed import (
-        average_buffers,
         average_gradients,
         batch_share,
         broadcast_parameters,
         current,
+        synced_batchnorm,
     )
     from .networks import init_weights, set_dropout_generator
 
@@ -201,6 +201,8 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
     gen_net.train()
     history: list[dict[str, float]] = []
     done = 0
+    synced = contextlib.ExitStack()  # a process group: BatchNorm on all the processes' fakes
+    synced.enter_context(synced_batchnorm(gen_net, ctx))
     try:
         for epoch in bar:
             g_total, g_count = 0.0, 0
@@ -214,11 +216,11 @@ def train_ctgan_dp(model: Any, X: np.ndarray, real_cond_codes: np.ndarray, *,
             eps = _progress(model, plan, epoch, bar, {"g": g_mean})
             history.append({"epoch": epoch + 1, "generator_loss": g_mean, "epsilon": eps})
     finally:
+        synced.close()
         bar.close()
         gen_net.eval()
         data.close()
         _release(gsm)
-    average_buffers(gen_net, ctx)  # BatchNorm's statistics: the processes' mean
     _epsilon_column(model, plan, history)
     return history
 

@@ -8,6 +8,7 @@ end; the generator stays.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -31,11 +32,11 @@ class WGANTraining:
         from .ctgan_networks import Discriminator
         from .distributed import (
             all_reduce_sum,
-            average_buffers,
             block_share,
             broadcast_parameters,
             current,
             share_weight,
+            synced_batchnorm,
         )
         from .networks import adam, init_weights, set_dropout_generator
 
@@ -74,6 +75,8 @@ class WGANTraining:
         history: list[dict[str, float]] = []
         bar = progress_bar(self.epochs, desc=type(self).__name__,
                            verbose=self.verbose and (ctx is None or ctx.rank == 0))
+        synced = contextlib.ExitStack()  # a process group: BatchNorm on the global batch
+        synced.enter_context(synced_batchnorm(self._generator, ctx))
         try:
             for epoch in bar:
                 g_total = torch.zeros((), device=dev)
@@ -96,6 +99,7 @@ class WGANTraining:
                 bar.set_postfix(format_losses({"g": losses["generator_loss"],
                                                "d": losses["discriminator_loss"]}))
         finally:
+            synced.close()
             bar.close()
             self._generator.eval()
             self._data.close()
@@ -106,7 +110,6 @@ class WGANTraining:
             self._cond = ConditionSampler(
                 t, None, log_frequency=self.log_frequency, n_rows=self._n_rows_hint(n)
             )
-        average_buffers(self._generator, ctx)  # BatchNorm's statistics: the processes' mean
         return history
 
     def _real_batch(self, rng: np.random.Generator) -> tuple[Any, Any, Any]:

@@ -39,16 +39,17 @@ Training (:mod:`tabsynth.models.ar_train`, :mod:`tabsynth.models.ar_dp`; CTGAN a
   (:func:`batch_share`; CTGAN: a block of whole ``pac`` groups, :func:`block_share`), weights
   its mean loss by :func:`share_weight` and averages the gradients of each network before its
   step (:func:`average_gradients`: DDP's operation without its wrapper, which CTGAN's critic,
-  frozen during the generator's update, does not fit); the generator's BatchNorm statistics
-  end as the processes' mean (:func:`average_buffers`). Their DP-SGD is the private case
-  above (the DP critic of CTGAN; the generator's gradients averaged, its fixed number of fake
-  rows split over the processes).
+  frozen during the generator's update, does not fit); the generator's BatchNorm normalises
+  with the whole global batch's statistics (:func:`synced_batchnorm`). Their DP-SGD is the
+  private case above (the DP critic of CTGAN; the generator's gradients averaged, its fixed
+  number of fake rows split over the processes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import mmap
 from collections.abc import Callable
@@ -59,10 +60,10 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["DistContext", "Prepared", "average_buffers", "average_gradients", "batch_share",
-           "block_share", "check_same_cells", "current", "init_from_env", "leave_group",
-           "prepared_from_dict", "prepared_to_dict", "rank_generator", "share_prepared",
-           "shard", "share_weight"]
+__all__ = ["DistContext", "Prepared", "average_gradients", "batch_share", "block_share",
+           "check_same_cells", "current", "init_from_env", "leave_group", "prepared_from_dict",
+           "prepared_to_dict", "rank_generator", "share_prepared", "shard", "share_weight",
+           "synced_batchnorm"]
 
 
 @dataclass(frozen=True)
@@ -218,20 +219,81 @@ def average_gradients(params: Any, ctx: DistContext | None) -> None:
         at += k
 
 
-def average_buffers(net: Any, ctx: DistContext | None) -> None:
-    """Average ``net``'s floating-point buffers (BatchNorm's running statistics, measured by
-    each process on its share of the batches) over the processes, so every process ends
-    with the same network."""
+@contextlib.contextmanager
+def synced_batchnorm(net: Any, ctx: DistContext | None) -> Any:
+    """Inside: ``net``'s BatchNorm layers, in training mode, normalise each process's share
+    with the statistics of the whole global batch (every process's share together, through
+    differentiable all-reduces), as one process normalises the whole batch; their running
+    statistics are updated from those, so they stay equal in every process. CTGAN's
+    generator, whose BatchNorm would otherwise see half a batch per process.
+    (``torch.nn.SyncBatchNorm`` does the same on GPUs only.) Every process must run the
+    network's forward passes in the same order; without a process group, nothing changes."""
     if ctx is None:
+        yield net
         return
+    from torch import nn
+
+    layers = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for bn in layers:
+        bn.forward = functools.partial(_synced_bn_forward, bn)
+    try:
+        yield net
+    finally:
+        for bn in layers:
+            del bn.forward  # the class's forward again
+
+
+def _synced_bn_forward(bn: Any, x: Any) -> Any:
+    """BatchNorm's training forward on the global batch: one differentiable all-reduce of
+    the share's row count, sum and sum of squares, taken about the running mean (the same in
+    every process, and near the batch mean: no cancellation in the variance)."""
+    if not bn.training:
+        return type(bn).forward(bn, x)
+    import torch
+
+    shift = bn.running_mean.detach()
+    d = x - shift
+    total = _all_reduce_sum(torch.cat([d.sum(0), (d * d).sum(0),
+                                       x.new_tensor([float(x.shape[0])])]))
+    c = x.shape[1]
+    n = total[-1]
+    mean_d = total[:c] / n
+    var = (total[c:2 * c] / n - mean_d * mean_d).clamp(min=0)  # biased, as BatchNorm's
+    mean = shift + mean_d
+    with torch.no_grad():  # running statistics as BatchNorm keeps them (unbiased variance)
+        m = bn.momentum if bn.momentum is not None else 0.1
+        bn.running_mean.mul_(1 - m).add_(mean.detach() * m)
+        bn.running_var.mul_(1 - m).add_(var.detach() * (n / (n - 1).clamp(min=1)) * m)
+        bn.num_batches_tracked += 1
+    y = (x - mean) / torch.sqrt(var + bn.eps)
+    return y * bn.weight + bn.bias if bn.affine else y
+
+
+def _all_reduce_sum(t: Any) -> Any:
+    """The sum of ``t`` over the processes, differentiable (the gradient of each process's
+    copy is the sum of the processes' gradients)."""
+    return _sum_function().apply(t)
+
+
+@functools.lru_cache(maxsize=1)
+def _sum_function() -> Any:
     import torch
     import torch.distributed as dist
 
-    with torch.no_grad():
-        for b in net.buffers():
-            if b.is_floating_point():
-                dist.all_reduce(b, op=dist.ReduceOp.SUM)
-                b /= ctx.world
+    class _Sum(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            out = x.clone()
+            dist.all_reduce(out, op=dist.ReduceOp.SUM)
+            return out
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            out = grad.clone()
+            dist.all_reduce(out, op=dist.ReduceOp.SUM)
+            return out
+
+    return _Sum
 
 
 def broadcast_parameters(net: Any, ctx: DistContext | None) -> None:

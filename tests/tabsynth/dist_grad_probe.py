@@ -2,8 +2,10 @@
 tests/tabsynth/test_distributed_ctgan_tvae.py): a global batch is cut into the processes'
 shares (``batch_share``: every other row; ``block_share``: whole groups of rows), each process
 weights its mean loss (``share_weight``) and the gradients are averaged
-(``average_gradients``). Prints, on rank 0, one JSON line per configuration with the
-gradient; the test compares it with the one-process gradient of the whole batch.
+(``average_gradients``); with a BatchNorm layer, its statistics are the global batch's
+(``synced_batchnorm``). Prints, on rank 0, one JSON line per configuration with the gradient
+and the running statistics; the test compares them with the one-process figures of the whole
+batch.
 
 Usage: python dist_grad_probe.py RANK WORLD PORT
 """
@@ -26,11 +28,11 @@ def main(rank: int, world: int, port: int) -> None:
 
     from tabsynth.models.distributed import (
         DistContext,
-        average_buffers,
         average_gradients,
         batch_share,
         block_share,
         share_weight,
+        synced_batchnorm,
     )
 
     torch.set_num_threads(1)
@@ -40,23 +42,23 @@ def main(rank: int, world: int, port: int) -> None:
                                 world_size=world)
         ctx = DistContext(rank, world, "gloo")
     for n, unit in CONFIGS:
-        torch.manual_seed(0)  # the same network and global batch everywhere
-        net = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 3))
-        x = torch.randn(n, 5)
-        rows = torch.arange(n)
-        mine = batch_share(rows, ctx) if unit == 0 else rows[block_share(n, ctx, unit)]
-        loss = (net(x[mine]) ** 2).sum(1).mean() * share_weight(len(mine), n, ctx)
-        net.zero_grad()
-        loss.backward()
-        average_gradients(net.parameters(), ctx)
-        grad = torch.cat([p.grad.flatten() for p in net.parameters()])
-        if rank == 0:
-            print(json.dumps({"n": n, "unit": unit, "grad": grad.tolist()}), flush=True)
-    bn = nn.BatchNorm1d(3)
-    bn.running_mean.fill_(float(rank))  # 0 and 1: the mean is 0.5 in a group of 2
-    average_buffers(bn, ctx)
-    if rank == 0:
-        print(json.dumps({"running_mean": bn.running_mean.tolist()}), flush=True)
+        for norm in (False, True):  # with a BatchNorm layer: its statistics synced
+            torch.manual_seed(0)  # the same network and global batch everywhere
+            layers = [nn.Linear(5, 6), nn.BatchNorm1d(6)] if norm else [nn.Linear(5, 6)]
+            net = nn.Sequential(*layers, nn.Tanh(), nn.Linear(6, 3))
+            x = torch.randn(n, 5)
+            rows = torch.arange(n)
+            mine = batch_share(rows, ctx) if unit == 0 else rows[block_share(n, ctx, unit)]
+            with synced_batchnorm(net, ctx):
+                loss = (net(x[mine]) ** 2).sum(1).mean() * share_weight(len(mine), n, ctx)
+                net.zero_grad()
+                loss.backward()
+            average_gradients(net.parameters(), ctx)
+            grad = torch.cat([p.grad.flatten() for p in net.parameters()])
+            buffers = [b.tolist() for b in net.buffers() if b.is_floating_point()]
+            if rank == 0:
+                print(json.dumps({"n": n, "unit": unit, "norm": norm, "grad": grad.tolist(),
+                                  "buffers": buffers}), flush=True)
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
