@@ -146,28 +146,65 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-class _AnonPeak:
-    """The highest ``RssAnon`` seen (polled every 0.1 s in a thread; Linux, else ``None``):
-    the resident memory that is the process's own, without the file pages it maps (the
-    memory-mapped training table's pages are page cache, which the kernel reclaims)."""
+def _status_mb(pid: int | str, key: str) -> float | None:
+    """``key`` (``VmHWM``, ``RssAnon``...) of ``/proc/PID/status`` in MB; None if unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        pass
+    return None
 
-    def __init__(self) -> None:
+
+def _descendants(root: int) -> list[int]:
+    """Pids of the processes below ``root`` (from ``/proc/*/stat``'s parent pids)."""
+    parent: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                parent[int(d.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    out, frontier = [], [root]
+    while frontier:
+        kids = [p for p, pp in parent.items() if pp in frontier]
+        out += kids
+        frontier = kids
+    return out
+
+
+class _AnonPeak:
+    """Polled every 0.1 s in a thread (Linux; else ``None``): the highest ``RssAnon`` of this
+    process (the resident memory that is its own, without the file pages it maps: the
+    memory-mapped training table's pages are page cache, which the kernel reclaims), and
+    with ``children``, the highest ``VmHWM`` of any process below it (``children_mb``: the
+    training processes). A child's own ``VmHWM`` starts afresh at exec; ``RUSAGE_CHILDREN``'s
+    ``ru_maxrss`` does not (it keeps the RSS the parent had when it forked the child as a
+    floor). A child's growth in its last 0.1 s can be missed."""
+
+    def __init__(self, children: bool = False) -> None:
         import threading
 
         self.mb: float | None = None
+        self.children_mb: float | None = None
+        self._children = children
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
 
     def _poll(self) -> None:
+        me = os.getpid()
         while True:
-            try:
-                for line in Path("/proc/self/status").read_text().splitlines():
-                    if line.startswith("RssAnon:"):
-                        mb = int(line.split()[1]) / 1024.0
-                        self.mb = mb if self.mb is None else max(self.mb, mb)
-            except OSError:  # not Linux
+            mb = _status_mb("self", "RssAnon")
+            if mb is None:  # not Linux
                 return
+            self.mb = mb if self.mb is None else max(self.mb, mb)
+            for pid in _descendants(me) if self._children else ():
+                hwm = _status_mb(pid, "VmHWM")
+                if hwm is not None:
+                    self.children_mb = max(self.children_mb or 0.0, hwm)
             if self._stop.wait(0.1):
                 return
 
@@ -180,7 +217,7 @@ class _AnonPeak:
 def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: int,
               seed: int) -> dict:
     """One phase in this process: ``{seconds, rows_per_s, peak_rss_mb, peak_anon_mb, ...}``."""
-    anon = _AnonPeak()
+    anon = _AnonPeak(children=phase == "epoch" and workers > 1)
     from tabsynth import ARSynthesizer
 
     out: dict[str, object] = {"phase": phase, "workers": workers, "rows": rows}
@@ -205,9 +242,6 @@ def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: in
                 model = ARSynthesizer(epochs=1, random_state=seed, verbose=False,
                                       device="cpu")
                 fit_distributed(model, source, md, nproc=workers)
-                if workers > 1:  # the training processes' own peak (the largest of them)
-                    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-                    out["worker_peak_rss_mb"] = kids / 1024
             else:
                 # as a streamed fit computes them (the AR family skips the mixture fits)
                 stats = streamed_stats(source, md, seed, mixtures=ARSynthesizer._uses_modes)
@@ -243,6 +277,8 @@ def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: in
         out.update(seconds=seconds, rows_per_s=sample_rows / seconds)
     out["peak_rss_mb"] = _peak_mb()
     out["peak_anon_mb"] = anon.stop()
+    if phase == "epoch" and workers > 1:  # the training processes' own peak (the largest)
+        out["worker_peak_rss_mb"] = anon.children_mb
     return out
 
 
