@@ -16,7 +16,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -350,22 +352,19 @@ def test_torchrun_streamed_folder_equals_the_same_table_from_a_file(tmp_path: Pa
     assert res.stderr.count("The processes read different tables") == 2, res.stderr[-3000:]
 
 
-@pytest.mark.slow
-def test_two_process_neighbouring_tables(tmp_path: Path) -> None:
-    """D and D' (one adversarial row added), 2 processes each: everything in the model file
-    that is not the output of a charged mechanism is identical, and the same as a
-    one-process fit's but for the number of processes (``training.processes``: nproc, a
-    setting, not data)."""
+def check_two_process_neighbours(tmp_path: Path, make: Callable[[], Any]) -> None:
+    """D and D' (one adversarial row added), 2 processes each, models from ``make()`` (DP
+    settings, ``random_state`` fixed): everything in the model file that is not the output of
+    a charged mechanism is identical, and the same as a one-process fit's but for the number
+    of processes (``training.processes``: nproc, a setting, not data)."""
     from tabsynth.artifact import read_manifest
 
     df, md = _table(600), _metadata()
     neighbour = pd.concat([df, pd.DataFrame({"a": ["never-seen"], "b": ["p"], "v": [1e6]})],
                           ignore_index=True)
-    settings = {**SMALL, "epsilon": 2.0, "delta": 1e-5, "epochs": 1, "batch_size": 60,
-                "random_state": 0}
 
     def public(table: pd.DataFrame, nproc: int, name: str) -> dict:
-        model = ARSynthesizer(**settings)
+        model = make()
         if nproc == 1:
             model.fit(table, md)
         else:
@@ -385,3 +384,11 @@ def test_two_process_neighbouring_tables(tmp_path: Path) -> None:
     assert one["processes"] is None and "processes" not in one["training_keys"]
     assert a == {**one, "processes": 2,
                  "training_keys": sorted([*one["training_keys"], "processes"])}
+
+
+@pytest.mark.slow
+def test_two_process_neighbouring_tables(tmp_path: Path) -> None:
+    """:func:`check_two_process_neighbours` for the AR family."""
+    settings = {**SMALL, "epsilon": 2.0, "delta": 1e-5, "epochs": 1, "batch_size": 60,
+                "random_state": 0}
+    check_two_process_neighbours(tmp_path, lambda: ARSynthesizer(**settings))

@@ -31,7 +31,7 @@ from tabsynth.errors import ParameterError
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from test_distributed import _metadata, _table  # noqa: E402
+from test_distributed import _metadata, _table, check_two_process_neighbours  # noqa: E402
 
 SMALL = {
     CTGAN: {"embedding_dim": 16, "generator_dim": (32, 32), "discriminator_dim": (32, 32),
@@ -126,38 +126,10 @@ def test_two_process_dp_fit_has_the_one_process_ledger(cls, monkeypatch) -> None
 @pytest.mark.slow
 @pytest.mark.parametrize("cls", [CTGAN, TVAE])
 def test_two_process_neighbouring_tables(cls, tmp_path: Path) -> None:
-    """D and D' (one adversarial row added), 2 processes each: everything in the model file
-    that is not the output of a charged mechanism is identical, and the same as a one-process
-    fit's but for ``training.processes``."""
-    from tabsynth.artifact import read_manifest
-
-    df, md = _table(600), _metadata()
-    neighbour = pd.concat([df, pd.DataFrame({"a": ["never-seen"], "b": ["p"], "v": [1e6]})],
-                          ignore_index=True)
+    """:func:`test_distributed.check_two_process_neighbours` for CTGAN and TVAE."""
     settings = {**SMALL[cls], "epsilon": 2.0, "delta": 1e-5, "epochs": 1, "batch_size": 60,
                 "random_state": 0, "verbose": False}
-
-    def public(table: pd.DataFrame, nproc: int, name: str) -> dict:
-        model = cls(**settings)
-        if nproc == 1:
-            model.fit(table, md)
-        else:
-            fit_distributed(model, table, md, nproc=nproc)
-        man = read_manifest(model.save(tmp_path / f"{name}.tsmodel"))
-        ledger = man["ledger"]
-        return {"class": man["class"], "params": man["params"], "metadata": man["metadata"],
-                "columns": man["training"]["columns"], "budget": ledger["budget"],
-                "mechanisms": [(e["mechanism"], e["target"]) for e in ledger["entries"]],
-                "training_keys": sorted(man["training"]),
-                "processes": man["training"].get("processes")}
-
-    a = public(df, 2, "d")
-    assert a == public(neighbour, 2, "d2")
-    assert a["processes"] == 2
-    one = public(df, 1, "d1")
-    assert one["processes"] is None
-    assert a == {**one, "processes": 2,
-                 "training_keys": sorted([*one["training_keys"], "processes"])}
+    check_two_process_neighbours(tmp_path, lambda: cls(**settings))
 
 
 @pytest.mark.parametrize("cls", [CTGAN, TVAE])
