@@ -137,13 +137,8 @@ def _model_loads(path: Path) -> bool:
 def _peak_mb() -> float:
     """This process's peak resident memory: ``VmHWM`` (fresh at exec; ``ru_maxrss`` is not:
     a child started with fork + exec keeps the parent's peak as its floor)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:  # not Linux
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    mb = _status_mb("self", "VmHWM")
+    return mb if mb is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _status_mb(pid: int | str, key: str) -> float | None:
@@ -167,11 +162,12 @@ def _descendants(root: int) -> list[int]:
                 parent[int(d.name)] = int(fields[1])
             except (OSError, IndexError, ValueError):
                 continue
-    out, frontier = [], [root]
+    out: list[int] = []
+    frontier = {root}
     while frontier:
         kids = [p for p, pp in parent.items() if pp in frontier]
         out += kids
-        frontier = kids
+        frontier = set(kids)
     return out
 
 
@@ -217,7 +213,8 @@ class _AnonPeak:
 def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: int,
               seed: int) -> dict:
     """One phase in this process: ``{seconds, rows_per_s, peak_rss_mb, peak_anon_mb, ...}``."""
-    anon = _AnonPeak(children=phase == "epoch" and workers > 1)
+    in_workers = phase == "epoch" and workers > 1  # the epoch trains in child processes
+    anon = _AnonPeak(children=in_workers)
     from tabsynth import ARSynthesizer
 
     out: dict[str, object] = {"phase": phase, "workers": workers, "rows": rows}
@@ -277,7 +274,7 @@ def run_phase(phase: str, folder: Path, rows: int, workers: int, sample_rows: in
         out.update(seconds=seconds, rows_per_s=sample_rows / seconds)
     out["peak_rss_mb"] = _peak_mb()
     out["peak_anon_mb"] = anon.stop()
-    if phase == "epoch" and workers > 1:  # the training processes' own peak (the largest)
+    if in_workers:  # the training processes' own peak (the largest)
         out["worker_peak_rss_mb"] = anon.children_mb
     return out
 
