@@ -35,6 +35,7 @@ from .errors import (
     PrivacyParameterError,
     PrivacyWarning,
     SecureModeUnavailableError,
+    UtilityWarning,
 )
 from .ledger import LEDGER_SCHEMA_VERSION, Ledger, LedgerEntry
 from .mechanisms import (
@@ -65,6 +66,7 @@ __all__ = [
     "PreprocessingOverBudget",
     "PrivacyWarning",
     "SecureModeUnavailableError",
+    "UtilityWarning",
     # budget and ledger
     "LEDGER_SCHEMA_VERSION",
     "Ledger",

@@ -7,20 +7,18 @@ everything after the noise is post-processing. See :mod:`.mechanisms` for the co
 
 from __future__ import annotations
 
-import logging
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from .errors import PrivacyParameterError
+from .errors import PrivacyParameterError, UtilityWarning
 from .ledger import LedgerEntry
 from .mechanisms import Release, _finite, noisy_counts
 
 __all__ = ["bounds_grid", "bounds_grid_counts", "dp_bounds", "dp_bounds_from_counts"]
-
-logger = logging.getLogger(__name__)
 
 #: Longest stretch of grid bins the last fallback of :func:`dp_bounds_from_counts` considers.
 FALLBACK_WIDTH = 4
@@ -105,9 +103,15 @@ def dp_bounds_from_counts(exact_counts: Any, sigma: float, rng: np.random.Genera
     else:
         first, last, passed = _merged_stretches(counts, float(threshold), strict)
         if not passed:
-            logger.warning("dp_bounds: no bin or stretch of bins exceeds the threshold %.3g; "
-                           "using the likeliest stretch of at most %d bins.", threshold,
-                           FALLBACK_WIDTH)
+            warnings.warn(
+                f"{target}: no bin or stretch of bins of the DP bounds histogram clears the "
+                f"noise threshold ({threshold:.3g} rows), so the bounds are a guess (the "
+                f"likeliest stretch of at most {FALLBACK_WIDTH} bins) and may lie far from the "
+                "data. Declare the column's public_bounds, or raise epsilon or the share of "
+                "it spent on preprocessing.",
+                UtilityWarning,
+                stacklevel=2,
+            )
     bounds = (float(edges[first]), float(edges[last + 1]))
     entry = LedgerEntry.gaussian("dp_bounds", target, sigma=float(sigma),
                                  params={"n_bins": n_bins, "threshold": float(threshold)})

@@ -48,6 +48,11 @@ class PrivacyWarning(UserWarning):
     """A step is not covered by the DP guarantee, or weakens it."""
 
 
+class UtilityWarning(UserWarning):
+    """A DP measurement is lost in its noise: the guarantee holds, but what is built on it is a
+    guess (a column's bounds, say) and the release will not resemble the data there."""
+
+
 def check_param(
     owner: str,
     name: str,
