@@ -75,7 +75,7 @@ def test_audit_no_signal_gives_about_zero():
 def test_public_api():
     expected = {
         "BudgetError", "BudgetExceededError", "IncompatibleModuleError", "PrivacyError",
-        "PrivacyParameterError", "PrivacyWarning", "SecureModeUnavailableError",
+        "PrivacyParameterError", "PrivacyWarning", "SecureModeUnavailableError", "UtilityWarning",
         "LEDGER_SCHEMA_VERSION", "Ledger", "LedgerEntry", "PrivacyBudget", "check_delta",
         "default_delta", "ACCOUNTANTS", "calibrate_dpsgd", "compose", "compose_epsilon",
         "gaussian_epsilon", "max_steps_for", "normalize_history", "preprocessing_noise",
