@@ -27,8 +27,9 @@ def _pair() -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(1)
     synth = pd.DataFrame({c: rng.choice(real[c].to_numpy(), size=2500) for c in real.columns})
     # keep some dependency so pair trends are not trivial
-    synth["education-num"] = np.where(rng.random(2500) < 0.5, synth["education-num"],
-                                      synth["age"] // 5)
+    synth["education-num"] = np.where(
+        rng.random(2500) < 0.5, synth["education-num"], synth["age"] // 5
+    )
     return real, synth
 
 
@@ -62,8 +63,9 @@ def test_column_shapes_and_pair_trends_match_quality_report() -> None:
         assert row["score"] == pytest.approx(theirs[row["column"]], abs=1e-6), row["column"]
 
 
-def _quality(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str],
-             thresholds: bool) -> tuple[pd.Series, pd.DataFrame]:
+def _quality(
+    real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str], thresholds: bool
+) -> tuple[pd.Series, pd.DataFrame]:
     from sdmetrics.reports.single_table import QualityReport
 
     report = QualityReport()
@@ -71,8 +73,10 @@ def _quality(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str],
         report.real_correlation_threshold = 0
         report.real_association_threshold = 0
     report.generate(real, synth, _sdv_metadata(real, kinds), verbose=False)
-    return (report.get_properties().set_index("Property")["Score"],
-            report.get_details("Column Shapes").set_index("Column")["Score"])
+    return (
+        report.get_properties().set_index("Property")["Score"],
+        report.get_details("Column Shapes").set_index("Column")["Score"],
+    )
 
 
 def _perturbed(real: pd.DataFrame) -> pd.DataFrame:
@@ -84,8 +88,9 @@ def _perturbed(real: pd.DataFrame) -> pd.DataFrame:
     synth["hours-per-week"] = synth["hours-per-week"].clip(20, 60)
     synth["fnlwgt"] = synth["fnlwgt"] * rng.uniform(0.5, 2.0, len(synth))
     synth["capital-gain"] = synth["capital-gain"].where(rng.random(len(synth)) > 0.05)
-    synth["workclass"] = synth["workclass"].where(rng.random(len(synth)) > 0.1,
-                                                  synth["workclass"].iloc[::-1].to_numpy())
+    synth["workclass"] = synth["workclass"].where(
+        rng.random(len(synth)) > 0.1, synth["workclass"].iloc[::-1].to_numpy()
+    )
     return synth
 
 
@@ -112,8 +117,11 @@ def test_report_default_figures_equal_quality_report_on_shifted_ranges(release: 
     synth = _perturbed(real) if release == "perturbed" else _gaussian_copula(real)
     rep = evaluate(real, synth, random_state=0, progress=False)
     kinds = rep.parameters["columns"]
-    ranges_differ = [c for c, k in kinds.items() if k == "numerical"
-                     and (synth[c].min(), synth[c].max()) != (real[c].min(), real[c].max())]
+    ranges_differ = [
+        c
+        for c, k in kinds.items()
+        if k == "numerical" and (synth[c].min(), synth[c].max()) != (real[c].min(), real[c].max())
+    ]
     assert len(ranges_differ) >= 3
     shapes, trends = rep.metric("column_shapes"), rep.metric("column_pair_trends")
     assert trends.details["pair_binning"] == "own"
