@@ -76,6 +76,22 @@ def test_a_fit_too_noisy_for_a_columns_bounds_names_that_column():
         compute_private_stats(df, md, PrivacyBudget(0.5, 1e-5), rng=np.random.default_rng(3))
 
 
+def test_neighbouring_tables_get_the_same_warning_and_entry():
+    """D (a 20-row class) and D' = D + one row far out, with one replayed noise draw (tests
+    only): both fall back, and the warning text is the same for both (the column and the
+    data-independent threshold, nothing read from the rows), as is the ledger entry. Whether
+    it fires is post-processing of the noisy counts."""
+    d = np.concatenate([np.full(12, 35.0), np.full(8, 60.0)])
+    out = []
+    for vals in (d, np.append(d, 1e6)):
+        with pytest.warns(UtilityWarning) as rec:
+            rel = dp_bounds_from_counts(bounds_grid_counts(vals), SIGMA,
+                                        np.random.default_rng(5), target="column 'age' bounds")
+        out.append(([str(w.message) for w in rec], rel.entry.to_dict()))
+    assert out[0] == out[1]
+    assert len(out[0][0]) == 1
+
+
 # -- a lone noise bin far from the data ------------------------------------------------------
 # The threshold lets an empty bin pass with probability about 1% (all bins together), and the
 # bounds used to span every passing bin: one column in a hundred got a bound decades off its
