@@ -15,6 +15,7 @@ without it the peer columns are "not run".
 
     OMP_NUM_THREADS=2 python benchmarks/bench_ar.py                      # adult, no DP + eps 1
     python benchmarks/bench_ar.py --tables adult --epsilons 1,0.3,0.1 --no-peer
+    python benchmarks/bench_ar.py --epsilons 1 --no-nodp --no-peer --grad-sample-mode ghost
 """
 
 from __future__ import annotations
@@ -214,6 +215,9 @@ def main() -> None:
     ap.add_argument("--preprocessing-share", type=float,
                     help="ARSynthesizer(preprocessing_share=...) of the DP fits (default: the "
                          "class default)")
+    ap.add_argument("--grad-sample-mode", choices=["auto", "direct", "ghost", "hooks"],
+                    help="ARSynthesizer(grad_sample_mode=...) of the DP fits (default: the class "
+                         "default, 'auto': the closed-form clipping)")
     ap.add_argument("--no-nodp", action="store_true",
                     help="skip the non-DP fit (and the TabularARGN comparison)")
     ap.add_argument("--json", help="write the figures here")
@@ -231,6 +235,8 @@ def main() -> None:
                                                            for e in epsilons]
         dp_params = ({} if args.preprocessing_share is None
                      else {"preprocessing_share": args.preprocessing_share})
+        if args.grad_sample_mode is not None:
+            dp_params["grad_sample_mode"] = args.grad_sample_mode
         for label, eps in [] if args.no_ours else runs:
             try:
                 r = ours(train, holdout, target, eps, args.seed,

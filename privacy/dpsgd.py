@@ -22,7 +22,7 @@ from .noise import SecureRandom, is_noise_rng, os_seed
 __all__ = ["GRAD_SAMPLE_MODES", "check_module", "make_private", "noise_generator",
            "poisson_batches", "secure_gaussian", "secure_generator"]
 
-GRAD_SAMPLE_MODES = ("hooks", "functorch", "ew", "ghost")
+GRAD_SAMPLE_MODES = ("hooks", "functorch", "ew", "ghost", "direct")
 
 
 #: Largest sample rate drawn as a Binomial size and a uniform subset (:func:`poisson_batches`);
@@ -181,10 +181,17 @@ def make_private(
     expected_batch_size : int
         ``sample_rate * n``: the denominator of the averaged gradient with Poisson batches
         (the actual batch size is random and must not be used: it would leak it).
-    grad_sample_mode : {"hooks", "functorch", "ew", "ghost"}
+    grad_sample_mode : {"hooks", "functorch", "ew", "ghost", "direct"}
         How per-sample gradients are computed. With ``"ghost"`` (fast gradient clipping) the
         loss must be wrapped in ``opacus.utils.fast_gradient_clipping_utils
-        .DPLossFastGradientClipping``.
+        .DPLossFastGradientClipping``. With ``"direct"`` the module is not wrapped: before
+        each ``step`` the caller sets every trainable parameter's ``.grad`` to the sum over
+        the batch of each row's gradient clipped to L2 norm ``max_grad_norm`` (over all
+        parameters together), as a model that computes its rows' gradients in closed form
+        does (``tabsynth.models.ar_clip``); the optimizer is Opacus' fast-gradient-clipping
+        one, which adds the noise and divides by ``expected_batch_size``, as for
+        ``"ghost"``. The privacy guarantee then rests on the caller's clipping: every
+        trainable parameter must get a ``.grad`` (zeros for an empty batch).
     secure_mode : bool
         Draw the noise from :class:`~.noise.SecureRandom` (os.urandom, cryptographically
         secure) instead of a torch generator.
@@ -200,7 +207,8 @@ def make_private(
         process's clipped gradients, divided by ``expected_batch_size`` (the global expected
         batch), as in one process.
 
-    Returns ``(GradSampleModule, DPOptimizer)``. Call :func:`check_module` first (done here too).
+    Returns ``(GradSampleModule, DPOptimizer)`` (``"direct"``: ``(module, DPOptimizer)``). Call
+    :func:`check_module` first (done here too).
     """
     if grad_sample_mode not in GRAD_SAMPLE_MODES:
         raise PrivacyParameterError(
@@ -231,10 +239,14 @@ def make_private(
         # Ghost clipping clips inside the module (before the optimizer adds noise): it must
         # clip at the same norm the noise is calibrated for (Opacus' default there is 1.0).
         extra = {"max_grad_norm": float(max_grad_norm), "use_ghost_clipping": True}
-    gsm = prepare_module(module, grad_sample_mode, batch_first=True, loss_reduction="mean",
-                         **extra)
-    optim_cls = get_optimizer_class(clipping="flat", distributed=distributed,
-                                    grad_sample_mode=grad_sample_mode)
+    if grad_sample_mode == "direct":  # the caller clips (docstring); Opacus adds the noise
+        gsm = module
+    else:
+        gsm = prepare_module(module, grad_sample_mode, batch_first=True,
+                             loss_reduction="mean", **extra)
+    optim_cls = get_optimizer_class(
+        clipping="flat", distributed=distributed,
+        grad_sample_mode="ghost" if grad_sample_mode == "direct" else grad_sample_mode)
     # distributed: the per-process expected batch (Opacus' PrivacyEngine does the same)
     local_batch = expected_batch_size / world_size if distributed else expected_batch_size
     dp_optimizer = optim_cls(optimizer, noise_multiplier=float(noise_multiplier),

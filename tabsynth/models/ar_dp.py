@@ -21,7 +21,10 @@ Follows DESIGN.md's rules with the project's planning and wiring, imported (not 
    column order (orders and initialisation from ``random_state``: data-independent); Poisson
    masks and gradient noise from OS entropy; per-sample clipping at ``max_grad_norm``. No
    validation split and no early stopping (they would read real rows outside the
-   accountant); losses on real rows are not recorded in the model.
+   accountant); losses on real rows are not recorded in the model. By default
+   (``grad_sample_mode="direct"``) each row's gradient and its clipping are computed in
+   closed form (:mod:`tabsynth.models.ar_clip`) and Opacus' optimizer adds the noise;
+   ``"ghost"`` and the other modes go through Opacus' ``GradSampleModule``.
 """
 
 from __future__ import annotations
@@ -270,7 +273,6 @@ def register_cell_samplers() -> None:
 def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
                 generator: Any) -> list[dict[str, float]]:
     """DP-SGD training of the network on the rows' cells (module docstring, step 4)."""
-    import torch
 
     from .dp_training import (
         _backward,
@@ -280,6 +282,7 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
         _release,
         start_private_loop,
     )
+    from .networks import adam
     from .rows import RowStore
 
     plan = model._dp_plan
@@ -288,8 +291,14 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     _check_private(net)
     store = RowStore(codes, dev)  # minibatches gathered by index (a memmap stays on disk)
     lr = model.learning_rate * (plan.lr_scale or {}).get("learning_rate", 1.0)
-    optim = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=model.weight_decay)
-    register_cell_samplers()
+    optim = adam(net.parameters(), lr=lr, weight_decay=model.weight_decay)  # fused kernel
+    direct = plan.grad_sample_mode == "direct"
+    if direct:
+        from .ar_clip import clipped_gradients, head_groups
+
+        groups, clip = head_groups(net.domains), float(model.max_grad_norm)
+    else:
+        register_cell_samplers()
     gsm, optim, batches, bar = start_private_loop(net, optim, model, plan, generator,
                                                   len(codes))
     history: list[dict[str, float]] = []
@@ -298,9 +307,13 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
             for _ in range(plan.steps_per_epoch):
                 idx = next(batches)
                 rows = store.take(idx)
-                per_row = gsm(rows, model._before(len(idx), generator), generator)
                 optim.zero_grad(set_to_none=True)
-                _backward(gsm, optim, per_row, plan.grad_sample_mode)
+                if direct:  # each row's gradient clipped in closed form, into .grad
+                    clipped_gradients(net, rows, model._before(len(idx), generator),
+                                      max_grad_norm=clip, generator=generator, groups=groups)
+                else:
+                    per_row = gsm(rows, model._before(len(idx), generator), generator)
+                    _backward(gsm, optim, per_row, plan.grad_sample_mode)
                 optim.step()
             history.append({"epoch": epoch + 1,
                             "epsilon": _progress(model, plan, epoch, bar, {})})

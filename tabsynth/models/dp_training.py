@@ -72,7 +72,8 @@ then the clipped sum with a second, ordinary backward pass. Expanded weights (``
 (measured with the former learnt-``sigma`` layer for TVAE; for CTGAN it refuses a module used
 in more than one forward per step: the generator's update reads the critic). ``ghost`` clips
 inside the module at ``max_grad_norm`` (the same norm the noise is calibrated for).
-"auto" picks :data:`AUTO_MODE` per model.
+"auto" picks :data:`AUTO_MODE` per model. The autoregressive model clips in closed form
+(``"direct"``, :mod:`tabsynth.models.ar_clip`: no per-sample hooks, no second backward pass).
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ __all__ = [
 ]
 
 #: ``grad_sample_mode="auto"``: the fastest mode measured for each model (module docstring).
-AUTO_MODE = {"CTGAN": "ghost", "TVAE": "ghost"}
+AUTO_MODE = {"CTGAN": "ghost", "TVAE": "ghost", "ARSynthesizer": "direct"}
 
 #: The DP training schedule used when the user left a parameter at its class default
 #: (``DP_EPOCHS``, ``DP_BATCH_FRACTION``, ``DP_MIN_BATCH``, ``DP_MAX_BATCH_FRACTION``) lives in

@@ -13,9 +13,24 @@ import os
 import sys
 
 SIGMA, CLIP, BATCH = 1.3, 0.7, 64
-CONFIGS = [("ghost", False), ("hooks", False), ("ghost", True)]  # (grad_sample_mode, secure)
+#: (grad_sample_mode, secure); "direct": the caller sets the clipped sum (here by hand)
+CONFIGS = [("ghost", False), ("hooks", False), ("ghost", True), ("direct", False),
+           ("direct", True)]
 #: then one step with real gradients and almost no noise, rows split over the processes
-SIGNAL_MODES = ("ghost", "hooks")
+SIGNAL_MODES = ("ghost", "hooks", "direct")
+
+
+def _direct_grads(net, x, clip):
+    """Each row's gradient of ``sum((W x + b)^2)``, clipped to L2 norm ``clip``, summed into
+    ``.grad`` (what a model in mode "direct" computes; here by hand for one linear layer)."""
+    import torch
+
+    with torch.no_grad():
+        g = 2 * (x @ net.weight.T + net.bias)                      # (B, out)
+        norm = (g.pow(2).sum(1) * (x.pow(2).sum(1) + 1.0)).sqrt()  # |g| sqrt(|x|^2 + 1)
+        g = g * (clip / (norm + 1e-6)).clamp(max=1.0).unsqueeze(1)
+        net.weight.grad = g.T @ x
+        net.bias.grad = g.sum(0)
 
 
 def main(rank: int, world: int, port: int) -> None:
@@ -39,9 +54,13 @@ def main(rank: int, world: int, port: int) -> None:
                                 expected_batch_size=BATCH, grad_sample_mode=mode,
                                 secure_mode=secure, world_size=world)
         x = torch.randn(BATCH // world, 100)
-        per_row = (gsm(x) * 0.0).sum(1)  # zero loss: every clipped gradient is 0
         opt.zero_grad(set_to_none=True)
-        _backward(gsm, opt, per_row, mode)
+        if mode == "direct":
+            for p in net.parameters():
+                p.grad = torch.zeros_like(p)
+        else:
+            per_row = (gsm(x) * 0.0).sum(1)  # zero loss: every clipped gradient is 0
+            _backward(gsm, opt, per_row, mode)
         opt.step()
         update = torch.cat([net.weight.detach().flatten(), net.bias.detach().flatten()]) - start
         spread = 0.0
@@ -67,9 +86,12 @@ def main(rank: int, world: int, port: int) -> None:
                                 expected_batch_size=BATCH, grad_sample_mode=mode,
                                 world_size=world)
         x = torch.randn(BATCH, 100, generator=torch.Generator().manual_seed(1))[rank::world]
-        per_row = (gsm(x) ** 2).sum(1)  # some rows' gradients are clipped, some not
         opt.zero_grad(set_to_none=True)
-        _backward(gsm, opt, per_row, mode)
+        if mode == "direct":
+            _direct_grads(net, x, CLIP)
+        else:
+            per_row = (gsm(x) ** 2).sum(1)  # some rows' gradients are clipped, some not
+            _backward(gsm, opt, per_row, mode)
         opt.step()
         update = torch.cat([net.weight.detach().flatten(), net.bias.detach().flatten()]) - start
         if rank == 0:

@@ -143,3 +143,22 @@ def test_one_row_changes_nothing_outside_the_ledger_with_subset_batches(base, tm
         step = man["ledger"]["entries"][-1]
         assert step["mechanism"] == "dpsgd" and step["sample_rate"] <= SUBSET_RATE
     assert _public_part(a) == _public_part(b)
+
+
+def test_clipping_modes(base):
+    """The default clips in closed form ("direct", tabsynth/models/ar_clip.py); Opacus' ghost
+    clipping stays available; the ledger says which ran. CTGAN/TVAE have no closed form."""
+    from tabsynth import CTGAN
+    from tabsynth.errors import TabsynthError
+
+    for mode, expected in (("auto", "direct"), ("direct", "direct"), ("ghost", "ghost")):
+        model = _model(grad_sample_mode=mode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(base)
+        entry = model.ledger_.entries[-1]
+        assert entry.mechanism == "dpsgd" and entry.params["grad_sample_mode"] == expected
+        assert model.privacy_spent_["epsilon"] <= 2.0 * (1 + 1e-9)
+        assert len(model.sample(20, random_state=0)) == 20
+    with pytest.raises(TabsynthError, match="grad_sample_mode"):
+        CTGAN(epsilon=1.0, grad_sample_mode="direct").fit(base)

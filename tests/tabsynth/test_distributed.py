@@ -181,14 +181,16 @@ def test_noise_is_added_once_per_step_with_the_one_process_scale() -> None:
     batch. One draw of std sigma*C gives std sigma*C/B; a draw per process (2 processes)
     would give sqrt(2) times that, a missing draw 0, a per-process batch 1/2 or 2 times."""
     one, two = _probe()
-    assert len(one) == len(two) == 5
-    for a, b in zip(one[3:], two[3:], strict=True):
+    assert len(one) == len(two) == 8
+    for a, b in zip(one[5:], two[5:], strict=True):
         # real gradients, rows split over 2 processes: the clipped sum over all of them,
         # divided by the global expected batch, as one process computes it
         assert b["signal"] == a["signal"]
         assert np.abs(a["update"]).max() > 1e-3
         np.testing.assert_allclose(b["update"], a["update"], rtol=1e-4, atol=1e-7)
-    for a, b in zip(one[:3], two[:3], strict=True):
+    # mode "direct" (the caller's own clipped sum, by hand here) updates as ghost clipping does
+    np.testing.assert_allclose(one[7]["update"], one[5]["update"], rtol=1e-4, atol=1e-7)
+    for a, b in zip(one[:5], two[:5], strict=True):
         expected = a["expected"]
         # the std of 10,100 draws is within 1% of sigma (2 standard errors ~ 1.4%)
         for r in (a, b):
