@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Timer, load_adult, machine, quality  # noqa: E402
 
 from tabsynth.errors import TabsynthError  # noqa: E402
+from tabsynth.privacy import PrivacyError  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -242,7 +243,7 @@ def main() -> None:
                 r = ours(train, holdout, target, eps, args.seed,
                          args.cond_rows if eps is None else 0,
                          eps is None and not args.no_privacy, dp_params)
-            except TabsynthError as exc:  # e.g. a budget too small for this table
+            except (TabsynthError, PrivacyError) as exc:  # e.g. a budget too small
                 print(f"{label:12s} refused: {exc}")
                 results.append({"table": table, "model": label, "refused": str(exc)})
                 continue

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ledger import Ledger
 
 __all__ = ["DP_BATCH_FRACTION", "DP_EPOCHS", "DP_MAX_BATCH_FRACTION", "DP_MIN_BATCH", "DPPlan",
-           "dp_batch_size", "epsilon_after", "plan_dpsgd"]
+           "dp_batch_size", "epsilon_after", "max_epochs_for", "plan_dpsgd"]
 
 #: DP training schedule used when the user left a parameter at its class default (DESIGN.md
 #: rule 7: spend the budget on few epochs with large Poisson batches).
@@ -104,9 +104,8 @@ def plan_dpsgd(budget: PrivacyBudget, ledger: Ledger, *, n_noisy: int, batch_siz
     except PreprocessingOverBudget:
         raise
     except BudgetError:
-        max_steps = max_steps_for(budget, ledger, sample_rate=q,
-                                  noise_multiplier=MAX_NOISE_MULTIPLIER, accountant=accountant)
-        max_epochs = max_steps // steps_per_epoch
+        max_epochs = max_epochs_for(budget, ledger, n_noisy=n_noisy, batch_size=batch_size,
+                                    accountant=accountant)
         head = (f"{owner} cannot meet epsilon={budget.epsilon:g} (delta={budget.delta:.3g}) "
                 f"with epochs={epochs} (batch_size={batch_size}, about {n_noisy} "
                 f"rows: {steps} DP-SGD steps at sample rate {q:.3g}); even noise multiplier "
@@ -120,6 +119,17 @@ def plan_dpsgd(budget: PrivacyBudget, ledger: Ledger, *, n_noisy: int, batch_siz
                   steps_per_epoch=steps_per_epoch, steps=steps, noise_multiplier=float(nm),
                   grad_sample_mode=grad_sample_mode, expected_batch_size=int(batch_size),
                   epochs=int(epochs), lr_scale=lr_scale, noise=noise)
+
+
+def max_epochs_for(budget: PrivacyBudget, ledger: Ledger, *, n_noisy: int, batch_size: int,
+                   accountant: str) -> int:
+    """The most epochs of batch ``batch_size`` (sample rate ``batch_size / n_noisy``) that fit
+    ``budget`` after ``ledger`` with the noise multiplier at its cap
+    (``MAX_NOISE_MULTIPLIER``); 0 when not even one does. From DP and public quantities only."""
+    q = batch_size / n_noisy
+    max_steps = max_steps_for(budget, ledger, sample_rate=q, noise_multiplier=MAX_NOISE_MULTIPLIER,
+                              accountant=accountant)
+    return int(max_steps // math.ceil(1.0 / q))
 
 
 def epsilon_after(plan: DPPlan, ledger: Ledger, steps_done: int) -> float:

@@ -134,7 +134,9 @@ def resolve_dp_schedule(model: Any, n_noisy: int) -> dict[str, Any]:
     * ``batch_size``: ``max(DP_MIN_BATCH, DP_BATCH_FRACTION * n)`` (1,000 rows, or 4% of the
       rows on larger tables), at most ``DP_MAX_BATCH_FRACTION * n`` (sample rate <= 0.2);
       ``n`` is the DP row count (``TableStats.n_rows``), never the exact one;
-    * ``epochs``: ``DP_EPOCHS`` (20);
+    * ``epochs``: ``DP_EPOCHS`` (20), or as many as the budget allows when 20 do not fit
+      even at the noise multiplier's cap (:func:`plan_private_training`, with a
+      ``UtilityWarning``);
     * learning rate(s): times ``DP_LR_SCALE`` (TVAE: 2x; CTGAN unchanged).
 
     The parameters themselves are not modified (scikit-learn convention): the resolved values
@@ -145,12 +147,13 @@ def resolve_dp_schedule(model: Any, n_noisy: int) -> dict[str, Any]:
     batch_default = _is_default(model, "batch_size")
     if batch_default:
         batch = dp_batch_size(n_noisy)
-    epochs = DP_EPOCHS if _is_default(model, "epochs") else int(model.epochs)
+    epochs_default = _is_default(model, "epochs")
+    epochs = DP_EPOCHS if epochs_default else int(model.epochs)
     lr_names = ("learning_rate",) if name == "TVAE" else ("generator_lr", "discriminator_lr")
     lr_scale = {k: (DP_LR_SCALE.get(name, 1.0) if _is_default(model, k) else 1.0)
                 for k in lr_names if hasattr(model, k)}
     return {"epochs": int(epochs), "batch_size": int(batch), "batch_default": batch_default,
-            "lr_scale": lr_scale}
+            "epochs_default": epochs_default, "lr_scale": lr_scale}
 
 
 # ------------------------------------------------------------------------------ planning
@@ -212,6 +215,8 @@ def plan_private_training(model: Any, budget: Any, ledger: Any, n_noisy: int, *,
             f"batch_size <= {max(n_noisy // 10, 1)} (a small fraction of the rows) or more rows."
         )
     mode = _resolve_mode(model)
+    if schedule.get("epochs_default"):
+        epochs = _default_epochs_that_fit(model, budget, ledger, n_noisy, batch_size, epochs)
     plan = plan_dpsgd(budget, ledger, n_noisy=n_noisy, batch_size=batch_size, epochs=epochs,
                       accountant=model.accountant, grad_sample_mode=mode, owner=name,
                       lr_scale=dict(lr_scale), noise=noise)
@@ -222,6 +227,28 @@ def plan_private_training(model: Any, budget: Any, ledger: Any, n_noisy: int, *,
         note="DP-SGD, Poisson sampling, per-sample clipping",
     ))
     return plan
+
+
+def _default_epochs_that_fit(model: Any, budget: Any, ledger: Any, n_noisy: int,
+                            batch_size: int, epochs: int) -> int:
+    """``epochs`` (the DP schedule's default), or fewer when the budget cannot fit them even
+    at the noise multiplier's cap: the most that fit, with a ``UtilityWarning`` (at least
+    one; with none, ``plan_dpsgd`` refuses). A count the user set is never shortened.
+    Post-processing of the DP row count and the ledger (no row is read)."""
+    from ..privacy import UtilityWarning
+    from ..privacy.dpsgd_plan import max_epochs_for
+
+    fit = max_epochs_for(budget, ledger, n_noisy=n_noisy, batch_size=batch_size,
+                         accountant=model.accountant)
+    if fit >= epochs or fit < 1:
+        return epochs
+    warnings.warn(UtilityWarning(
+        f"{type(model).__name__}: epsilon={budget.epsilon:g} leaves DP-SGD room for only "
+        f"{fit} of the default {epochs} epochs (about {n_noisy} rows, batch {batch_size}), "
+        f"even at the largest noise multiplier; the fit runs {fit} epochs at a noise "
+        "multiplier near that cap, so the model stays close to its DP statistics. More "
+        "epsilon, more rows or a larger batch_size train it further."), stacklevel=2)
+    return fit
 
 
 def prepare_private_fit(model: Any, df: Any, metadata: Any,

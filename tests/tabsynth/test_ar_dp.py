@@ -162,3 +162,54 @@ def test_clipping_modes(base):
         assert len(model.sample(20, random_state=0)) == 20
     with pytest.raises(TabsynthError, match="grad_sample_mode"):
         CTGAN(epsilon=1.0, grad_sample_mode="direct").fit(base)
+
+
+# a budget at which the default 20 DP epochs do not fit on ~300 rows at batch 50 while one
+# epoch does; epochs at the class default (100, the non-DP default), which a DP fit replaces by
+# its schedule. At epsilon 0.1 the DP row count of 300 rows ranges over about 80-550 from OS
+# entropy, and with it how many epochs fit (2-17), so these tests replay one seeded noise
+# draw (tests only: privacy noise is never seeded in the product)
+TIGHT = {"epsilon": 0.1, "batch_size": 50, "epochs": 100}
+
+
+@pytest.fixture
+def replayed_noise(monkeypatch):
+    import numpy as np
+
+    from tabsynth import privacy
+
+    monkeypatch.setattr(privacy, "noise_rng",
+                        lambda secure_mode=False: np.random.default_rng(20261207))
+
+
+@pytest.mark.parametrize("case", ["unseen category", "extreme value"])
+def test_one_row_changes_nothing_outside_the_ledger_when_the_epochs_shrink(
+        base, tmp_path, case, replayed_noise):
+    """The default schedule shrinks its epochs to what the budget allows. The count comes
+    from the DP row count and the ledger (charged outputs) only: neighbouring tables (one
+    replayed noise draw) differ in the ledger and in what follows from it (the epochs, the
+    per-epoch rows of the loss history), nowhere else."""
+    a_model, a = _fit(base, tmp_path, "d", **TIGHT)
+    b_model, b = _fit(_row(base, **ADVERSARIAL[case]), tmp_path, "d2", **TIGHT)
+    for model in (a_model, b_model):
+        assert 1 <= model.dp_schedule_["epochs"] < 20
+    assert _public_part(a) == _public_part(b)
+
+
+def test_default_epochs_shrink_to_the_budget_with_a_warning(base, replayed_noise):
+    from tabsynth.privacy import BudgetError, UtilityWarning
+
+    model = _model(**TIGHT)
+    with pytest.warns(UtilityWarning, match=r"of the default 20 epochs") as record:
+        model.fit(base)
+    epochs = model.dp_schedule_["epochs"]
+    assert 1 <= epochs < 20
+    text = [str(w.message) for w in record if "default 20 epochs" in str(w.message)]
+    assert len(text) == 1 and f"the fit runs {epochs} epochs" in text[0]
+    entry = model.ledger_.entries[-1]
+    assert entry.params["epochs"] == epochs and entry.steps == model.dp_schedule_["steps"]
+    assert model.privacy_spent_["epsilon"] <= 0.1 * (1 + 1e-9)
+    assert len(model.loss_history_) == epochs
+    # epochs the user asked for are never shortened: the fit is refused before training
+    with pytest.raises(BudgetError, match="At most"):
+        _model(**(TIGHT | {"epochs": 20})).fit(base)

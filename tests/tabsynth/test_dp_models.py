@@ -316,3 +316,21 @@ def test_tvae_sigma_is_trained_privately(data):
         DPOptimizer.clip_and_accumulate = original
     sigma_shape = tuple(model._decoder.sigma.shape)
     assert names and sigma_shape in names[0]
+
+
+def test_default_epochs_shrink_to_the_budget(cls, data, monkeypatch):
+    """As for ARSynthesizer (tests/tabsynth/test_ar_dp.py): left at the class default, the DP
+    schedule's 20 epochs shrink to what the budget allows, with a UtilityWarning; one replayed
+    noise draw (tests only) keeps the DP row count, and so the count of epochs, fixed."""
+    from tabsynth import privacy
+    from tabsynth.privacy import UtilityWarning
+
+    monkeypatch.setattr(privacy, "noise_rng",
+                        lambda secure_mode=False: np.random.default_rng(20261207))
+    default_epochs = 300  # CTGAN's and TVAE's class default
+    model = make(cls, epsilon=0.07, accountant="prv", epochs=default_epochs)
+    with pytest.warns(UtilityWarning, match="of the default 20 epochs"):
+        model.fit(data)
+    assert 1 <= model.dp_schedule_["epochs"] < 20
+    assert model.ledger_.entries[-1].params["epochs"] == model.dp_schedule_["epochs"]
+    assert model.privacy_spent_["epsilon"] <= 0.07 * (1 + 1e-9)
