@@ -213,3 +213,36 @@ def test_default_epochs_shrink_to_the_budget_with_a_warning(base, replayed_noise
     # epochs the user asked for are never shortened: the fit is refused before training
     with pytest.raises(BudgetError, match="At most"):
         _model(**(TIGHT | {"epochs": 20})).fit(base)
+
+
+def test_closed_form_and_ghost_clipping_train_the_same_model(base, monkeypatch):
+    """End to end: with the privacy noise replayed (the statistics' noise, the Poisson masks
+    and DP-SGD's Gaussian noise seeded here, in the test only) and no dropout (whose masks the
+    two modes draw in different layouts), a fit with the closed-form clipping and one with
+    Opacus' ghost clipping take the same steps: the same weights, up to float rounding."""
+    import numpy as np
+
+    from tabsynth import privacy
+    from tabsynth.privacy import dpsgd
+
+    monkeypatch.setattr(privacy, "noise_rng", lambda secure_mode=False:
+                        np.random.default_rng(7))
+    monkeypatch.setattr(dpsgd, "os_seed", lambda bits=63: 11)
+    weights = {}
+    for mode in ("direct", "ghost", "other noise"):
+        if mode == "other noise":  # the steps matter: other DP-SGD noise, other weights
+            monkeypatch.setattr(dpsgd, "os_seed", lambda bits=63: 12)
+        clip = "direct" if mode == "other noise" else mode
+        model = _model(grad_sample_mode=clip, dropout=0.0, epochs=3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(base)
+        assert model.ledger_.entries[-1].params["grad_sample_mode"] == clip
+        weights[mode] = {k: v.clone() for k, v in model._net.state_dict().items()}
+    assert weights["direct"].keys() == weights["ghost"].keys()
+    apart, other = 0.0, 0.0
+    for k, w in weights["direct"].items():
+        torch.testing.assert_close(w, weights["ghost"][k], rtol=1e-3, atol=1e-5)
+        apart = max(apart, float((w - weights["ghost"][k]).abs().max()))
+        other = max(other, float((w - weights["other noise"][k]).abs().max()))
+    assert apart < 1e-4 < 1e-2 < other
