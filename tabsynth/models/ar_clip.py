@@ -140,6 +140,11 @@ def clipped_gradients(net, codes: torch.Tensor, ranks: torch.Tensor, *, max_grad
     weight = net.cells.weight
     if groups is None:
         groups = head_groups(net.domains)
+    sizes = torch.as_tensor(net.domains, device=codes.device)
+    if bool(((codes < 0) | (codes >= sizes)).any()):  # the norms below assume distinct cells
+        raise ValueError("clipped_gradients: a cell code lies outside its column's range, so "
+                         "two columns' embeddings could share a row and the per-row norms "
+                         "(and the clipping that rests on them) would be wrong.")
     index = codes + net.offsets                           # (B, C): distinct within a row
     u = weight[index]                                     # (B, C, r)
     order = _Order(ranks, u.dtype)

@@ -208,3 +208,14 @@ def test_gradients_do_not_share_storage():
     _clipped_sum(net, *_batch(8), 1.0)
     for p in net.parameters():
         assert p.grad.untyped_storage().nbytes() == p.grad.numel() * p.grad.element_size()
+
+
+@pytest.mark.parametrize("bad", [-1, 2])
+def test_a_cell_outside_its_column_is_refused(bad):
+    """The norms assume one embedding row per column, each in its column's range: a code
+    outside it (column 1 has 2 cells) would alias another column's rows and under-clip."""
+    net = _net()
+    codes, ranks = _batch(4)
+    codes[2, 1] = bad
+    with pytest.raises(ValueError, match="outside its column's range"):
+        clipped_gradients(net, codes, ranks, max_grad_norm=1.0)
