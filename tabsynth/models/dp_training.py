@@ -214,12 +214,23 @@ def plan_private_training(model: Any, budget: Any, ledger: Any, n_noisy: int, *,
             "with probability batch_size / n (Poisson sampling): use "
             f"batch_size <= {max(n_noisy // 10, 1)} (a small fraction of the rows) or more rows."
         )
+    from ..privacy import BudgetError, PreprocessingOverBudget
+
     mode = _resolve_mode(model)
-    if schedule.get("epochs_default"):
-        epochs = _default_epochs_that_fit(model, budget, ledger, n_noisy, batch_size, epochs)
-    plan = plan_dpsgd(budget, ledger, n_noisy=n_noisy, batch_size=batch_size, epochs=epochs,
-                      accountant=model.accountant, grad_sample_mode=mode, owner=name,
-                      lr_scale=dict(lr_scale), noise=noise)
+    settings = {"n_noisy": n_noisy, "batch_size": batch_size, "accountant": model.accountant,
+                "grad_sample_mode": mode, "owner": name, "lr_scale": dict(lr_scale),
+                "noise": noise}
+    try:
+        plan = plan_dpsgd(budget, ledger, epochs=epochs, **settings)
+    except PreprocessingOverBudget:
+        raise
+    except BudgetError:
+        fewer = (_default_epochs_that_fit(model, budget, ledger, n_noisy, batch_size, epochs)
+                 if schedule.get("epochs_default") else 0)
+        if not fewer:
+            raise
+        epochs = fewer
+        plan = plan_dpsgd(budget, ledger, epochs=epochs, **settings)
     ledger.add(LedgerEntry.dpsgd(
         target, noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate,
         steps=plan.steps, max_grad_norm=model.max_grad_norm,
@@ -231,17 +242,17 @@ def plan_private_training(model: Any, budget: Any, ledger: Any, n_noisy: int, *,
 
 def _default_epochs_that_fit(model: Any, budget: Any, ledger: Any, n_noisy: int,
                             batch_size: int, epochs: int) -> int:
-    """``epochs`` (the DP schedule's default), or fewer when the budget cannot fit them even
-    at the noise multiplier's cap: the most that fit, with a ``UtilityWarning`` (at least
-    one; with none, ``plan_dpsgd`` refuses). A count the user set is never shortened.
+    """When the DP schedule's default ``epochs`` do not fit the budget even at the noise
+    multiplier's cap: the most that do, with a ``UtilityWarning``; 0 when not even one does
+    (the caller then refuses, as for a count the user set, which is never shortened).
     Post-processing of the DP row count and the ledger (no row is read)."""
     from ..privacy import UtilityWarning
     from ..privacy.dpsgd_plan import max_epochs_for
 
     fit = max_epochs_for(budget, ledger, n_noisy=n_noisy, batch_size=batch_size,
                          accountant=model.accountant)
-    if fit >= epochs or fit < 1:
-        return epochs
+    if not 1 <= fit < epochs:
+        return 0
     warnings.warn(UtilityWarning(
         f"{type(model).__name__}: epsilon={budget.epsilon:g} leaves DP-SGD room for only "
         f"{fit} of the default {epochs} epochs (about {n_noisy} rows, batch {batch_size}), "
