@@ -85,7 +85,8 @@ def plan_dpsgd(budget: PrivacyBudget, ledger: Ledger, *, n_noisy: int, batch_siz
     ------
     BudgetError
         The requested epochs cannot meet the budget even with noise multiplier
-        ``MAX_NOISE_MULTIPLIER`` (the message names the number of epochs that would).
+        ``MAX_NOISE_MULTIPLIER`` (the message names the number of epochs that would; the
+        error's ``max_epochs`` holds it, 0 when not even one would).
     PreprocessingOverBudget
         Preprocessing alone spends the budget.
     PrivacyParameterError
@@ -111,10 +112,13 @@ def plan_dpsgd(budget: PrivacyBudget, ledger: Ledger, *, n_noisy: int, batch_siz
                 f"rows: {steps} DP-SGD steps at sample rate {q:.3g}); even noise multiplier "
                 f"{MAX_NOISE_MULTIPLIER:g} would spend more.")
         if max_epochs >= 1:
-            raise BudgetError(f"{head} At most {max_epochs} epochs fit this budget: use "
-                              f"epochs<={max_epochs}, or a larger epsilon.") from None
-        raise BudgetError(f"{head} Not even one epoch fits: use a smaller batch_size, more "
-                          "rows, or a larger epsilon.") from None
+            error = BudgetError(f"{head} At most {max_epochs} epochs fit this budget: use "
+                                f"epochs<={max_epochs}, or a larger epsilon.")
+        else:
+            error = BudgetError(f"{head} Not even one epoch fits: use a smaller batch_size, "
+                                "more rows, or a larger epsilon.")
+        error.max_epochs = max_epochs  # for a caller that may shorten a default schedule
+        raise error from None
     return DPPlan(budget=budget, n_noisy=int(n_noisy), sample_rate=float(q),
                   steps_per_epoch=steps_per_epoch, steps=steps, noise_multiplier=float(nm),
                   grad_sample_mode=grad_sample_mode, expected_batch_size=int(batch_size),

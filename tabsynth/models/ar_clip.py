@@ -36,11 +36,12 @@ Heads of different widths are padded to a common width within groups of similar 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch.nn import functional as F
 
-__all__ = ["clipped_gradients", "head_groups"]
+__all__ = ["ClipLayout", "clip_layout", "clipped_gradients", "head_groups"]
 
 #: Padded cells of a head group at most this many times its cells (:func:`head_groups`).
 PAD_RATIO = 1.5
@@ -107,41 +108,62 @@ def _sq(x: torch.Tensor, dim) -> torch.Tensor:
     return torch.linalg.vector_norm(x, dim=dim).square_()
 
 
+class ClipLayout(NamedTuple):
+    """What :func:`clipped_gradients` needs of a network's shape, built once per fit
+    (:func:`clip_layout`): each head group's columns (a list and an index tensor), its padded
+    width and its ``(G, 1, width)`` additive mask (``-inf`` on the padding), and every
+    column's number of cells."""
+
+    groups: list[tuple[list[int], torch.Tensor, int, torch.Tensor]]
+    sizes: torch.Tensor
+
+
+def clip_layout(net) -> ClipLayout:
+    """The :class:`ClipLayout` of ``net`` (:func:`head_groups` of its domains)."""
+    dev, dtype = net.offsets.device, net.cells.weight.dtype
+    groups = []
+    for group in head_groups(net.domains):
+        width = max(net.domains[j] for j in group)
+        pad = torch.zeros(len(group), 1, width, device=dev, dtype=dtype)
+        for g, j in enumerate(group):
+            pad[g, 0, net.domains[j]:] = float("-inf")
+        groups.append((group, torch.as_tensor(group, device=dev), width, pad))
+    return ClipLayout(groups, torch.as_tensor(net.domains, device=dev))
+
+
 def _stacked_heads(net, group: list[int], width: int):
     """``(G, width, hidden)`` weights and ``(G, width)`` biases of a group's heads (zeros in
-    the padding), and the ``(G, 1, width)`` additive mask (``-inf`` on the padding)."""
+    the padding)."""
     dev, dtype = net.offsets.device, net.heads[group[0]].weight.dtype
     w = torch.zeros(len(group), width, net.hidden, device=dev, dtype=dtype)
     b = torch.zeros(len(group), width, device=dev, dtype=dtype)
-    pad = torch.zeros(len(group), 1, width, device=dev, dtype=dtype)
     for g, j in enumerate(group):
         v = net.domains[j]
         w[g, :v] = net.heads[j].weight
         b[g, :v] = net.heads[j].bias
-        pad[g, 0, v:] = float("-inf")
-    return w, b, pad
+    return w, b
 
 
 @torch.no_grad()
 def clipped_gradients(net, codes: torch.Tensor, ranks: torch.Tensor, *, max_grad_norm: float,
                       generator: torch.Generator | None = None,
-                      groups: list[list[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                      layout: ClipLayout | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Set every parameter's ``.grad`` of ``net`` to the sum over the rows of each row's
     gradient of its negative log-likelihood, clipped to L2 norm ``max_grad_norm``.
 
     ``codes``: ``(B, C)`` cells; ``ranks``: ``(B, C)`` order ranks (:func:`~tabsynth.models.
     ar_network.random_before`); dropout masks (when ``net`` is in training mode with dropout)
-    from ``generator`` (data-independent). ``groups``: :func:`head_groups` of ``net.domains``
-    (computed when not given). Returns ``(per-row loss, per-row gradient norm)``, both
-    ``(B,)``, for tests and diagnostics (never recorded in a private model).
+    from ``generator`` (data-independent). ``layout``: :func:`clip_layout` of ``net``
+    (computed when not given; a training loop builds it once). Returns ``(per-row loss,
+    per-row gradient norm)``, both ``(B,)``, for tests and diagnostics (never recorded in a
+    private model).
     """
     bsz, c = codes.shape
     r, hidden = net.context, net.hidden
     weight = net.cells.weight
-    if groups is None:
-        groups = head_groups(net.domains)
-    sizes = torch.as_tensor(net.domains, device=codes.device)
-    if bool(((codes < 0) | (codes >= sizes)).any()):  # the norms below assume distinct cells
+    if layout is None:
+        layout = clip_layout(net)
+    if bool(((codes < 0) | (codes >= layout.sizes)).any()):  # the norms below assume distinct cells
         raise ValueError("clipped_gradients: a cell code lies outside its column's range, so "
                          "two columns' embeddings could share a row and the per-row norms "
                          "(and the clipping that rests on them) would be wrong.")
@@ -166,10 +188,8 @@ def clipped_gradients(net, codes: torch.Tensor, ranks: torch.Tensor, *, max_grad
     g_h = torch.empty_like(h)
     head_grads = []
     h_sq = _sq(h, 2)                                  # (C, B)
-    for group in groups:
-        cols = torch.as_tensor(group, device=h.device)
-        width = max(net.domains[j] for j in group)
-        w2, b2, pad = _stacked_heads(net, group, width)
+    for group, cols, width, pad in layout.groups:
+        w2, b2 = _stacked_heads(net, group, width)
         hg = h.index_select(0, cols)                        # (G, B, hidden)
         logits = torch.baddbmm(b2.unsqueeze(1), hg, w2.transpose(1, 2)) + pad
         logp = torch.log_softmax(logits, dim=2)

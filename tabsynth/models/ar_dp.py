@@ -294,9 +294,9 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
     optim = adam(net.parameters(), lr=lr, weight_decay=model.weight_decay)  # fused kernel
     direct = plan.grad_sample_mode == "direct"
     if direct:
-        from .ar_clip import clipped_gradients, head_groups
+        from .ar_clip import clip_layout, clipped_gradients
 
-        groups, clip = head_groups(net.domains), float(model.max_grad_norm)
+        layout, clip = clip_layout(net), float(model.max_grad_norm)
     else:
         register_cell_samplers()
     gsm, optim, batches, bar = start_private_loop(net, optim, model, plan, generator,
@@ -310,7 +310,7 @@ def train_ar_dp(model: Any, codes: np.ndarray, *, rng: np.random.Generator,
                 optim.zero_grad(set_to_none=True)
                 if direct:  # each row's gradient clipped in closed form, into .grad
                     clipped_gradients(net, rows, model._before(len(idx), generator),
-                                      max_grad_norm=clip, generator=generator, groups=groups)
+                                      max_grad_norm=clip, generator=generator, layout=layout)
                 else:
                     per_row = gsm(rows, model._before(len(idx), generator), generator)
                     _backward(gsm, optim, per_row, plan.grad_sample_mode)

@@ -224,11 +224,11 @@ def plan_private_training(model: Any, budget: Any, ledger: Any, n_noisy: int, *,
         plan = plan_dpsgd(budget, ledger, epochs=epochs, **settings)
     except PreprocessingOverBudget:
         raise
-    except BudgetError:
-        fewer = (_default_epochs_that_fit(model, budget, ledger, n_noisy, batch_size, epochs)
-                 if schedule.get("epochs_default") else 0)
-        if not fewer:
+    except BudgetError as error:
+        fewer = getattr(error, "max_epochs", 0)
+        if not (schedule.get("epochs_default") and 1 <= fewer < epochs):
             raise
+        _warn_fewer_epochs(model, budget, n_noisy, batch_size, epochs, fewer)
         epochs = fewer
         plan = plan_dpsgd(budget, ledger, epochs=epochs, **settings)
     ledger.add(LedgerEntry.dpsgd(
@@ -240,26 +240,20 @@ def plan_private_training(model: Any, budget: Any, ledger: Any, n_noisy: int, *,
     return plan
 
 
-def _default_epochs_that_fit(model: Any, budget: Any, ledger: Any, n_noisy: int,
-                            batch_size: int, epochs: int) -> int:
-    """When the DP schedule's default ``epochs`` do not fit the budget even at the noise
-    multiplier's cap: the most that do, with a ``UtilityWarning``; 0 when not even one does
-    (the caller then refuses, as for a count the user set, which is never shortened).
-    Post-processing of the DP row count and the ledger (no row is read)."""
+def _warn_fewer_epochs(model: Any, budget: Any, n_noisy: int, batch_size: int, epochs: int,
+                       fewer: int) -> None:
+    """The ``UtilityWarning`` of a DP schedule whose default ``epochs`` do not fit the budget
+    even at the noise multiplier's cap, so that it runs ``fewer`` (the most that do; a count
+    the user set is never shortened). Post-processing of the DP row count and the ledger (no
+    row is read)."""
     from ..privacy import UtilityWarning
-    from ..privacy.dpsgd_plan import max_epochs_for
 
-    fit = max_epochs_for(budget, ledger, n_noisy=n_noisy, batch_size=batch_size,
-                         accountant=model.accountant)
-    if not 1 <= fit < epochs:
-        return 0
     warnings.warn(UtilityWarning(
         f"{type(model).__name__}: epsilon={budget.epsilon:g} leaves DP-SGD room for only "
-        f"{fit} of the default {epochs} epochs (about {n_noisy} rows, batch {batch_size}), "
-        f"even at the largest noise multiplier; the fit runs {fit} epochs at a noise "
+        f"{fewer} of the default {epochs} epochs (about {n_noisy} rows, batch {batch_size}), "
+        f"even at the largest noise multiplier; the fit runs {fewer} epochs at a noise "
         "multiplier near that cap, so the model stays close to its DP statistics. More "
-        "epsilon, more rows or a larger batch_size train it further."), stacklevel=2)
-    return fit
+        "epsilon, more rows or a larger batch_size train it further."), stacklevel=3)
 
 
 def prepare_private_fit(model: Any, df: Any, metadata: Any,
