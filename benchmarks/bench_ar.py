@@ -16,6 +16,9 @@ without it the peer columns are "not run".
     OMP_NUM_THREADS=2 python benchmarks/bench_ar.py                      # adult, no DP + eps 1
     python benchmarks/bench_ar.py --tables adult --epsilons 1,0.3,0.1 --no-peer
     python benchmarks/bench_ar.py --epsilons 1 --no-nodp --no-peer --grad-sample-mode ghost
+    python benchmarks/bench_ar.py --tables fraud_oracle --epsilons "" --params '{"patience": 2}'
+
+``--params`` passes more ``ARSynthesizer`` parameters (a JSON object) to every fit of ours.
 """
 
 from __future__ import annotations
@@ -120,10 +123,15 @@ def rare_fidelity(train: pd.DataFrame, syn: pd.DataFrame, target: str) -> dict[s
             "rare_trends": float(column_pair_trends(a, b, kinds, pair_binning="own").value)}
 
 
-def ours(train, holdout, target, epsilon, seed, cond_rows, with_privacy, dp_params=None):
+def ours(train, holdout, target, epsilon, seed, cond_rows, with_privacy, dp_params=None,
+         params=None):
+    """Fit, sample and score ``ARSynthesizer``: ``params`` for every fit, ``dp_params`` for
+    the DP fits only (``epsilon`` not None)."""
     from tabsynth import ARSynthesizer
 
-    kw = {} if epsilon is None else {"epsilon": epsilon, "delta": 1e-5, **(dp_params or {})}
+    kw = dict(params or {})
+    if epsilon is not None:
+        kw |= {"epsilon": epsilon, "delta": 1e-5, **(dp_params or {})}
     model = ARSynthesizer(random_state=seed, verbose=False, device="cpu", **kw)
     with Timer() as t_fit:
         model.fit(train)
@@ -200,6 +208,17 @@ def fmt(x, spec=".3f"):
     return "not run" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
 
 
+def json_object(text: str) -> dict:
+    """``--params``: a JSON object (an argparse error otherwise)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"not a JSON object: {text!r}")
+    return value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -219,6 +238,9 @@ def main() -> None:
     ap.add_argument("--grad-sample-mode", choices=["auto", "direct", "ghost", "hooks"],
                     help="ARSynthesizer(grad_sample_mode=...) of the DP fits (default: the class "
                          "default, 'auto': the closed-form clipping)")
+    ap.add_argument("--params", type=json_object, default={},
+                    help="more ARSynthesizer parameters for every fit of ours, as a JSON "
+                         "object, e.g. '{\"patience\": 2}' or '{\"batch_size\": 4000}'")
     ap.add_argument("--no-nodp", action="store_true",
                     help="skip the non-DP fit (and the TabularARGN comparison)")
     ap.add_argument("--json", help="write the figures here")
@@ -242,7 +264,7 @@ def main() -> None:
             try:
                 r = ours(train, holdout, target, eps, args.seed,
                          args.cond_rows if eps is None else 0,
-                         eps is None and not args.no_privacy, dp_params)
+                         eps is None and not args.no_privacy, dp_params, args.params)
             except (TabsynthError, PrivacyError) as exc:  # e.g. a budget too small
                 print(f"{label:12s} refused: {exc}")
                 results.append({"table": table, "model": label, "refused": str(exc)})
