@@ -18,6 +18,14 @@ def _sep_value(ctx: Any, param: Any, value: str | None) -> str | None:
     return names.get(value.lower(), value) if value is not None else None
 
 
+def quiet_option(dest: str = "quiet") -> Any:
+    """``--quiet`` / ``--no-progress`` (the same flag on every command): no progress bar."""
+    import click
+
+    return click.option("--quiet", "--no-progress", dest, is_flag=True,
+                        help="No progress bar (--quiet and --no-progress are the same flag).")
+
+
 def csv_options(func: Any) -> Any:
     """``--sep``, ``--decimal`` and ``--na-values`` (how to read a CSV input)."""
     import click

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ._app import cli, handle_errors
+from ._common import quiet_option
 
 
 @cli.command("demo")
@@ -24,7 +25,7 @@ from ._app import cli, handle_errors
               help="Training epochs [default: the model's (ar: early stopping / DP schedule); "
               "tvae/ctgan: 30].")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option()
 @handle_errors
 def demo_command(output_dir: str, dataset: str, model_type: str, route: str, epsilon: float,
                  no_dp: bool, epochs: int | None, seed: int, quiet: bool) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from ._app import EXIT_OTHER, cli, handle_errors
+from ._common import quiet_option
 
 
 def read_model_file(path: str | Path) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def _read_json(path: str, what: str) -> Any:
               show_default=True,
               help="Numeric columns in pair trends: own = each table on its own range "
                    "(SDMetrics' QualityReport); real = both on the real table's range.")
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@quiet_option("no_progress")
 @click.option("--protected", default=None, metavar="COL[,COL...]",
               help="Protected column(s): adds the fairness section (group shares; with "
                    "--target and --holdout, demographic-parity and equalised-odds gaps).")

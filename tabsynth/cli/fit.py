@@ -10,7 +10,7 @@ import click
 from tabsynth.metadata import Metadata
 
 from ._app import cli, handle_errors
-from ._common import check_distinct, check_writable, csv_options
+from ._common import check_distinct, check_writable, csv_options, quiet_option
 from ._stream import check_options, open_streamed, stream_options, wants_stream
 
 
@@ -46,7 +46,7 @@ from ._stream import check_options, open_streamed, stream_options, wants_stream
                    "so a DP fit is never bit-reproducible.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
               show_default=True)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option()
 @click.option("--nproc", type=int, default=1, show_default=True,
               help="Training processes (torch.distributed: gloo on the CPU, NCCL on GPUs); "
                    "every model, not --route marginals. Under torchrun leave it at 1: the "

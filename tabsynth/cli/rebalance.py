@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from ._app import cli, handle_errors
-from ._common import check_distinct, check_writable, csv_options
+from ._common import check_distinct, check_writable, csv_options, quiet_option
 
 _EPILOG = """\b
 Examples:
@@ -93,11 +93,12 @@ def _write(table: Any, output: str, summary: str | None, info: dict[str, Any],
 @click.option("--seed", type=int, default=None, help="Random seed for reproducible samples.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu",
               show_default=True)
+@quiet_option()
 @csv_options
 @handle_errors
 def rebalance_command(model_path: str, protected: str, shares: str, data: str | None,
                       n: int | None, output: str, summary: str | None, seed: int | None,
-                      device: str, sep: str | None, decimal: str | None,
+                      device: str, quiet: bool, sep: str | None, decimal: str | None,
                       na_values: tuple[str, ...]) -> None:
     """Rebalance over the groups of --protected to target shares and write OUTPUT.
 
@@ -137,7 +138,7 @@ def rebalance_command(model_path: str, protected: str, shares: str, data: str | 
         na_rep = str(real.attrs.get("na_rep", na_rep) or "")
     start = time.perf_counter()
     result = rebalance(real, protected=cols, model=model, shares=target_shares,
-                       keep_real=real is not None, n=n, random_state=seed)
+                       keep_real=real is not None, n=n, random_state=seed, verbose=not quiet)
     info = {"protected": cols, "groups": result.groups, "privacy": result.privacy}
     _write(result.table, output, summary, info, na_rep)
     seconds = time.perf_counter() - start

@@ -23,7 +23,13 @@ import time
 import click
 
 from ._app import cli, handle_errors
-from ._common import check_distinct, check_writable, csv_options, parse_conditions
+from ._common import (
+    check_distinct,
+    check_writable,
+    csv_options,
+    parse_conditions,
+    quiet_option,
+)
 
 _EPILOG = """\b
 Examples:
@@ -96,6 +102,7 @@ def _parse_rare(spec: str) -> tuple[str, float | None]:
                    "new dataset is complete).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu",
               show_default=True)
+@quiet_option()
 @csv_options
 @handle_errors
 def sample_command(
@@ -117,6 +124,7 @@ def sample_command(
     scheduler_timeout: float | None,
     overwrite: bool,
     device: str,
+    quiet: bool,
     sep: str | None,
     decimal: str | None,
     na_values: tuple[str, ...],
@@ -148,7 +156,7 @@ def sample_command(
     if partitions is not None or workers != 1 or overwrite or engine != "local":
         _sample_dataset(model_path, n, output, conditions, oversample, rare, seed, chunk_size,
                         partitions, workers, overwrite, device, engine, scheduler,
-                        scheduler_timeout)
+                        scheduler_timeout, progress=not quiet)
         return
     check_distinct({"MODEL": model_path, "--data": data}, {"-o": output})
     check_writable(output, table=True)
@@ -214,7 +222,7 @@ def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tup
                     oversample: str | None, rare: str | None, seed: int | None,
                     chunk_size: int, partitions: int | None, workers: int, overwrite: bool,
                     device: str, engine: str = "local", scheduler: str | None = None,
-                    scheduler_timeout: float | None = None) -> None:
+                    scheduler_timeout: float | None = None, *, progress: bool = True) -> None:
     """``--partitions P [--workers W] [--engine dask] [--overwrite]``: a partitioned Parquet
     dataset."""
     import contextlib
@@ -252,7 +260,7 @@ def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tup
         sample_to_dataset(model, output, n, model_file=model_path, partitions=partitions,
                           workers=workers, conditions=parsed, random_state=seed,
                           chunk_size=chunk_size, overwrite=overwrite, device=device,
-                          engine=runner)
+                          engine=runner, progress=progress)
     seconds = time.perf_counter() - start
     who = _workers_text(engine, scheduler, workers)
     click.echo(f"Wrote {n:,} rows in {partitions:,} Parquet files to {output} in {seconds:.1f} s "
