@@ -205,6 +205,8 @@ def sample_command(
         write_table(table, output, na_rep=na_rep)
     else:
         extra = {"na_rep": na_rep} if na_rep and _accepts(model.sample_to, "na_rep") else {}
+        if _accepts(model.sample_to, "progress"):
+            extra["progress"] = not quiet
         if na_rep and not extra:
             import warnings
 

@@ -81,10 +81,12 @@ class SamplingMethods:
         chunk_size: int = 50_000,
         batch_size: int | None = None,
         na_rep: str = "",
+        progress: bool = False,
     ) -> Path:
         """Stream ``n`` synthetic rows to a CSV or Parquet file in chunks (bounded memory).
 
         ``na_rep`` is the CSV token written for missing values (the input's, e.g. ``"NA"``).
+        ``progress``: a bar over the rows written (``tqdm.auto``; the CLI's default).
 
         The file is written under a temporary name in the same folder and renamed at the end,
         so a failed run leaves nothing behind. CSV (``.csv``, ``.csv.gz``) gets its header
@@ -105,7 +107,12 @@ class SamplingMethods:
         check_param(owner, "chunk_size", chunk_size, _is_int(chunk_size) and chunk_size >= 1,
                     "an int >= 1")
         chunks = self._iter_chunks(n, chunk_size, conditions, random_state, batch_size, owner)
-        return write_table_chunks(chunks, path, na_rep=str(na_rep))
+        if not progress:
+            return write_table_chunks(chunks, path, na_rep=str(na_rep))
+        from tqdm.auto import tqdm
+
+        with tqdm(total=int(n), desc="sample", unit="row", unit_scale=True) as bar:
+            return write_table_chunks(_counted(chunks, bar), path, na_rep=str(na_rep))
 
     def _iter_chunks(self, n: int, chunk_size: int | None, conditions: Mapping[str, Any] | None,
                      random_state: Any, batch_size: int | None,
@@ -133,3 +140,10 @@ class SamplingMethods:
         Default: everything by rejection. CTGAN overrides this.
         """
         return None, parsed.conditions
+
+
+def _counted(chunks: Iterator[pd.DataFrame], bar: Any) -> Iterator[pd.DataFrame]:
+    """``chunks`` as they are, the bar moved by each one's rows once it is handed on."""
+    for chunk in chunks:
+        yield chunk
+        bar.update(len(chunk))

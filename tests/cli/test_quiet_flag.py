@@ -1,6 +1,7 @@
 """One flag hides the progress bar on every command that shows one: ``--quiet``, with
 ``--no-progress`` as the same flag (before, ``fit`` and ``demo`` took only the first,
-``evaluate`` only the second, and ``sample --partitions`` and ``rebalance`` neither)."""
+``evaluate`` only the second, and ``sample --partitions`` and ``rebalance`` neither; ``sample``
+to one file drew no bar at all)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,27 @@ def test_sample_partitions_bar(run, model_file, tmp_path, flag):
     assert res.exit_code == 0, res.output
     assert "Wrote 300 rows in 2 Parquet files" in res.output
     assert _bar(res.output, "sample") is not bool(flag)
+
+
+@pytest.mark.parametrize("flag", [[], ["--quiet"], ["--no-progress"]])
+def test_sample_to_one_file_bar(run, model_file, tmp_path, flag):
+    out = tmp_path / "s.csv"
+    res = run("sample", model_file, "-n", "300", "-o", out, "--seed", "1", "--chunk-size",
+              "100", *flag)
+    assert res.exit_code == 0, res.output
+    assert "Wrote 300 rows" in res.output
+    assert _bar(res.output, "sample") is not bool(flag)
+    if not flag:
+        assert "300/300" in res.output  # every chunk counted
+
+
+def test_the_bar_does_not_change_the_file(model_file, tmp_path):
+    from tabsynth import load
+
+    model = load(model_file)
+    a = model.sample_to(tmp_path / "a.csv", 250, random_state=3, chunk_size=100)
+    b = model.sample_to(tmp_path / "b.csv", 250, random_state=3, chunk_size=100, progress=True)
+    assert a.read_bytes() == b.read_bytes()
 
 
 @pytest.mark.parametrize("flag", [[], ["--quiet"], ["--no-progress"]])
