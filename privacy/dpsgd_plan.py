@@ -97,7 +97,7 @@ def plan_dpsgd(budget: PrivacyBudget, ledger: Ledger, *, n_noisy: int, batch_siz
         raise PrivacyParameterError(
             f"The 'batch_size' parameter of plan_dpsgd must be in (0, n_noisy). Got {batch_size!r}"
             " instead.")
-    steps_per_epoch = math.ceil(1.0 / q)
+    steps_per_epoch = _steps_per_epoch(q)
     steps = int(epochs) * steps_per_epoch
     try:
         nm = calibrate_dpsgd(budget, ledger, sample_rate=q, steps=steps,
@@ -133,7 +133,12 @@ def max_epochs_for(budget: PrivacyBudget, ledger: Ledger, *, n_noisy: int, batch
     q = batch_size / n_noisy
     max_steps = max_steps_for(budget, ledger, sample_rate=q, noise_multiplier=MAX_NOISE_MULTIPLIER,
                               accountant=accountant)
-    return int(max_steps // math.ceil(1.0 / q))
+    return int(max_steps // _steps_per_epoch(q))
+
+
+def _steps_per_epoch(sample_rate: float) -> int:
+    """Poisson steps that make one expected pass over the rows at ``sample_rate``."""
+    return math.ceil(1.0 / sample_rate)
 
 
 def epsilon_after(plan: DPPlan, ledger: Ledger, steps_done: int) -> float:

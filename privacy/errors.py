@@ -22,6 +22,10 @@ class PrivacyError(Exception):
 class BudgetError(PrivacyError, ValueError):
     """The privacy budget is invalid or cannot be met."""
 
+    #: Epochs that would fit, when a DP-SGD plan refused its epochs (set by ``plan_dpsgd``;
+    #: 0 otherwise, and when not even one would).
+    max_epochs: int = 0
+
 
 class BudgetExceededError(BudgetError):
     """Running the requested step would exceed the privacy budget."""

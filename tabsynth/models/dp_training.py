@@ -225,7 +225,7 @@ def plan_private_training(model: Any, budget: Any, ledger: Any, n_noisy: int, *,
     except PreprocessingOverBudget:
         raise
     except BudgetError as error:
-        fewer = getattr(error, "max_epochs", 0)
+        fewer = error.max_epochs
         if not (schedule.get("epochs_default") and 1 <= fewer < epochs):
             raise
         _warn_fewer_epochs(model, budget, n_noisy, batch_size, epochs, fewer)
