@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._csvdialect import read_csv_path
 from ._schema import Kind, infer_kinds
 from .errors import EvaluationDataError, EvaluationWarning
 
@@ -39,6 +40,7 @@ class Table:
     fingerprint: str  # "file" or "csv"
     source: str | None  # file name when read from disk
     sample: dict[str, Any] | None = None  # a partitioned dataset: what was read of it
+    csv: dict[str, str] | None = None  # a CSV file: separator, decimal mark, missing tokens
 
     def summary(self) -> dict[str, Any]:
         out = {
@@ -73,11 +75,13 @@ def sha256_frame(df: pd.DataFrame) -> str:
 
 
 def load_table(obj: Any, role: str, *, max_rows: int | None = None,
-               seed: int | None = None) -> Table:
+               seed: int | None = None, csv_format: Mapping[str, Any] | None = None) -> Table:
     """Read a DataFrame, CSV or Parquet path into a :class:`Table` (frames are copied).
 
     A folder is read as a partitioned Parquet dataset: a seeded uniform sample of at most
-    ``max_rows`` rows (:func:`load_dataset_sample`), never every row."""
+    ``max_rows`` rows (:func:`load_dataset_sample`), never every row. A CSV file is read by
+    :func:`._csvdialect.read_csv_path` under ``csv_format`` (checked by
+    :func:`._csvdialect.check_csv_format`)."""
     if isinstance(obj, pd.DataFrame):
         if obj.columns.duplicated().any():
             dup = sorted(map(str, obj.columns[obj.columns.duplicated()]))
@@ -91,17 +95,20 @@ def load_table(obj: Any, role: str, *, max_rows: int | None = None,
         if not path.is_file():
             raise EvaluationDataError(f"The {role} table file does not exist: {path}")
         suffix = "".join(path.suffixes[-2:]).lower()
+        how = None
         try:
             if suffix.endswith((".parquet", ".pq")):
                 df = pd.read_parquet(path)
             else:
-                df = pd.read_csv(path)
+                df, how = read_csv_path(path, role, csv_format or {})
+        except EvaluationDataError:
+            raise
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError,
-                ImportError, ValueError, OSError) as exc:
+                ImportError, ValueError, OSError, EOFError) as exc:
             raise EvaluationDataError(
                 f"The {role} table {path.name} cannot be read: {exc}"
             ) from None
-        return Table(role, df, _sha256_file(path), "file", path.name)
+        return Table(role, df, _sha256_file(path), "file", path.name, csv=how)
     raise EvaluationDataError(
         f"The {role} table must be a pandas DataFrame or a CSV/Parquet path. "
         f"Got {type(obj).__name__} instead."

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._audit import audit_metric, audit_veto, validate_audit
+from ._csvdialect import check_csv_format
 from ._tables import load_table, normalise_metadata, prepare, subsample
 from ._threads import limited_threads
 from ._types import MetricResult
@@ -99,6 +100,7 @@ def evaluate(
     generator: Mapping[str, Any] | None = None,
     protected: str | list[str] | None = None,
     positive: Any = None,
+    csv_format: Mapping[str, Any] | None = None,
 ) -> Report:
     """Score a synthetic table against the real (training) table and apply a policy.
 
@@ -155,13 +157,21 @@ def evaluate(
         holdout (accuracy, ROC AUC, demographic-parity difference, equalised-odds gap).
     positive
         The favourable class of ``target`` for the fairness figures (default: the rarest).
+    csv_format
+        How CSV paths are read: ``{"sep": ";", "decimal": ",", "na_values": ["N/A"]}``, any
+        key optional. By default each file's separator and decimal mark are sniffed by the
+        rules ``tabsynth fit`` uses, and pandas' default tokens (``NA``, ``N/A``, ``null``,
+        ``None``...) mean missing; ``na_values`` makes only the empty field and those tokens
+        missing, as ``tabsynth fit --na-values`` does. A model file's ``csv_format`` entry
+        (what ``tabsynth evaluate --model`` passes) is accepted as is. The report's
+        parameters say how each CSV file was read.
 
     Raises
     ------
     EvaluationDataError
         The tables cannot be compared (every problem listed at once).
     EvaluationParameterError
-        A bad argument (``max_rows``, ``audit``).
+        A bad argument (``max_rows``, ``audit``, ``csv_format``).
     PolicyError
         The policy is malformed.
     """
@@ -171,6 +181,7 @@ def evaluate(
     audit_d = validate_audit(audit)
     check_param("evaluate", "pair_binning", pair_binning, pair_binning in PAIR_BINNINGS,
                 f"one of {list(PAIR_BINNINGS)}")
+    csv_fmt = check_csv_format(csv_format)
     pol = load_policy(policy)  # fail fast on a bad policy, before any work
     bar = _Progress(progress)
     try:
@@ -179,7 +190,7 @@ def evaluate(
                              random_state, max_rows, bar,
                              {"conditions": conditions, "pair_binning": pair_binning,
                               "generator": generator, "protected": protected,
-                              "positive": positive})
+                              "positive": positive, "csv_format": csv_fmt})
     finally:
         bar.close()
 
@@ -206,14 +217,16 @@ def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
     return frames, subsampling
 
 
-def _load(real, synthetic, holdout, max_rows, seeds):
+def _load(real, synthetic, holdout, max_rows, seeds, csv_fmt):
     """The three tables; a partitioned Parquet folder is read as a seeded uniform sample of
-    ``max_rows`` rows."""
+    ``max_rows`` rows, a CSV file under ``csv_fmt``."""
     read = [int(s.generate_state(1)[0]) for s in seeds[4].spawn(3)]
-    t_real = load_table(real, "real", max_rows=max_rows, seed=read[0])
-    t_syn = load_table(synthetic, "synthetic", max_rows=max_rows, seed=read[1])
+    t_real = load_table(real, "real", max_rows=max_rows, seed=read[0], csv_format=csv_fmt)
+    t_syn = load_table(synthetic, "synthetic", max_rows=max_rows, seed=read[1],
+                       csv_format=csv_fmt)
     t_hold = (None if holdout is None
-              else load_table(holdout, "holdout", max_rows=max_rows, seed=read[2]))
+              else load_table(holdout, "holdout", max_rows=max_rows, seed=read[2],
+                              csv_format=csv_fmt))
     return t_real, t_syn, t_hold
 
 
@@ -281,13 +294,23 @@ def _parameters(target, random_state, max_rows, options, conditions, subsampling
     }
 
 
+def _csv_read(*tables) -> dict[str, Any]:
+    """``{"csv_read": {role: "separator ';', decimal mark ','; missing: ..."}}`` for the
+    tables read from CSV files (nothing when none was)."""
+    read = {t.role: (f"separator {t.csv['sep']!r}, decimal mark {t.csv['decimal']!r}; "
+                     f"missing: {t.csv['missing']}")
+            for t in tables if t is not None and t.csv is not None}
+    return {"csv_read": read} if read else {}
+
+
 def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, random_state,
               max_rows, step, options) -> Report:
     step(_STEPS[0])
     options = dict(options)
     meta = normalise_metadata(metadata)
     seeds = np.random.SeedSequence(random_state).spawn(5)
-    t_real, t_syn, t_hold = _load(real, synthetic, holdout, max_rows, seeds)
+    t_real, t_syn, t_hold = _load(real, synthetic, holdout, max_rows, seeds,
+                                  options["csv_format"])
     given_cols = [str(c) for c in t_real.frame.columns]
     kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
     if options.get("protected") is not None:  # fail fast, before any figure
@@ -317,7 +340,8 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
                   "holdout": None if t_hold is None else t_hold.summary()},
         privacy=ledger_summary,
         parameters=_parameters(target, random_state, max_rows, options, conditions,
-                               subsampling, kinds, excluded, meta, pol),
+                               subsampling, kinds, excluded, meta, pol)
+        | _csv_read(t_real, t_syn, t_hold),
         environment=environment(),
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         warnings=notes, policy=pol.to_dict(), plots=plots, audit=audit, fairness=fairness,

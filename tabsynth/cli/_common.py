@@ -13,7 +13,7 @@ _TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 _OP_RE = re.compile(r"^\s*(?P<col>.+?)\s*(?P<op>>=|<=|==|=|>|<)\s*(?P<val>.*?)\s*$")
 
 
-def _sep_value(ctx: Any, param: Any, value: str | None) -> str | None:
+def parse_sep(ctx: Any, param: Any, value: str | None) -> str | None:
     names = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
     return names.get(value.lower(), value) if value is not None else None
 
@@ -37,7 +37,7 @@ def csv_options(func: Any) -> Any:
              "na_values, if it names any.")(func)
     func = click.option("--decimal", default=None, metavar="CHAR",
                         help="CSV decimal mark (default: sniffed, '.' or ',').")(func)
-    func = click.option("--sep", default=None, metavar="CHAR", callback=_sep_value,
+    func = click.option("--sep", default=None, metavar="CHAR", callback=parse_sep,
                         help="CSV field separator (default: sniffed among , ; tab |); "
                              "write tab as --sep $'\\t' or --sep tab.")(func)
     return func

@@ -10,6 +10,10 @@ an ID column the model dropped is left out of the comparison instead of refused.
 parameters name the model file and its sha256 (the digest ``tabsynth sign`` signs), so a
 reviewer holding the signed model and the signed report can check that the ledger in the report
 came from that model.
+CSV inputs are read as ``fit`` reads them: the delimiter and decimal mark sniffed per file
+(``--sep`` / ``--decimal`` for every file); the missing tokens from ``--na-values``, else the
+model file's (how ``fit`` read its table), else the metadata's, else pandas' defaults
+(:mod:`tabsynth.evaluation._csvdialect`).
 Every output is checked writable before any work, and the HTML and JSON land together or not
 at all. A missing table or metadata file exits 3 and a missing model file 4, as in ``fit`` and
 ``sample`` (not click's usage error).
@@ -25,7 +29,7 @@ from typing import Any
 import click
 
 from ._app import EXIT_OTHER, cli, handle_errors
-from ._common import quiet_option
+from ._common import parse_sep, quiet_option
 
 
 def read_model_file(path: str | Path) -> dict[str, Any]:
@@ -94,6 +98,16 @@ def _read_json(path: str, what: str) -> Any:
               help="Numeric columns in pair trends: own = each table on its own range "
                    "(SDMetrics' QualityReport); real = both on the real table's range.")
 @quiet_option("no_progress")
+@click.option("--sep", default=None, metavar="CHAR", callback=parse_sep,
+              help="CSV field separator of every CSV input (default: sniffed per file among "
+                   ", ; tab |, as tabsynth fit does).")
+@click.option("--decimal", default=None, metavar="CHAR",
+              help="CSV decimal mark of every CSV input (default: sniffed per file).")
+@click.option("--na-values", "na_values", multiple=True, metavar="TOKEN",
+              help="A CSV cell meaning 'missing' besides the empty field (repeatable); then "
+                   "only those are missing, as in tabsynth fit. Default: the --model's "
+                   "(how fit read its table), else the metadata's na_values, else pandas' "
+                   "default tokens (NA, N/A, null, None...).")
 @click.option("--protected", default=None, metavar="COL[,COL...]",
               help="Protected column(s): adds the fairness section (group shares; with "
                    "--target and --holdout, demographic-parity and equalised-odds gaps).")
@@ -103,6 +117,7 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
                  audit_json: str | None, policy: str | None, html_out: str,
                  json_out: str | None, form: str, release_form: bool, seed: int, max_rows: int,
                  conditions: tuple[str, ...], pair_binning: str, no_progress: bool,
+                 sep: str | None, decimal: str | None, na_values: tuple[str, ...],
                  protected: str | None) -> None:
     """Score SYNTHETIC against REAL (the training table) and write a sign-off report.
 
@@ -123,7 +138,9 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
         _run(real, synthetic, holdout, target, metadata, model, privacy_json, audit_json,
              policy, html_out, json_out, "release" if release_form else form, seed, max_rows,
              no_progress, {"conditions": conditions, "pair_binning": pair_binning,
-                           "protected": protected})
+                           "protected": protected,
+                           "csv": {"sep": sep, "decimal": decimal,
+                                   "na_values": list(na_values) or None}})
     except EvaluationParameterError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -151,8 +168,18 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
     ledger: Any = None
     meta: Any = metadata
     generator = None
+    csv_format = dict(options["csv"])
+    for name in ("sep", "decimal"):  # worded as fit's (tabsynth.io.read_table)
+        value = csv_format[name]
+        if value is not None and len(value) != 1:
+            from tabsynth.errors import ParameterError
+
+            raise ParameterError(f"The {name} must be one character, got {value!r}.")
     if model:
         manifest = read_model_file(model)
+        model_csv = manifest.get("csv_format")
+        if csv_format["na_values"] is None and isinstance(model_csv, dict):
+            csv_format["na_values"] = model_csv.get("na_values")  # as fit read the table
         ledger = manifest.get("ledger")
         params = manifest.get("params") if isinstance(manifest.get("params"), dict) else {}
         generator = {"model": manifest.get("class"), "file": Path(model).name,
@@ -162,10 +189,15 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
             meta = manifest["metadata"]
     if privacy_json:
         ledger = _read_json(privacy_json, "--privacy")
+    if csv_format["na_values"] is None:  # the metadata's tokens, if it names any
+        doc = _read_json(meta, "--metadata") if isinstance(meta, str) else meta
+        if isinstance(doc, dict) and isinstance(doc.get("na_values"), list):
+            csv_format["na_values"] = doc["na_values"]
     report = evaluate(real, synthetic, holdout=holdout, metadata=meta, target=target,
                       ledger=ledger, audit=audit, policy=pol, random_state=seed,
                       progress=not no_progress, max_rows=max_rows, conditions=conditions,
                       pair_binning=options["pair_binning"], generator=generator,
+                      csv_format=csv_format,
                       protected=None if options["protected"] is None else
                       [c.strip() for c in options["protected"].split(",") if c.strip()])
     if model:  # which model file the ledger came from: the digest `tabsynth sign` signs
