@@ -1,7 +1,7 @@
 """One column's metadata: :class:`ColumnMetadata` (semantic type, what is declared public).
 
-``public_bounds`` / ``public_domain`` are declared public by the user and cost no privacy
-budget. ``id`` and ``text`` columns are excluded from modelling.
+``public_bounds`` / ``public_domain`` / ``decimals`` are declared public by the user and cost no
+privacy budget. ``id`` and ``text`` columns are excluded from modelling.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class ColumnMetadata:
     dtype : str or None
         The pandas dtype of the training column (``"int64"``, ``"str"``, ...), restored on
         sampling.
+    decimals : int or None
+        Decimals a float column's generated values are rounded to (0-15), declared public
+        (a codebook's "recorded to 0.1"). Without it a non-private fit reads the rounding off
+        the data and a DP fit does not round (nothing may be read off the values).
     """
 
     sdtype: str
@@ -53,6 +57,7 @@ class ColumnMetadata:
     public_bounds: tuple | None = None
     public_domain: tuple | None = None
     dtype: str | None = None
+    decimals: int | None = None
 
     def __post_init__(self) -> None:
         problems = self._problems()
@@ -105,9 +110,22 @@ class ColumnMetadata:
                     out.append("public_domain must not contain missing values (None/NaN)")
                 elif len({sort_key(v) for v in values}) != len(values):
                     out.append("public_domain has duplicate values")
+        if self.decimals is not None:
+            out.extend(self._decimals_problems())
         if self.dtype is not None and not isinstance(self.dtype, str):
             out.append(f"dtype must be a string such as 'int64', got {self.dtype!r}")
         return out
+
+    def _decimals_problems(self) -> list[str]:
+        d = self.decimals
+        if self.sdtype != "numerical":
+            return [f"decimals applies to numerical columns only, not to a {self.sdtype} column"]
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or not 0 <= d <= 15:
+            return [f"decimals must be an integer from 0 to 15, got {d!r}"]
+        if self.representation == "int" and d != 0:
+            return [f"integer columns have no decimals (got decimals={d!r}); declare "
+                    f"representation 'float' if the values have decimals"]
+        return []
 
     def _bounds_problems(self) -> list[str]:
         b = self.public_bounds
@@ -147,7 +165,7 @@ class ColumnMetadata:
             "public_bounds": None if self.public_bounds is None else list(self.public_bounds),
             "public_domain": None if self.public_domain is None else list(self.public_domain),
             "dtype": self.dtype,
-        }
+        } | ({} if self.decimals is None else {"decimals": int(self.decimals)})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, name: str = "?") -> ColumnMetadata:

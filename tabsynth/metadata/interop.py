@@ -48,15 +48,16 @@ def read_json(path: str | os.PathLike) -> Any:
         raise MetadataError(f"The metadata file {shown!r} is not valid JSON: {exc}") from None
 
 
-_NATIVE_FIELDS = frozenset({"representation", "public_bounds", "public_domain", "dtype"})
+_NATIVE_FIELDS = frozenset({"representation", "public_bounds", "public_domain", "dtype",
+                            "decimals"})
 
 
 def is_native(doc: Mapping[str, Any]) -> bool:
     """Whether a metadata document is tabsynth's own: it has a ``schema_version`` (SDV
     metadata has none), or, with no SDV marker (``METADATA_SPEC_VERSION``, ``tables``), it uses
     a field only tabsynth knows (``na_values``; a column's ``public_domain``,
-    ``public_bounds``, ``representation`` or ``dtype``). Read as SDV metadata, such a document
-    would lose its declared public domains and bounds without a word."""
+    ``public_bounds``, ``representation``, ``dtype`` or ``decimals``). Read as SDV metadata,
+    such a document would lose its declared public domains and bounds without a word."""
     if "schema_version" in doc:
         return True
     if "METADATA_SPEC_VERSION" in doc or "tables" in doc:

@@ -276,6 +276,7 @@ class Metadata:
             new = fields["sdtype"]
             if new != "numerical":
                 current["representation"] = None
+                current.pop("decimals", None)
             if new != "datetime":
                 current["datetime_format"] = None
             if new not in ("numerical", "datetime"):

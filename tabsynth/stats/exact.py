@@ -218,10 +218,10 @@ def continuous_entry(name: str, col: ColumnMetadata, present: np.ndarray, n: int
     if col.sdtype == "datetime":
         return (DatetimeStats, (lower, upper, missing_rate), modes, (quantiles,),
                 {"datetime_format": col.datetime_format, "unit": unit or "s"})
-    decimals = 0 if is_integer else _decimals(
+    decimals = 0 if is_integer else col.decimals if col.decimals is not None else _decimals(
         present if len(present) <= max_fit_rows
         else rng.choice(present, max_fit_rows, replace=False)
-    )
+    )  # declared decimals (public) win over the data's
     return (NumericStats, (lower, upper, bool(is_integer), decimals, missing_rate),
             modes, (quantiles,), {"atoms": atoms, "upper_count": upper_count})
 

@@ -315,5 +315,9 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata, lo: float, 
         return DatetimeStats(lo, hi, missing_rate, weights, means, stds, quantiles,
                              datetime_format=col.datetime_format, unit=_datetime_unit(col),
                              source="dp")
-    return NumericStats(lo, hi, bool(is_integer), 0 if is_integer else None, missing_rate,
+    # rounding only when declared (public): nothing is read off the values
+    if col.decimals is not None and not is_integer:
+        ctx.ledger.declare_public(f"column {name!r} decimals", f"decimals {col.decimals}")
+    return NumericStats(lo, hi, bool(is_integer), 0 if is_integer else col.decimals,
+                        missing_rate,
                         weights, means, stds, quantiles, source="dp")
