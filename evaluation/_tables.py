@@ -103,7 +103,12 @@ def load_table(obj: Any, role: str, *, max_rows: int | None = None,
                 df, how = read_csv_path(path, role, csv_format or {})
         except EvaluationDataError:
             raise
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError,
+        except UnicodeDecodeError as exc:  # worded as tabsynth fit's reader
+            raise EvaluationDataError(
+                f"The {role} table {path.name} is not valid UTF-8 text (byte {exc.start}: "
+                f"{exc.reason}). Re-save it as UTF-8."
+            ) from None
+        except (pd.errors.EmptyDataError, pd.errors.ParserError,
                 ImportError, ValueError, OSError, EOFError) as exc:
             raise EvaluationDataError(
                 f"The {role} table {path.name} cannot be read: {exc}"

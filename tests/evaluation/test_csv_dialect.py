@@ -94,6 +94,17 @@ def test_none_is_a_value_under_na_values(tmp_path) -> None:
     assert _shape(by_pandas, "kind") == pytest.approx(0.5)  # read as missing: half disagree
 
 
+def test_a_latin1_file_is_named_and_a_bom_is_ignored(tmp_path) -> None:
+    real, syn = _frames()
+    real.assign(kind=real["kind"].replace({"a": "é"})).to_csv(tmp_path / "l.csv", index=False,
+                                                                encoding="latin-1")
+    with pytest.raises(EvaluationDataError, match=r"l.csv is not valid UTF-8 text .*Re-save"):
+        evaluate(tmp_path / "l.csv", syn, **FAST)
+    real.to_csv(tmp_path / "bom.csv", sep=";", index=False, encoding="utf-8-sig")  # Excel's
+    rep = evaluate(tmp_path / "bom.csv", syn, **FAST)
+    assert list(rep.parameters["columns"]) == list(real.columns)
+
+
 def test_one_column_with_a_delimiter_in_its_name_is_refused(tmp_path) -> None:
     real, syn = _frames()
     real.to_csv(tmp_path / "r.csv", sep=";", index=False)
