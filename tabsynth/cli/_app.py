@@ -83,11 +83,16 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
     \b
     tabsynth metadata DATA -o meta.json     detect column types for editing
-    tabsynth fit DATA -o model.tsmodel      train a CTGAN/TVAE (add --epsilon for DP)
+    tabsynth fit DATA -o model.tsmodel      train a model: autoregressive by default,
+                                            --model ctgan|tvae; add --epsilon for DP
     tabsynth sample MODEL -n N -o out.csv   generate rows (conditions, oversampling)
     tabsynth info MODEL                     parameters, metadata, privacy ledger
     tabsynth evaluate REAL SYNTH -o r.html  fidelity, utility, privacy risk, sign-off report
     tabsynth demo                           the main job on a bundled table, end to end
+    tabsynth rebalance MODEL --protected COL -o out.csv
+                                            groups of protected columns to target shares
+    tabsynth audit DATA --metadata M --epsilon E -o audit.json
+                                            empirical lower bound on a DP fit's epsilon
     tabsynth keygen | sign | verify         Ed25519 signatures of model files and reports
 
     \b

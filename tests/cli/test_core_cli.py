@@ -19,6 +19,16 @@ def test_help_everywhere(run):
         assert "Usage" in res.output
 
 
+def test_the_top_level_help_names_every_command_and_the_default_model(run):
+    from tabsynth.cli._app import cli
+
+    text = run("--help").output.split("Options:")[0]
+    for name in cli.commands:
+        assert f"tabsynth {name}" in text or name in ("keygen", "sign", "verify"), name
+    assert "tabsynth keygen | sign | verify" in text
+    assert "autoregressive by default" in text
+
+
 def test_metadata_writes_editable_json(run, small_csv, tmp_path):
     out = tmp_path / "meta.json"
     res = run("metadata", small_csv, "-o", out)
