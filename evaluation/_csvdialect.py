@@ -22,12 +22,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import EvaluationDataError, EvaluationParameterError
 
 DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 64 * 1024
+#: Rows per chunk when a CSV file longer than ``max_rows`` is sampled while read.
+CHUNK_ROWS = 100_000
 _KEYS = ("sep", "decimal", "na_values", "na_rep")  # na_rep: how a model wrote; not read
 
 
@@ -104,15 +107,26 @@ def sniff_decimal(text: str, sep: str) -> str:
     return "," if comma and not dot else "."
 
 
-def read_csv_path(path: Path, role: str, fmt: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
-    """``(frame, how it was read)`` for the CSV file ``path`` under the checked ``fmt``."""
+def read_csv_path(path: Path, role: str, fmt: Mapping[str, Any], *, max_rows: int | None = None,
+                  seed: int | None = None) -> tuple[pd.DataFrame, dict, dict | None]:
+    """``(frame, how it was read, sample)`` for the CSV file ``path`` under the checked ``fmt``.
+
+    A file of more than ``max_rows`` rows is read as a seeded uniform sample of ``max_rows``
+    rows (:func:`_sampled_rows`; ``sample`` says so, else it is ``None``): memory follows
+    ``max_rows``, not the file."""
     head = _head(path)  # OSError / UnicodeDecodeError: the caller names the file
     sep = fmt.get("sep") or sniff_separator(head)
     decimal = fmt.get("decimal") or sniff_decimal(head, sep)
     na = fmt.get("na_values")
     missing = {} if na is None else {"keep_default_na": False, "na_values": na}
+    sample = None
     try:
-        df = pd.read_csv(path, sep=sep, decimal=decimal, **missing)
+        df = pd.read_csv(path, sep=sep, decimal=decimal, nrows=None if max_rows is None
+                         else max_rows + 1, **missing)
+        if max_rows is not None and len(df) > max_rows:
+            del df
+            df, sample = _sampled_rows(path, sep, max_rows, seed)
+            df = pd.read_csv(df, sep=sep, decimal=decimal, **missing)
     except pd.errors.ParserError as exc:
         raise EvaluationDataError(
             f"The {role} table {path.name} is not a well-formed CSV with the separator "
@@ -129,4 +143,39 @@ def read_csv_path(path: Path, role: str, fmt: Mapping[str, Any]) -> tuple[pd.Dat
     how = {"sep": sep, "decimal": decimal,
            "missing": "pandas' default tokens" if na is None else
            "the empty field" + "".join(f", {t!r}" for t in na if t)}
-    return df, how
+    return df, how, sample
+
+
+def _sampled_rows(path: Path, sep: str, max_rows: int, seed: int | None) -> tuple[Any, dict]:
+    """A seeded uniform sample (without replacement, file order kept) of ``max_rows`` data rows
+    of a CSV file, read in chunks of :data:`CHUNK_ROWS` as text: every row gets a uniform key
+    from ``numpy.random.default_rng(seed)`` and the ``max_rows`` smallest keys are kept
+    (bottom-k), so at most ``max_rows + CHUNK_ROWS`` rows are held at once. Returns the kept
+    rows re-written as CSV text (parsed by the caller exactly as a file of those rows would
+    be: types, decimal mark, missing tokens) and the sample's description."""
+    seed = int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else seed
+    rng = np.random.default_rng(seed)
+    kept: pd.DataFrame | None = None
+    keys = np.empty(0)
+    total = 0
+    with pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                     chunksize=CHUNK_ROWS) as chunks:
+        for chunk in chunks:
+            chunk.index = pd.RangeIndex(total, total + len(chunk))
+            total += len(chunk)
+            new = rng.random(len(chunk))
+            if len(keys) == max_rows:  # only rows under the current k-th key can enter
+                below = new < keys.max()
+                chunk, new = chunk[below], new[below]
+            both = chunk if kept is None else pd.concat([kept, chunk])
+            keys = np.concatenate([keys, new])
+            if len(both) > max_rows:
+                top = np.argpartition(keys, max_rows - 1)[:max_rows]
+                both, keys = both.iloc[top], keys[top]
+            kept = both
+    assert kept is not None  # the caller saw more than max_rows rows
+    text = io.StringIO()
+    kept.sort_index().to_csv(text, sep=sep, index=False)
+    text.seek(0)
+    return text, {"rows_total": total, "rows_read": int(len(kept)), "files": 1, "seed": seed,
+                  "what": "the CSV file"}

@@ -12,7 +12,8 @@ import pandas as pd
 
 from ._audit import audit_metric, audit_veto, validate_audit
 from ._csvdialect import check_csv_format
-from ._tables import load_table, normalise_metadata, prepare, subsample
+from ._table_io import load_table
+from ._tables import normalise_metadata, prepare, subsample
 from ._threads import limited_threads
 from ._types import MetricResult
 from .errors import check_param
@@ -207,8 +208,9 @@ def _subsampled(t_real, t_syn, t_hold, cols, max_rows, rng_sub):
         if t.sample is not None and t.sample["rows_read"] < t.sample["rows_total"]:
             subsampling.append(
                 f"{t.role}: {t.sample['rows_total']:,} rows subsampled uniformly to "
-                f"{t.sample['rows_read']:,} (seed {t.sample['seed']}) while reading the "
-                f"partitioned Parquet dataset ({t.sample['files']:,} files)")
+                f"{t.sample['rows_read']:,} (seed {t.sample['seed']}) while reading "
+                + t.sample.get("what", f"the partitioned Parquet dataset "
+                                       f"({t.sample['files']:,} files)"))
         if len(df) > max_rows:
             subsampling.append(f"{t.role}: {len(df):,} rows subsampled uniformly to "
                                f"{max_rows:,} (seeded)")
