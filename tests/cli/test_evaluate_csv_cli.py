@@ -100,3 +100,21 @@ def test_semicolon_tab_separator_names_are_accepted(run, fitted):
               "-o", d / "r4.html", "--quiet")
     assert res.exit_code == 3  # the synthetic file is comma-separated: refused, named
     assert "synthetic table syn.csv" in res.output
+
+
+def test_the_metadata_files_tokens_apply_and_a_broken_one_is_a_data_error(run, fitted):
+    d = fitted
+    meta = {"columns": {"age": {"sdtype": "numerical"}, "bmi": {"sdtype": "numerical"},
+                        "smoking": {"sdtype": "categorical"}, "stroke": {"sdtype": "categorical"}},
+            "na_values": ["N/A"]}
+    (d / "meta.json").write_text(json.dumps(meta))
+    res = run("evaluate", d / "train.csv", d / "syn.csv", "--metadata", d / "meta.json",
+              "-o", d / "r5.html", "--json", d / "r5.json", "--quiet")
+    assert res.exit_code in (0, 1), res.output
+    read = json.loads((d / "r5.json").read_text())["parameters"]["csv_read"]
+    assert read["real"].endswith("missing: the empty field, 'N/A'")
+    (d / "broken.json").write_text("{not json")
+    res = run("evaluate", d / "train.csv", d / "syn.csv", "--metadata", d / "broken.json",
+              "-o", d / "r6.html", "--quiet")
+    assert res.exit_code == 3, res.output
+    assert not (d / "r6.html").exists()
