@@ -152,7 +152,8 @@ def read_table(
     return df
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike, *, na_rep: str | None = None) -> Path:
+def write_table(df: pd.DataFrame, path: str | os.PathLike, *, na_rep: str | None = None,
+                sep: str | None = None, decimal: str | None = None) -> Path:
     """Write ``df`` as CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``), atomically.
 
     Parameters
@@ -160,6 +161,9 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, na_rep: str | None
     na_rep : str, optional
         CSV token for missing values; default ``df.attrs["na_rep"]`` (the token the input
         used, set by :func:`read_table`), else the empty field.
+    sep, decimal : str, optional
+        CSV separator and decimal mark; default the ones :func:`read_table` read ``df`` with
+        (``df.attrs["csv"]``), else ``","`` and ``"."``.
 
     Returns
     -------
@@ -170,10 +174,13 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, na_rep: str | None
     fmt = _format_of(target, _WRITE_SUFFIXES)
     if na_rep is None:
         na_rep = str(df.attrs.get("na_rep", "") or "")
+    read_as = df.attrs.get("csv") or {}
+    sep, decimal = sep or read_as.get("sep") or ",", decimal or read_as.get("decimal") or "."
     with atomic_path(target) as tmp:
         if fmt == "csv":
             compression = "gzip" if target.name.lower().endswith(".gz") else None
-            df.to_csv(tmp, index=False, compression=compression, na_rep=na_rep)
+            df.to_csv(tmp, index=False, compression=compression, na_rep=na_rep, sep=sep,
+                      decimal=decimal)
         else:
             df.to_parquet(tmp, index=False)
     return target
@@ -189,11 +196,11 @@ def table_format(path: str | os.PathLike) -> str | None:
 
 
 def write_table_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike, *,
-                       na_rep: str = "") -> Path:
+                       na_rep: str = "", sep: str = ",", decimal: str = ".") -> Path:
     """Stream ``chunks`` to one CSV or Parquet file, atomically (a temporary name renamed at the
     end: a failed run leaves nothing behind). CSV gets its header once (``na_rep``: the token
-    of missing values); Parquet one row group per chunk (later chunks cast to the first one's
-    schema)."""
+    of missing values; ``sep`` / ``decimal``: separator and decimal mark); Parquet one row
+    group per chunk (later chunks cast to the first one's schema)."""
     target = Path(path)
     fmt = _format_of(target, _WRITE_SUFFIXES)
     with atomic_path(target) as tmp:
@@ -201,7 +208,8 @@ def write_table_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike, 
             opener = gzip.open if target.name.lower().endswith(".gz") else open
             with opener(tmp, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
                 for i, chunk in enumerate(chunks):
-                    chunk.to_csv(fh, header=(i == 0), index=False, na_rep=str(na_rep))
+                    chunk.to_csv(fh, header=(i == 0), index=False, na_rep=str(na_rep),
+                                 sep=sep, decimal=decimal)
         else:
             write_parquet_chunks(chunks, tmp)
     return target

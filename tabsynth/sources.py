@@ -197,12 +197,15 @@ class TableSource:
 
     @property
     def csv_attrs(self) -> dict[str, Any]:
-        """``{"na_rep", "na_values"}`` of the first CSV file (for writing samples back)."""
+        """``{"na_rep", "na_values", "sep", "decimal"}`` of the first CSV file (for writing
+        samples back)."""
         if self.kind != "csv":
             return {"na_rep": "", "na_values": [""]}
         df = self._read_csv(self.files[0])
+        read_as = df.attrs.get("csv") or {}
         return {"na_rep": df.attrs.get("na_rep", ""),
-                "na_values": (df.attrs.get("csv") or {}).get("na_values", [""])}
+                "na_values": read_as.get("na_values", [""]),
+                "sep": read_as.get("sep", ","), "decimal": read_as.get("decimal", ".")}
 
 
 # ------------------------------------------------------------------------------------- opening

@@ -26,6 +26,14 @@ def quiet_option(dest: str = "quiet") -> Any:
                         help="No progress bar (--quiet and --no-progress are the same flag).")
 
 
+def written_like(csv_format: dict) -> dict[str, str]:
+    """``{"sep", "decimal"}`` a CSV output is written with: the ones the training (or --data)
+    CSV was read with, else ``,`` and ``.`` (a model fitted from Parquet or a DataFrame)."""
+    sep, decimal = csv_format.get("sep"), csv_format.get("decimal")
+    ok = all(isinstance(v, str) and len(v) == 1 for v in (sep, decimal)) and sep != decimal
+    return {"sep": sep, "decimal": decimal} if ok else {"sep": ",", "decimal": "."}
+
+
 def csv_options(func: Any) -> Any:
     """``--sep``, ``--decimal`` and ``--na-values`` (how to read a CSV input)."""
     import click

@@ -184,8 +184,10 @@ def fit_command(
             model = fit_distributed(cls(**params), df, metadata, nproc=nproc)
         else:
             model = cls(**params).fit(df, metadata=metadata)
+        read_as = df.attrs.get("csv") or {}
         csv_format = {"na_rep": df.attrs.get("na_rep", ""),
-                      "na_values": (df.attrs.get("csv") or {}).get("na_values", [""])}
+                      "na_values": read_as.get("na_values", [""]),
+                      "sep": read_as.get("sep", ","), "decimal": read_as.get("decimal", ".")}
         n_rows = len(df)
     seconds = time.perf_counter() - start
     if not rank0:  # torchrun: rank 0 alone writes the model file and reports

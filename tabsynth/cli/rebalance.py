@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from ._app import cli, handle_errors
-from ._common import check_distinct, check_writable, csv_options, quiet_option
+from ._common import check_distinct, check_writable, csv_options, quiet_option, written_like
 
 _EPILOG = """\b
 Examples:
@@ -61,7 +61,7 @@ def parse_shares(raw: str) -> Any:
 
 
 def _write(table: Any, output: str, summary: str | None, info: dict[str, Any],
-           na_rep: str) -> None:
+           na_rep: str, dialect: dict[str, str]) -> None:
     from tabsynth._atomic import atomic_outputs
 
     with atomic_outputs(output, summary) as (tmp, tmp_summary):
@@ -69,7 +69,7 @@ def _write(table: Any, output: str, summary: str | None, info: dict[str, Any],
         if name.endswith((".parquet", ".pq")):
             table.to_parquet(tmp, index=False)
         else:
-            table.to_csv(tmp, index=False, na_rep=na_rep,
+            table.to_csv(tmp, index=False, na_rep=na_rep, **dialect,
                          compression="gzip" if name.endswith(".gz") else None)
         if tmp_summary is not None:
             Path(tmp_summary).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n",
@@ -126,6 +126,7 @@ def rebalance_command(model_path: str, protected: str, shares: str, data: str | 
     model, manifest = load_with_manifest(model_path, device=device)
     csv_format = manifest.get("csv_format") or {}
     na_rep = str(csv_format.get("na_rep", "") or "")
+    dialect = written_like(csv_format)
     real = None
     if data is not None:
         from tabsynth.io import read_table
@@ -136,11 +137,12 @@ def rebalance_command(model_path: str, protected: str, shares: str, data: str | 
                           text_columns=[c for c, d in columns.items()
                                         if d.get("sdtype") != "numerical"])
         na_rep = str(real.attrs.get("na_rep", na_rep) or "")
+        dialect = written_like(real.attrs.get("csv") or csv_format)  # as --data was written
     start = time.perf_counter()
     result = rebalance(real, protected=cols, model=model, shares=target_shares,
                        keep_real=real is not None, n=n, random_state=seed, verbose=not quiet)
     info = {"protected": cols, "groups": result.groups, "privacy": result.privacy}
-    _write(result.table, output, summary, info, na_rep)
+    _write(result.table, output, summary, info, na_rep, dialect)
     seconds = time.perf_counter() - start
     added = int(result.synthetic_mask.sum())
     click.echo(f"Wrote {len(result.table):,} rows ({added:,} synthetic) to {output} in "

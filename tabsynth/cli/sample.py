@@ -29,6 +29,7 @@ from ._common import (
     csv_options,
     parse_conditions,
     quiet_option,
+    written_like,
 )
 
 _EPILOG = """\b
@@ -170,6 +171,7 @@ def sample_command(
         )
     csv_format = manifest.get("csv_format") or {}
     na_rep = str(csv_format.get("na_rep", "") or "")
+    dialect = written_like(csv_format)  # the training CSV's separator and decimal mark
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
     start = time.perf_counter()
     if oversample is not None:
@@ -185,7 +187,8 @@ def sample_command(
                           text_columns=_text_columns(model))
         table = oversample_table(model, real, column=column, value=value, ratio=ratio,
                                  random_state=seed)
-        write_table(table, output, na_rep=real.attrs.get("na_rep", na_rep))
+        write_table(table, output, na_rep=real.attrs.get("na_rep", na_rep),
+                    **written_like(real.attrs.get("csv") or csv_format))  # as --data was
         seconds = time.perf_counter() - start
         added = len(table) - len(real)
         click.echo(f"Wrote {len(table):,} rows ({added:,} synthetic rows of {column}={value}) "
@@ -202,9 +205,11 @@ def sample_command(
         kwargs = ({"rare_threshold": q} if discrete else {"quantile": q, "tail": tail})
         table = sample_rare(model, n, column=column, conditions=parsed, random_state=seed,
                             **{k: v for k, v in kwargs.items() if v is not None or k == "tail"})
-        write_table(table, output, na_rep=na_rep)
+        write_table(table, output, na_rep=na_rep, **dialect)
     else:
         extra = {"na_rep": na_rep} if na_rep and _accepts(model.sample_to, "na_rep") else {}
+        if dialect != {"sep": ",", "decimal": "."} and _accepts(model.sample_to, "sep"):
+            extra |= dialect
         if _accepts(model.sample_to, "progress"):
             extra["progress"] = not quiet
         if na_rep and not extra:

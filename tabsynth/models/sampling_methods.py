@@ -82,10 +82,14 @@ class SamplingMethods:
         batch_size: int | None = None,
         na_rep: str = "",
         progress: bool = False,
+        sep: str = ",",
+        decimal: str = ".",
     ) -> Path:
         """Stream ``n`` synthetic rows to a CSV or Parquet file in chunks (bounded memory).
 
-        ``na_rep`` is the CSV token written for missing values (the input's, e.g. ``"NA"``).
+        ``na_rep`` is the CSV token written for missing values (the input's, e.g. ``"NA"``);
+        ``sep`` and ``decimal`` the CSV separator and decimal mark (``tabsynth sample`` passes
+        the training CSV's).
         ``progress``: a bar over the rows written (``tqdm.auto``; the CLI's default).
 
         The file is written under a temporary name in the same folder and renamed at the end,
@@ -106,13 +110,18 @@ class SamplingMethods:
                     "a path ending in .csv, .csv.gz, .parquet or .pq")
         check_param(owner, "chunk_size", chunk_size, _is_int(chunk_size) and chunk_size >= 1,
                     "an int >= 1")
+        for name, mark in (("sep", sep), ("decimal", decimal)):
+            check_param(owner, name, mark, isinstance(mark, str) and len(mark) == 1
+                        and mark not in "\r\n\"", "one character (not a quote or line break)")
+        check_param(owner, "decimal", decimal, decimal != sep, "unlike sep")
+        dialect = {"na_rep": str(na_rep), "sep": sep, "decimal": decimal}
         chunks = self._iter_chunks(n, chunk_size, conditions, random_state, batch_size, owner)
         if not progress:
-            return write_table_chunks(chunks, path, na_rep=str(na_rep))
+            return write_table_chunks(chunks, path, **dialect)
         from tqdm.auto import tqdm
 
         with tqdm(total=int(n), desc="sample", unit="row", unit_scale=True) as bar:
-            return write_table_chunks(_counted(chunks, bar), path, na_rep=str(na_rep))
+            return write_table_chunks(_counted(chunks, bar), path, **dialect)
 
     def _iter_chunks(self, n: int, chunk_size: int | None, conditions: Mapping[str, Any] | None,
                      random_state: Any, batch_size: int | None,

@@ -48,7 +48,8 @@ def test_a_semicolon_export_fit_accepts_evaluates_with_the_models_tokens(run, fi
     rep = json.loads((d / "r.json").read_text())
     read = rep["parameters"]["csv_read"]
     assert read["real"] == "separator ';', decimal mark ','; missing: the empty field, 'N/A'"
-    assert read["synthetic"] == "separator ',', decimal mark '.'; missing: the empty field, 'N/A'"
+    # sample wrote the release as the training CSV was written
+    assert read["synthetic"] == "separator ';', decimal mark ','; missing: the empty field, 'N/A'"
     assert rep["parameters"]["columns"]["bmi"] == "numerical"
     shapes = next(m for m in rep["metrics"] if m["name"] == "column_shapes")
     smoking = next(c for c in shapes["details"]["columns"] if c["column"] == "smoking")
@@ -94,12 +95,19 @@ def test_bad_dialect_options_get_clear_errors_and_write_nothing(run, fitted, arg
     assert not (d / "bad.html").exists()
 
 
-def test_semicolon_tab_separator_names_are_accepted(run, fitted):
+def test_a_separator_given_applies_to_every_csv_input(run, fitted):
     d = fitted
     res = run("evaluate", d / "train.csv", d / "syn.csv", "--sep", "semicolon",
-              "-o", d / "r4.html", "--quiet")
-    assert res.exit_code == 3  # the synthetic file is comma-separated: refused, named
-    assert "synthetic table syn.csv" in res.output
+              "-o", d / "r4.html", "--json", d / "r4.json", "--quiet")
+    assert res.exit_code in (0, 1), res.output  # both files are ';'-separated
+    read = json.loads((d / "r4.json").read_text())["parameters"]["csv_read"]
+    assert read["real"].startswith("separator ';'") and read["synthetic"].startswith(
+        "separator ';'")
+    pd.DataFrame({"age": [1.5] * 200, "bmi": [20.0] * 200}).to_csv(d / "plain.csv", index=False)
+    res = run("evaluate", d / "train.csv", d / "plain.csv", "--sep", "semicolon",
+              "-o", d / "r7.html", "--quiet")
+    assert res.exit_code == 3  # a comma-separated file read with ';': refused, named
+    assert "synthetic table plain.csv" in res.output
 
 
 def test_the_metadata_files_tokens_apply_and_a_broken_one_is_a_data_error(run, fitted):
