@@ -17,8 +17,9 @@ def metadata_command(data: str, output: str, sep: str | None, decimal: str | Non
                      na_values: tuple[str, ...]) -> None:
     """Detect the column types of DATA (CSV/Parquet) and write them as editable JSON.
 
-    Declare public knowledge by editing the file: "public_domain" (a category list) or
-    "public_bounds" ([low, high]) cost no privacy budget.
+    Declare public knowledge by editing the file: "public_domain" (a category list),
+    "public_bounds" ([low, high]) or "decimals" (a float column's rounding, e.g. 1) cost no
+    privacy budget.
     """
     import warnings
 
