@@ -163,9 +163,10 @@ def evaluate(
         key optional. By default each file's separator and decimal mark are sniffed by the
         rules ``tabsynth fit`` uses, and pandas' default tokens (``NA``, ``N/A``, ``null``,
         ``None``...) mean missing; ``na_values`` makes only the empty field and those tokens
-        missing, as ``tabsynth fit --na-values`` does. A model file's ``csv_format`` entry
-        (what ``tabsynth evaluate --model`` passes) is accepted as is. The report's
-        parameters say how each CSV file was read.
+        missing, as ``tabsynth fit --na-values`` does; without it, the ``na_values`` of
+        tabsynth ``metadata`` apply. A model file's ``csv_format`` entry (what ``tabsynth
+        evaluate --model`` passes) is accepted as is. The report's parameters say how each
+        CSV file was read.
 
     Raises
     ------
@@ -311,8 +312,11 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
     options = dict(options)
     meta = normalise_metadata(metadata)
     seeds = np.random.SeedSequence(random_state).spawn(5)
-    t_real, t_syn, t_hold = _load(real, synthetic, holdout, max_rows, seeds,
-                                  options["csv_format"])
+    csv_fmt = dict(options["csv_format"])
+    if csv_fmt.get("na_values") is None and meta is not None and meta.get("na_values"):
+        # tabsynth metadata names the table's missing tokens (``tabsynth fit`` reads with them)
+        csv_fmt = check_csv_format(csv_fmt | {"na_values": meta["na_values"]})
+    t_real, t_syn, t_hold = _load(real, synthetic, holdout, max_rows, seeds, csv_fmt)
     given_cols = [str(c) for c in t_real.frame.columns]
     kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
     if options.get("protected") is not None:  # fail fast, before any figure

@@ -189,15 +189,6 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
             meta = manifest["metadata"]
     if privacy_json:
         ledger = _read_json(privacy_json, "--privacy")
-    if csv_format["na_values"] is None:  # the metadata's tokens, if it names any
-        doc = meta
-        if isinstance(meta, str):
-            try:
-                doc = json.loads(Path(meta).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, ValueError):
-                doc = None  # evaluate() reports an unreadable metadata file (exit 3)
-        if isinstance(doc, dict) and isinstance(doc.get("na_values"), list):
-            csv_format["na_values"] = doc["na_values"]
     report = evaluate(real, synthetic, holdout=holdout, metadata=meta, target=target,
                       ledger=ledger, audit=audit, policy=pol, random_state=seed,
                       progress=not no_progress, max_rows=max_rows, conditions=conditions,

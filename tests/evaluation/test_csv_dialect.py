@@ -163,3 +163,16 @@ def test_separator_ties_and_threshold(text, sep) -> None:
     from tabsynth._csvread import sniff
 
     assert sniff_separator(text) == sep == sniff(text)[0]
+
+
+def test_metadata_na_values_apply_unless_csv_format_names_them(tmp_path) -> None:
+    df = pd.DataFrame({"kind": ["None", "x", "y", "None"] * 30, "v": range(120)})
+    df.to_csv(tmp_path / "r.csv", index=False)
+    meta = {"columns": {"kind": {"sdtype": "categorical"}, "v": {"sdtype": "numerical"}},
+            "na_values": ["n/a"]}
+    rep = evaluate(tmp_path / "r.csv", df, metadata=meta, **FAST)
+    assert rep.parameters["csv_read"]["real"].endswith("missing: the empty field, 'n/a'")
+    assert _shape(rep, "kind") == pytest.approx(1.0)  # "None" stays a value, as in fit
+    rep = evaluate(tmp_path / "r.csv", df, metadata=meta, csv_format={"na_values": ["None"]},
+                   **FAST)
+    assert rep.parameters["csv_read"]["real"].endswith("missing: the empty field, 'None'")
