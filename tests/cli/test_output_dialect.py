@@ -80,3 +80,37 @@ def test_sample_to_takes_a_dialect_and_refuses_a_bad_one(eu, tmp_path):
         with pytest.raises(ParameterError):
             model.sample_to(tmp_path / "y.csv", 50, **bad)
         assert not (tmp_path / "y.csv").exists()
+
+
+# -- neighbouring tables: what a DP model file records of the CSV's format ------------------
+
+def test_neighbouring_csvs_record_the_same_format(run, tmp_path):
+    """D and D' = D plus one adversarial row (extreme values, a missing cell), both written as
+    ';' / decimal-comma with 'N/A'. The format recorded for writing samples back (separator,
+    decimal mark, missing token) is the file's, like its column names and dtypes: identical in
+    both DP model files. (A user who wants nothing sniffed passes --sep and --decimal.)"""
+    import json
+
+    from tabsynth.artifact import read_manifest
+
+    rng = np.random.default_rng(2)
+    n = 200
+    d = pd.DataFrame({"age": np.round(rng.uniform(1, 90, n), 2),
+                      "bmi": np.round(rng.normal(28, 6, n), 1),
+                      "sex": rng.choice(["F", "M"], n)})
+    d.loc[d.index[:10], "bmi"] = np.nan
+    adversarial = pd.DataFrame({"age": [123456.789], "bmi": [np.nan], "sex": ["M"]})
+    meta = {"columns": {"age": {"sdtype": "numerical"}, "bmi": {"sdtype": "numerical"},
+                        "sex": {"sdtype": "categorical", "public_domain": ["F", "M"]}},
+            "na_values": ["N/A"]}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    formats = []
+    for name, df in (("d", d), ("d_prime", pd.concat([d, adversarial], ignore_index=True))):
+        df.to_csv(tmp_path / f"{name}.csv", sep=";", decimal=",", na_rep="N/A", index=False)
+        res = run("fit", tmp_path / f"{name}.csv", "-o", tmp_path / f"{name}.tsmodel",
+                  "--metadata", tmp_path / "meta.json", "--epsilon", "3", "--delta", "1e-5",
+                  "--epochs", "1", "--quiet")
+        assert res.exit_code == 0, res.output
+        formats.append(read_manifest(tmp_path / f"{name}.tsmodel")["csv_format"])
+    assert formats[0] == formats[1] == {"na_rep": "N/A", "na_values": ["", "N/A"],
+                                        "sep": ";", "decimal": ","}
