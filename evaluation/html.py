@@ -103,6 +103,9 @@ def _parameters(report: Report) -> dict[str, Any]:
     subs = params.pop("subsampling", [])
     params["columns evaluated"] = ", ".join(f"{c} ({k})" for c, k in cols.items())
     params["subsampling"] = "; ".join(subs)
+    read = params.pop("csv_read", None)
+    if read:  # how each CSV file was parsed, one line per table
+        params["CSV files read with"] = " | ".join(f"{role}: {how}" for role, how in read.items())
     return params
 
 

@@ -49,6 +49,11 @@ def test_a_csv_in_any_dialect_scores_as_its_frames(tmp_path, sep, decimal) -> No
     assert read["real"].startswith(f"separator {sep!r}, decimal mark {decimal!r}")
     assert read["synthetic"].startswith("separator ',', decimal mark '.'")
     assert "csv_read" not in from_frames.parameters  # frames: nothing was parsed
+    import html
+
+    page = html.unescape(from_files.to_html())
+    assert f"real: separator {sep!r}, decimal mark {decimal!r}" in page  # a line per table,
+    assert "{'real'" not in page  # not a dict's repr
 
 
 def test_gzip_csv_is_sniffed_too(tmp_path) -> None:
