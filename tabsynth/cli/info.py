@@ -34,8 +34,12 @@ def info_command(model_path: str, as_json: bool) -> None:
     if versions:
         click.echo("Built by: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
     click.echo("Parameters:")
+    budget = (manifest.get("ledger") or {}).get("budget") or {}
     for key, value in sorted(manifest.get("params", {}).items()):
-        click.echo(f"  {key:<24} {value!r}")
+        derived = ""
+        if key == "delta" and value is None and isinstance(budget.get("delta"), (int, float)):
+            derived = f"  (derived: {budget['delta']:g}, from a noisy row count; see the ledger)"
+        click.echo(f"  {key:<24} {value!r}{derived}")
     columns = manifest.get("metadata", {}).get("columns", {})
     click.echo(f"Columns ({len(columns)}):")
     for name, spec in columns.items():
@@ -44,6 +48,9 @@ def info_command(model_path: str, as_json: bool) -> None:
             extra.append("public domain")
         if spec.get("public_bounds") is not None:
             extra.append("public bounds")
+        if spec.get("decimals") is not None:
+            d = spec["decimals"]
+            extra.append(f"{d} decimal{'' if d == 1 else 's'}")
         note = f" ({', '.join(extra)})" if extra else ""
         click.echo(f"  {name:<30} {spec.get('sdtype')}{note}")
     summary = manifest.get("training", {}) or {}

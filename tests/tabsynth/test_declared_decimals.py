@@ -130,3 +130,20 @@ def test_json_round_trip_and_older_files(table, tmp_path):
 def test_changing_the_sdtype_drops_the_decimals(table):
     meta = _meta(table, bmi=1).update_column("bmi", sdtype="categorical")
     assert meta["bmi"].decimals is None
+
+
+def test_info_shows_declared_decimals_and_the_derived_delta(table, tmp_path):
+    from click.testing import CliRunner
+
+    from tabsynth.cli._app import _register, cli
+
+    model = ARSynthesizer(epsilon=3.0, epochs=1, batch_size=100, random_state=0, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(table, _meta(table, bmi=1))  # delta=None: derived from a noisy row count
+    model.save(tmp_path / "m.tsmodel")
+    _register()
+    out = CliRunner().invoke(cli, ["info", str(tmp_path / "m.tsmodel")]).output
+    assert "bmi                            numerical (public bounds, 1 decimal)" in out
+    delta = read_manifest(tmp_path / "m.tsmodel")["ledger"]["budget"]["delta"]
+    assert f"delta                    None  (derived: {delta:g}, from a noisy row count" in out
