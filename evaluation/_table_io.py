@@ -37,7 +37,7 @@ class Table:
     sha256: str
     fingerprint: str  # "file" or "csv"
     source: str | None  # file name when read from disk
-    sample: dict[str, Any] | None = None  # a partitioned dataset: what was read of it
+    sample: dict[str, Any] | None = None  # a folder or long file: what was read of it
     csv: dict[str, str] | None = None  # a CSV file: separator, decimal mark, missing tokens
 
     def summary(self) -> dict[str, Any]:
