@@ -106,11 +106,7 @@ def read_table(
         return src.copy()
     if not isinstance(src, (str, os.PathLike)):
         raise DataError(f"Expected a DataFrame or a file path, got {type(src).__name__}.")
-    for name, value in (("sep", sep), ("decimal", decimal)):
-        if value is not None and (not isinstance(value, str) or len(value) != 1):
-            from .errors import ParameterError
-
-            raise ParameterError(f"The {name} must be one character, got {value!r}.")
+    check_csv_marks(sep, decimal)
     path = Path(src)
     fmt = _format_of(path)
     if not path.exists():
@@ -150,6 +146,15 @@ def read_table(
         raise DataError(f"The file {str(path)!r} has a header but no rows.")
     _check_flat(df, f"The file {str(path)!r}")
     return df
+
+
+def check_csv_marks(sep: str | None, decimal: str | None) -> None:
+    """A given CSV separator and decimal mark are one character each (ParameterError)."""
+    for name, value in (("sep", sep), ("decimal", decimal)):
+        if value is not None and (not isinstance(value, str) or len(value) != 1):
+            from .errors import ParameterError
+
+            raise ParameterError(f"The {name} must be one character, got {value!r}.")
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike, *, na_rep: str | None = None,

@@ -168,13 +168,10 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
     ledger: Any = None
     meta: Any = metadata
     generator = None
-    csv_format = dict(options["csv"])
-    for name in ("sep", "decimal"):  # worded as fit's (tabsynth.io.read_table)
-        value = csv_format[name]
-        if value is not None and len(value) != 1:
-            from tabsynth.errors import ParameterError
+    from tabsynth.io import check_csv_marks
 
-            raise ParameterError(f"The {name} must be one character, got {value!r}.")
+    csv_format = dict(options["csv"])
+    check_csv_marks(csv_format["sep"], csv_format["decimal"])  # worded as fit's
     if model:
         manifest = read_model_file(model)
         model_csv = manifest.get("csv_format")
