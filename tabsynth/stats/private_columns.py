@@ -26,12 +26,20 @@ from ..privacy import (
     PrivacyWarning,
     gmm_modes_from_histogram,
     quantiles_from_histogram,
+    UtilityWarning,
     threshold_for,
 )
 from ..privacy.bounds import bounds_grid_counts, dp_bounds_from_counts
 from ..privacy.mechanisms import discover_categories_from_counts, noisy_counts
 from .categories import OTHER
-from .dp_histogram import histogram_counts, histogram_edges, point_values, tighten
+from .dp_histogram import (
+    CLIP_WARN_SHARE,
+    clipped_rows,
+    histogram_counts,
+    histogram_edges,
+    point_values,
+    tighten,
+)
 from .noise_cells import drop_noise_bins as _drop_noise_bins
 from .noise_cells import even_out_noise_cells as _even_out_noise_cells
 from .schema import N_QUANTILES, CategoricalStats, DatetimeStats, NumericStats
@@ -76,6 +84,7 @@ class DPContext:
         self.max_modes = max_modes
         self.extra_delta = extra_delta
         self._n_estimates: list[tuple[float, float]] = []  # (estimate, variance)
+        self._clipped: list[tuple[str, float, str]] = []  # (column, noisy rows, bound)
 
     def charge(self, entry: LedgerEntry) -> None:
         self.ledger.add(LedgerEntry(**{**entry.to_dict(), "note": self.note}), enforce=False)
@@ -94,6 +103,30 @@ class DPContext:
 
     def count(self, estimate: float, variance: float) -> None:
         self._n_estimates.append((estimate, variance))
+
+    def note_clipped(self, name: str, rows: float, hi: float, is_dt: bool) -> None:
+        """Note a column's noisy count of rows clipped to its DP upper bound
+        (:func:`~tabsynth.stats.dp_histogram.clipped_rows`); :meth:`warn_clipped` reports."""
+        if rows > 0:
+            bound = (str(pd.Timestamp("1970-01-01") + pd.to_timedelta(hi, unit="s"))
+                     if is_dt else f"{hi:g}")
+            self._clipped.append((name, rows, bound))
+
+    def warn_clipped(self) -> None:
+        """One warning per column whose clipped rows are at least ``CLIP_WARN_SHARE`` of the
+        noisy row count (post-processing of released counts; nothing is saved)."""
+        n = self.n_rows()
+        for name, rows, bound in self._clipped:
+            share = min(rows / n, 1.0) if n else 1.0
+            if share < CLIP_WARN_SHARE:
+                continue
+            warnings.warn(
+                f"Column {name!r}: about {100 * share:.0f}% of the rows (a DP estimate) lie at "
+                f"or above its DP upper bound {bound} and were clipped to it: the bounds "
+                "histogram could not see the column's upper range above its noise (too few "
+                "rows per bin). The synthetic column will not reach those values. Declare the "
+                "column's public_bounds in the metadata, or raise epsilon or the share of it "
+                "spent on preprocessing.", UtilityWarning, stacklevel=2)
 
     def n_rows(self) -> int | None:
         if not self._n_estimates:
@@ -294,6 +327,8 @@ def continuous_stats(ctx: DPContext, name: str, col: ColumnMetadata, lo: float, 
 
     # -- post-processing --
     hist = counts[:-1]
+    if not public and edges is not None:
+        ctx.note_clipped(name, clipped_rows(hist, edges, aligned, ctx.nm, is_integer), hi, is_dt)
     present_mass = float(np.clip(_drop_noise_bins(hist, ctx.nm), 0.0, None).sum())
     miss = max(float(counts[-1]), 0.0)
     missing_rate = miss / (miss + present_mass) if miss + present_mass > 0 else 0.0

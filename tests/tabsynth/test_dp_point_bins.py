@@ -36,13 +36,15 @@ def _points(edges: np.ndarray) -> list[float]:
 
 
 # ------------------------------------------------------------------------------ the layout
-def test_lower_bound_and_zero_get_point_bins():
+def test_the_bounds_and_zero_get_point_bins():
+    """The upper bound's point bin (2026-12-07) holds the rows clipped to a DP bound
+    (test_dp_clipped_warning.py)."""
     edges, aligned = histogram_edges(0.0, 1e5, False, 100, True)
-    assert not aligned and _points(edges) == [0.0]
+    assert not aligned and _points(edges) == [0.0, 1e5]
     edges, _ = histogram_edges(-50.0, 150.0, False, 100, True)
-    assert _points(edges) == [-50.0, 0.0]
+    assert _points(edges) == [-50.0, 0.0, 150.0]
     edges, _ = histogram_edges(10.0, 1e4, True, 100, True)  # integers, wider than the bins
-    assert _points(edges) == [10.0]
+    assert _points(edges) == [10.0, 1e4]
 
 
 def test_a_non_negative_range_gets_geometric_detail():
@@ -77,7 +79,7 @@ def test_counts_put_exact_points_in_their_bins():
     assert c[lower_pt] == 2  # -50 and -60 (clipped to the lower bound)
     assert c[zero_pt] == 2
     assert c[zero_pt + 1] == 1 and c[zero_pt - 1] == 1  # 1e-9 and -1e-9 beside the point
-    assert c[nb - 1] == 2 and c[nb] == 1  # the top bin holds the upper bound; NaN: missing
+    assert c[nb - 1] == 2 and c[nb] == 1  # the upper bound's point bin; NaN: missing
     assert c.sum() == len(x)
 
 
