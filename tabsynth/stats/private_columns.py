@@ -24,9 +24,9 @@ from ..privacy import (
     Ledger,
     LedgerEntry,
     PrivacyWarning,
+    UtilityWarning,
     gmm_modes_from_histogram,
     quantiles_from_histogram,
-    UtilityWarning,
     threshold_for,
 )
 from ..privacy.bounds import bounds_grid_counts, dp_bounds_from_counts

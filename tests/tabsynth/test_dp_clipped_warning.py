@@ -4,10 +4,11 @@ Under DP a numeric column's bounds come from a noisy histogram on a fixed grid: 
 fewer rows than the noise shows are cut off and their values clipped to the bound. On a small
 table that can be most of a column (600 rows of 8 columns at epsilon 1: half zeros, half
 amounts around 20 gave the DP range [0, 0.001], so every synthetic amount came out near
-0.001) and nothing said so. The column's DP histogram over its bounds holds the clipped rows in its top bin,
-above the bound of the highest accepted grid bin, which no row of those bins reaches: an
-excess there, beyond the noise, is clipped mass. The warning is post-processing of that
-noisy histogram (already charged): it adds no measurement and writes nothing to the model.
+0.001) and nothing said so. No row of the accepted grid bins equals a DP upper bound, so the
+rows that the column's DP histogram counts in its zero-width bin at the bound (or, one bin
+per integer, at the top integer, less the rows the density below predicts there) are rows
+clipped to it. The warning is post-processing of that noisy histogram (already charged): it
+adds no measurement and writes nothing to the model.
 
 Neighbouring tables first: D and D' = D plus one row above the column's range spend the
 same (the same measurements, the same noise scale), and the warning reads only the noisy
