@@ -5,10 +5,10 @@ Rare events:
 * ``--oversample COL=VALUE --ratio R --data REAL.csv`` writes REAL plus synthetic rows of class
   VALUE (exact, through the conditional vector) until count(VALUE) / count(largest other class)
   reaches R (:func:`tabsynth.sampling.augment.oversample_table`).
-* ``--rare COL[:Q]`` generates N rows from a rare region of COL
-  (:func:`tabsynth.sampling.rare.sample_rare`): a numeric column's tail beyond the model's
-  quantile Q (default 0.05; ``--tail``), or a categorical column's categories rarer than Q
-  (default 0.02).
+* ``--rare COL[:Q]`` generates N rows from a rare region of COL, streamed in ``--chunk-size``
+  chunks (:func:`tabsynth.sampling.rare.iter_rare_chunks`): a numeric column's tail beyond
+  the model's quantile Q (default 0.05; ``--tail``), or a categorical column's categories
+  rarer than Q (default 0.02).
 
 At scale: ``--partitions P`` writes OUT as a folder of P Parquet files from independent seeded
 partitions, ``--workers W`` processes in parallel, or Dask workers with ``--engine dask``
@@ -18,7 +18,10 @@ partitions, ``--workers W`` processes in parallel, or Dask workers with ``--engi
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import click
 
@@ -186,7 +189,7 @@ def sample_command(
                           na_values=list(na_values) or csv_format.get("na_values"),
                           text_columns=_text_columns(model))
         table = oversample_table(model, real, column=column, value=value, ratio=ratio,
-                                 random_state=seed)
+                                 random_state=seed, progress=not quiet)
         write_table(table, output, na_rep=real.attrs.get("na_rep", na_rep),
                     **written_like(real.attrs.get("csv") or csv_format))  # as --data was
         seconds = time.perf_counter() - start
@@ -197,15 +200,18 @@ def sample_command(
         return
     parsed = parse_conditions(conditions, cats) if conditions else None
     if rare is not None:
-        from tabsynth.io import write_table
-        from tabsynth.sampling.rare import sample_rare
+        import tabsynth.io
+        from tabsynth.sampling.rare import iter_rare_chunks
 
         column, q = _parse_rare(rare)
         discrete = column in cats
         kwargs = ({"rare_threshold": q} if discrete else {"quantile": q, "tail": tail})
-        table = sample_rare(model, n, column=column, conditions=parsed, random_state=seed,
-                            **{k: v for k, v in kwargs.items() if v is not None or k == "tail"})
-        write_table(table, output, na_rep=na_rep, **dialect)
+        chunks = iter_rare_chunks(  # checked here, generated chunk by chunk as written
+            model, n, chunk_size=chunk_size, column=column, conditions=parsed,
+            random_state=seed,
+            **{k: v for k, v in kwargs.items() if v is not None or k == "tail"})
+        with _progress(n, "sample --rare", not quiet) as counted:
+            tabsynth.io.write_table_chunks(counted(chunks), output, na_rep=na_rep, **dialect)
     else:
         extra = {"na_rep": na_rep} if na_rep and _accepts(model.sample_to, "na_rep") else {}
         if dialect != {"sep": ",", "decimal": "."} and _accepts(model.sample_to, "sep"):
@@ -225,6 +231,24 @@ def sample_command(
     click.echo(f"Wrote {n:,} rows to {output} in {seconds:.1f} s.")
 
 
+@contextlib.contextmanager
+def _progress(total: int, desc: str, shown: bool) -> Iterator[Callable[[Iterable[Any]],
+                                                                     Iterator[Any]]]:
+    """A bar over ``total`` rows (``shown``), moved by each chunk handed through the
+    function it yields (chunks unchanged)."""
+    if not shown:
+        yield lambda chunks: iter(chunks)
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=int(total), desc=desc, unit="row", unit_scale=True) as bar:
+        def counted(chunks: Iterable[Any]) -> Iterator[Any]:
+            for chunk in chunks:
+                yield chunk
+                bar.update(len(chunk))
+        yield counted
+
+
 def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tuple[str, ...],
                     oversample: str | None, rare: str | None, seed: int | None,
                     chunk_size: int, partitions: int | None, workers: int, overwrite: bool,
@@ -232,7 +256,6 @@ def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tup
                     scheduler_timeout: float | None = None, *, progress: bool = True) -> None:
     """``--partitions P [--workers W] [--engine dask] [--overwrite]``: a partitioned Parquet
     dataset."""
-    import contextlib
 
     from tabsynth.errors import ParameterError
     from tabsynth.models.registry import load

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_attributes
 
-__all__ = ["Oversampler", "oversample_table", "resolve_sampling_strategy", "sample_rare",
-           "sample_to_dataset"]
+__all__ = ["Oversampler", "iter_rare_chunks", "oversample_table", "resolve_sampling_strategy",
+           "sample_rare", "sample_to_dataset"]
 
 _LAZY = {
     "Oversampler": ("tabsynth.sampling.oversampler", "Oversampler"),
+    "iter_rare_chunks": ("tabsynth.sampling.rare", "iter_rare_chunks"),
     "oversample_table": ("tabsynth.sampling.augment", "oversample_table"),
     "resolve_sampling_strategy": ("tabsynth.sampling.strategy", "resolve_sampling_strategy"),
     "sample_rare": ("tabsynth.sampling.rare", "sample_rare"),
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .augment import oversample_table
     from .oversampler import Oversampler
     from .partitioned import sample_to_dataset
-    from .rare import sample_rare
+    from .rare import iter_rare_chunks, sample_rare
     from .strategy import resolve_sampling_strategy
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)

@@ -31,6 +31,7 @@ __all__ = ["MAX_NEW_ROWS", "oversample_table"]
 #: Most synthetic rows one call adds (bounds time and memory; a larger ratio is refused).
 MAX_NEW_ROWS = 10_000_000
 _SHOWN = 10  # values an error message lists at most
+_CHUNK = 50_000  # synthetic rows generated per chunk (the progress bar's steps)
 
 
 def _short(values: list) -> str:
@@ -139,13 +140,15 @@ def oversample_table(
     value: Any,
     ratio: float,
     random_state: int | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Real rows of ``data`` plus rows of class ``column == value`` from a FITTED ``model``.
 
     Synthetic rows are added until ``count(value) / count(largest other class) >= ratio``;
     they are generated exactly through the conditional vector (post-processing of the model:
     it costs no epsilon, but the returned table holds the real rows). Used by
-    ``tabsynth sample MODEL --oversample COL=VALUE --ratio R --data REAL.csv``.
+    ``tabsynth sample MODEL --oversample COL=VALUE --ratio R --data REAL.csv``, which passes
+    ``progress=True`` (a bar over the synthetic rows; the rows are the same either way).
 
     Raises
     ------
@@ -195,6 +198,18 @@ def oversample_table(
             "sample the class in chunks with -n N --condition COL=VALUE (written to disk "
             "chunk by chunk)."
         )
-    extra = model.sample(n_new, conditions={column: key}, random_state=random_state)
+    chunks = model._iter_chunks(n_new, _CHUNK, {column: key}, random_state, None,
+                                "oversample_table")
+    if progress:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=n_new, desc="sample --oversample", unit="row", unit_scale=True) as bar:
+            parts = []
+            for chunk in chunks:
+                parts.append(chunk)
+                bar.update(len(chunk))
+    else:
+        parts = list(chunks)
+    extra = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     extra = fill_unmodelled(df, extra, model)
     return pd.concat([df.reset_index(drop=True), extra], ignore_index=True)

@@ -22,7 +22,7 @@ with ``model.sample(n, conditions=...)``.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,8 @@ import pandas as pd
 
 from ..errors import ConditionError, ParameterError, check_param
 
-__all__ = ["rare_categories", "rare_conditions", "sample_rare", "tail_cutoffs"]
+__all__ = ["iter_rare_chunks", "rare_categories", "rare_conditions", "sample_rare",
+           "tail_cutoffs"]
 
 _TAILS = ("upper", "lower", "both")
 
@@ -195,7 +196,7 @@ def sample_rare(
 
     Parameters
     ----------
-    model : fitted CTGAN / TVAE
+    model : fitted CTGAN / TVAE / ARSynthesizer
     n : int
         Rows returned (exactly).
     column : str
@@ -211,14 +212,51 @@ def sample_rare(
         Further conditions, combined with the rare region (e.g. ``{"income": ">50K"}``).
     random_state : int, optional
 
+    The rows of the parts come in random order (:func:`iter_rare_chunks` with one chunk;
+    ``tabsynth sample --rare`` streams them in chunks of bounded size).
+
     Raises
     ------
     ConditionError
         Unknown column, no rare category, or the model cannot produce the region within the
         rejection budget (the message names the condition).
     """
+    chunks = list(iter_rare_chunks(
+        model, n, chunk_size=None, column=column, quantile=quantile, tail=tail,
+        rare_threshold=rare_threshold, weights=weights, conditions=conditions,
+        random_state=random_state, batch_size=batch_size))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def iter_rare_chunks(
+    model: Any,
+    n: int,
+    *,
+    chunk_size: int | None,
+    column: str,
+    quantile: float | None = None,
+    tail: str = "upper",
+    rare_threshold: float | None = None,
+    weights: str = "uniform",
+    conditions: Mapping[str, Any] | None = None,
+    random_state: int | None = None,
+    batch_size: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """:func:`sample_rare`'s ``n`` rows as DataFrames of ``chunk_size`` rows (the last one
+    shorter; ``None``: one chunk), generated as they are asked for: memory holds a chunk per
+    part, not the release.
+
+    Each part (a tail, a rare category) is generated exactly through the model's own chunked
+    sampling. A chunk takes from every part a multivariate hypergeometric count of the rows
+    that part still owes, shuffled inside the chunk: the distribution of a random
+    permutation of all the parts' rows cut into chunks. Arguments, conditions and the rare
+    region are checked before the first chunk is asked for.
+    """
     check_param("sample_rare", "n", n, isinstance(n, numbers.Integral) and not isinstance(
         n, bool) and n >= 1, "an int >= 1")
+    check_param("sample_rare", "chunk_size", chunk_size, chunk_size is None or (
+        isinstance(chunk_size, numbers.Integral) and not isinstance(chunk_size, bool)
+        and chunk_size >= 1), "None or an int >= 1")
     check_param("sample_rare", "weights", weights, weights in ("uniform", "frequency"),
                 "'uniform' or 'frequency'")
     if conditions is not None and column in conditions:
@@ -236,18 +274,51 @@ def sample_rare(
     else:
         w = np.ones(len(parts))
     sizes = _split(int(n), w)
+    chunk = int(chunk_size or n)
     rng = np.random.default_rng(random_state)
-    frames = []
+    streams = []
     for part, size in zip(parts, sizes, strict=True):
-        if size == 0:
-            continue
-        cond = {**(conditions or {}), **part}
-        frames.append(model.sample(size, conditions=cond,
-                                   random_state=int(rng.integers(2**31 - 1)),
-                                   batch_size=batch_size))
-    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    if len(frames) > 1:
+        seed = int(rng.integers(2**31 - 1))  # drawn for every part, as before
+        if size:
+            streams.append(_Part(model._iter_chunks(
+                size, min(chunk, size), {**(conditions or {}), **part}, seed, batch_size,
+                "sample_rare"), size))
+    return _interleave(streams, int(n), chunk, rng)
+
+
+class _Part:
+    """One part's rows, taken ``k`` at a time from its chunk stream."""
+
+    def __init__(self, chunks: Iterator[pd.DataFrame], size: int) -> None:
+        self.chunks, self.owed, self.buffer = chunks, size, pd.DataFrame()
+
+    def take(self, k: int) -> pd.DataFrame:
+        while len(self.buffer) < k:
+            self.buffer = pd.concat([self.buffer, next(self.chunks)], ignore_index=True)
+        out, self.buffer = self.buffer.iloc[:k], self.buffer.iloc[k:].reset_index(drop=True)
+        self.owed -= k
+        return out
+
+
+def _chunk_counts(rng: np.random.Generator, owed: np.ndarray, k: int) -> np.ndarray:
+    """How many of a chunk's ``k`` rows each part gives: a multivariate hypergeometric draw
+    from the rows the parts still owe."""
+    return rng.multivariate_hypergeometric(np.asarray(owed, dtype=np.int64), int(k))
+
+
+def _interleave(parts: list[_Part], n: int, chunk: int,
+                rng: np.random.Generator) -> Iterator[pd.DataFrame]:
+    if len(parts) == 1:  # one part: its own chunks, in its own random order
+        yield from parts[0].chunks
+        return
+    emitted = 0
+    while emitted < n:
+        k = min(chunk, n - emitted)
+        counts = _chunk_counts(rng, np.array([p.owed for p in parts]), k)
+        out = pd.concat([p.take(int(c)) for p, c in zip(parts, counts, strict=True) if c],
+                        ignore_index=True)
         out = out.iloc[rng.permutation(len(out))].reset_index(drop=True)
-    if len(out) != n:  # pragma: no cover - model.sample guarantees the count
-        raise ConditionError(f"sample_rare produced {len(out)} rows instead of {n}.")
-    return out
+        if len(out) != k:  # pragma: no cover - each part's sampling guarantees its count
+            raise ConditionError(f"sample_rare produced {len(out)} rows instead of {k}.")
+        emitted += k
+        yield out
