@@ -146,6 +146,10 @@ def _dtype_problems(real: Table, others: list[Table], real_cols: list[str]) -> l
     return problems
 
 
+#: The name pandas reads an unnamed CSV column under ("Unnamed: 0"), a written index's.
+_WRITTEN_INDEX = re.compile(r"Unnamed: \d+(_level_\d+)?")
+
+
 def prepare(
     real: Table,
     synthetic: Table,
@@ -179,6 +183,12 @@ def prepare(
                             f"table{hint}")
         if extra:
             problems.append(f"the {t.role} table has column(s) {extra} not in the real table")
+        index_like = [c for c in missing + extra if _WRITTEN_INDEX.fullmatch(c)]
+        if index_like:
+            problems.append(
+                f"column(s) {index_like} look like a row index written into the file (pandas' "
+                "to_csv writes one, unnamed, unless index=False): write the file with "
+                "index=False, or drop the column")
     try:
         kinds = infer_kinds(real.frame, metadata) if len(real.frame) else {}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -29,6 +29,24 @@ def test_column_sets_differ_lists_missing_and_extra(tables) -> None:
     assert "lacks column(s) ['age', 'sex']" in msg and "['extra']" in msg
 
 
+@pytest.mark.parametrize("role", ["synthetic", "real"])
+def test_a_written_row_index_is_named_as_such(tables, tmp_path, role) -> None:
+    """A file written by ``to_csv`` with its index gets an unnamed first column (pandas reads
+    it as 'Unnamed: 0'): the message says what it probably is and what to do, whichever file
+    has it; a column that is merely extra gets no such hint."""
+    train, _, syn = tables
+    paths = {"real": tmp_path / "real.csv", "synthetic": tmp_path / "syn.csv"}
+    train.to_csv(paths["real"], index=role == "real")
+    syn.to_csv(paths["synthetic"], index=role == "synthetic")
+    with pytest.raises(EvaluationDataError) as err:
+        evaluate(str(paths["real"]), str(paths["synthetic"]), **FAST)
+    msg = str(err.value)
+    assert "'Unnamed: 0'" in msg and "row index" in msg and "index=False" in msg
+    with pytest.raises(EvaluationDataError) as err:
+        evaluate(train, syn.assign(extra=1), **FAST)
+    assert "row index" not in str(err.value)
+
+
 def test_dtype_disagreement_names_column(tables) -> None:
     train, _, syn = tables
     bad = syn.assign(age=syn["age"].astype(str) + " years")
