@@ -198,7 +198,8 @@ def _bottom_k(blocks: Any, k: int, rng: np.random.Generator, take: Any,
 
 
 class _NotLines(Exception):
-    """The file is not one row a line (a quote, bare CR line ends, a longer row)."""
+    """The file is not one row a line (a quote, bare CR line ends, a longer row), or not
+    UTF-8: pandas' text pass reads it (and reports what is wrong)."""
 
 
 def _sampled_lines(path: Path, sep: str, max_rows: int,
@@ -262,6 +263,11 @@ def _checked(text: bytes, header: list[bytes], bsep: bytes, blank: bytes) -> lis
     if b'"' in text or (b"\r" in text and text.count(b"\r") != text.count(b"\r\n")
                         + text.endswith(b"\r")):
         raise _NotLines
+    if not text.isascii():  # pandas' read decodes every line: one that is not UTF-8 is its error
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotLines from None
     raw = np.frombuffer(text, dtype=np.uint8)
     ends = np.flatnonzero(raw == 10)
     at = np.flatnonzero(raw == bsep[0])

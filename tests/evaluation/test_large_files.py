@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabsynth.evaluation import _csvdialect, evaluate
+from tabsynth.evaluation import EvaluationDataError, _csvdialect, evaluate
 from tabsynth.evaluation._table_io import load_table
 
 FAST = {"random_state": 0, "progress": False}
@@ -111,11 +111,13 @@ def test_the_line_pass_keeps_the_same_rows_as_the_text_pass(tmp_path, small_chun
     assert fast.sample == slow.sample and fast.sample["rows_total"] == 2_500
 
 
-@pytest.mark.parametrize("odd", ["quoted", "ragged", "cr_only"])
+@pytest.mark.parametrize("odd", ["quoted", "ragged", "cr_only", "latin1"])
 def test_files_the_line_pass_cannot_read_go_to_the_text_pass(tmp_path, small_chunks,
                                                             monkeypatch, odd) -> None:
     """A quote (a field may hold a separator or a line break), a line with more fields than
-    the header (pandas' error names it), or bare CR line ends: pandas reads the file."""
+    the header (pandas' error names it), bare CR line ends, or a byte that is not UTF-8
+    (pandas' read reports it, where the line pass would skip an unsampled line): pandas
+    reads the file."""
     df = _table(2_500).astype({"kind": str})
     if odd == "quoted":
         df.loc[1_700, "kind"] = "a;b\nc"
@@ -126,10 +128,17 @@ def test_files_the_line_pass_cannot_read_go_to_the_text_pass(tmp_path, small_chu
         text = "\n".join(lines)
     if odd == "cr_only":
         text = text.replace("\n", "\r")
-    (tmp_path / "big.csv").write_bytes(text.encode("utf-8"))
+    data = text.encode("utf-8")
+    if odd == "latin1":  # one byte that is not UTF-8, deep in the file
+        cut = data.index(b"\n", len(data) - 2_000)
+        data = data[:cut] + "é".encode("latin-1") + data[cut:]
+    (tmp_path / "big.csv").write_bytes(data)
     assert _csvdialect._sampled_lines(tmp_path / "big.csv", ";", 1_000, 7) is None
     if odd == "ragged":
         with pytest.raises(Exception, match="line 1801|Expected 3 fields"):
+            load_table(tmp_path / "big.csv", "synthetic", max_rows=1_000, seed=7)
+    elif odd == "latin1":
+        with pytest.raises(EvaluationDataError, match="not valid UTF-8"):
             load_table(tmp_path / "big.csv", "synthetic", max_rows=1_000, seed=7)
     else:  # (bare CR line ends are not sniffed: the separator is given)
         t = load_table(tmp_path / "big.csv", "synthetic", max_rows=1_000, seed=7,
