@@ -213,8 +213,8 @@ def _sampled_lines(path: Path, sep: str, max_rows: int,
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     blank = b" \t\r\n\x0b\x0c".replace(sep.encode(), b"")
     bsep = sep.encode("utf-8")
-    if len(bsep) != 1:  # a separator beyond ASCII: pandas reads the file
-        return None
+    if len(bsep) != 1 or path.suffix.lower() in _OTHER_COMPRESSION:
+        return None  # a separator beyond ASCII, or a compression only pandas opens
     header: list[bytes] = []
 
     def lines() -> Any:
@@ -254,6 +254,7 @@ def _sampled_lines(path: Path, sep: str, max_rows: int,
 
 #: Bytes read at once by :func:`_sampled_lines`.
 _LINE_BLOCK = 16 << 20
+_OTHER_COMPRESSION = (".bz2", ".xz", ".zip", ".zst", ".tar")
 
 
 def _checked(text: bytes, header: list[bytes], bsep: bytes, blank: bytes) -> list[bytes]:
