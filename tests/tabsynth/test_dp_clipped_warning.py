@@ -111,14 +111,19 @@ def test_one_row_above_the_bound_moves_only_the_top_point_bin(lo, hi, integer):
 
 def test_the_warning_is_not_written_to_the_model_file(tmp_path):
     """Nothing of the check travels: the model file of a fit that warned holds no trace of
-    the warning (the ledger is the same as a fit's that did not)."""
+    the warning. (The fit's own noise: about 1 draw in 30 puts the bound at 50, with fewer
+    rows above it, and no warning; up to four fits, the first that warns is saved. One CI
+    run met such a draw with a single fit.)"""
     from tabsynth import ARSynthesizer
 
-    df = _small()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        m = ARSynthesizer(epochs=1, epsilon=1.0).fit(df, metadata=META)
-    assert any("clipped" in str(w.message) for w in caught)
+    for _ in range(4):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m = ARSynthesizer(epochs=1, epsilon=1.0).fit(_small(), metadata=META)
+        if any("clipped" in str(w.message) for w in caught):
+            break
+    else:
+        pytest.fail("four DP fits of the 200-row table gave no clipping warning")
     path = m.save(tmp_path / "m.tsmodel")
     assert b"clipped" not in path.read_bytes()
 
