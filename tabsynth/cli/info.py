@@ -41,6 +41,7 @@ def info_command(model_path: str, as_json: bool) -> None:
             derived = f"  (derived: {budget['delta']:g}, from a noisy row count; see the ledger)"
         click.echo(f"  {key:<24} {value!r}{derived}")
     columns = manifest.get("metadata", {}).get("columns", {})
+    stats = (manifest.get("stats") or {}).get("columns", {}) or {}
     click.echo(f"Columns ({len(columns)}):")
     for name, spec in columns.items():
         extra = []
@@ -51,6 +52,7 @@ def info_command(model_path: str, as_json: bool) -> None:
         if spec.get("decimals") is not None:
             d = spec["decimals"]
             extra.append(f"{d} decimal{'' if d == 1 else 's'}")
+        extra += _modelled(stats.get(name) or {}, spec)
         note = f" ({', '.join(extra)})" if extra else ""
         click.echo(f"  {name:<30} {spec.get('sdtype')}{note}")
     summary = manifest.get("training", {}) or {}
@@ -67,3 +69,25 @@ def info_command(model_path: str, as_json: bool) -> None:
 
         click.echo("Privacy ledger:")
         click.echo(Ledger.from_dict(ledger).summary())
+
+
+def _modelled(st: dict, spec: dict) -> list[str]:
+    """What the model's statistics hold of a column: its range (numeric, datetime; "DP
+    bounds" when a DP measurement set it) or its number of categories."""
+    kind = st.get("kind")
+    if kind in ("numeric", "datetime") and "lower" in st and "upper" in st:
+        lo, hi = float(st["lower"]), float(st["upper"])
+        if kind == "datetime":
+            from datetime import datetime, timedelta
+
+            epoch = datetime(1970, 1, 1)
+            text = (f"range [{epoch + timedelta(seconds=lo)}, "
+                    f"{epoch + timedelta(seconds=hi)}]")
+        else:
+            text = f"range [{lo:g}, {hi:g}]"
+        dp = st.get("source") == "dp" and spec.get("public_bounds") is None
+        return [text + (", DP bounds" if dp else "")]
+    if kind == "categorical" and st.get("categories") is not None:
+        n = len(st["categories"])
+        return [f"{n} categor{'y' if n == 1 else 'ies'}"]
+    return []

@@ -144,6 +144,6 @@ def test_info_shows_declared_decimals_and_the_derived_delta(table, tmp_path):
     model.save(tmp_path / "m.tsmodel")
     _register()
     out = CliRunner().invoke(cli, ["info", str(tmp_path / "m.tsmodel")]).output
-    assert "bmi                            numerical (public bounds, 1 decimal)" in out
+    assert "bmi                            numerical (public bounds, 1 decimal, range [" in out
     delta = read_manifest(tmp_path / "m.tsmodel")["ledger"]["budget"]["delta"]
     assert f"delta                    None  (derived: {delta:g}, from a noisy row count" in out
