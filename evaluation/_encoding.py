@@ -12,10 +12,19 @@ from ._schema import Kind
 CONTINUOUS = ("numerical", "datetime")
 
 
+def naive_utc(s: pd.Series) -> pd.Series:
+    """A datetime column without its time zone: a tz-aware one converted to UTC first (so
+    instants compare across zones, and naive times count as UTC)."""
+    if getattr(s.dt, "tz", None) is not None:
+        return s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s
+
+
 def as_float(s: pd.Series) -> np.ndarray:
-    """A numeric/datetime/boolean column as float64 (missing -> nan; datetimes as int64 ns)."""
+    """A numeric/datetime/boolean column as float64 (missing -> nan; datetimes as int64 ns,
+    in UTC where the column has a time zone)."""
     if pd.api.types.is_datetime64_any_dtype(s):
-        out = s.astype("datetime64[ns]").to_numpy().astype("int64").astype("float64")
+        out = naive_utc(s).astype("datetime64[ns]").to_numpy().astype("int64").astype("float64")
         out[s.isna().to_numpy()] = np.nan
         return out
     return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()

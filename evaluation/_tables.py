@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._encoding import naive_utc
 from ._schema import Kind, infer_kinds
 from ._table_io import Table, load_dataset_sample, load_table, sha256_frame
 from .errors import EvaluationDataError, EvaluationWarning
@@ -244,7 +245,7 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             out[c] = s.astype("float64")
         elif pd.api.types.is_datetime64_any_dtype(s):
-            out[c] = s.astype("datetime64[ns]")
+            out[c] = naive_utc(s).astype("datetime64[ns]")
         else:
             out[c] = s.astype("str")
     return pd.DataFrame(out)

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ._encoding import naive_utc
+
 __all__ = [
     "EncodedRows",
     "GowerEncoder",
@@ -49,9 +51,7 @@ _MISSING = "\x00<missing>"
 def _as_float(s: pd.Series, kind: str) -> np.ndarray:
     """A numerical or datetime column as float64 (datetimes in seconds; missing is NaN)."""
     if kind == "datetime":
-        dt = pd.to_datetime(s, errors="coerce")
-        if getattr(dt.dt, "tz", None) is not None:
-            dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
+        dt = naive_utc(pd.to_datetime(s, errors="coerce"))
         out = (dt - pd.Timestamp("1970-01-01")) / pd.Timedelta(1, "s")
         return np.asarray(out, dtype=np.float64)
     if pd.api.types.is_bool_dtype(s):

@@ -113,14 +113,18 @@ def _cast_like(raw: str, categories: list[Any] | None) -> Any:
 
 
 def parse_conditions(
-    items: tuple[str, ...], categories_of: dict[str, list[Any]]
+    items: tuple[str, ...], categories_of: dict[str, list[Any]],
+    datetime_columns: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, Any]:
     """Parse ``col=value`` / ``col>=x`` / ``col<x`` strings into a conditions mapping.
 
     ``categories_of`` maps each conditionable (categorical/boolean) column to its categories so
-    that ``fraud=1`` selects the integer category 1. Numeric comparisons become ranges
-    ``(low, high)`` with ``None`` for an open end; ``>``/``<`` are treated as ``>=``/``<=``
-    (the generator's values are continuous, so the difference has probability zero).
+    that ``fraud=1`` selects the integer category 1. Comparisons become ranges ``(low, high)``
+    with ``None`` for an open end; ``>``/``<`` are treated as ``>=``/``<=`` (the generator's
+    values are continuous, so the difference has probability zero). A bound is a number, or
+    the text as written where it is not one (a date: ``when>=2024-06-01``), which the model or
+    the evaluator checks against the column's type; on ``datetime_columns`` it is always the
+    text (``when>=2024`` is a year, not the number 2024).
     """
     out: dict[str, Any] = {}
     for item in items:
@@ -135,16 +139,19 @@ def parse_conditions(
                 raise ConditionError(f"The column {col!r} is conditioned twice.")
             out[col] = _cast_like(val, categories_of.get(col))
             continue
-        try:
-            number = float(val)
-        except ValueError:
-            raise ConditionError(
-                f"The condition {item!r} compares {col!r} with {val!r}, which is not a number."
-            ) from None
+        bound: Any = val
+        if col not in datetime_columns:
+            try:
+                bound = float(val)
+            except ValueError:
+                if not val:
+                    raise ConditionError(
+                        f"The condition {item!r} compares {col!r} with nothing: write "
+                        f"{col}{op}x (a number, or a date on a datetime column).") from None
         low, high = out.get(col, (None, None)) if isinstance(out.get(col), tuple) else (None, None)
         if op in (">=", ">"):
-            low = number
+            low = bound
         else:
-            high = number
+            high = bound
         out[col] = (low, high)
     return out

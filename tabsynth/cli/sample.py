@@ -198,7 +198,7 @@ def sample_command(
                    f"to {output} in {seconds:.1f} s.")
         _echo_privacy(model)
         return
-    parsed = parse_conditions(conditions, cats) if conditions else None
+    parsed = parse_conditions(conditions, cats, _dates(model)) if conditions else None
     if rare is not None:
         import tabsynth.io
         from tabsynth.sampling.rare import iter_rare_chunks
@@ -249,6 +249,13 @@ def _progress(total: int, desc: str, shown: bool) -> Iterator[Callable[[Iterable
         yield counted
 
 
+def _dates(model: Any) -> frozenset[str]:
+    """The model's datetime columns (their condition bounds are dates)."""
+    meta = getattr(model, "metadata_", None)
+    return frozenset(n for n, c in getattr(meta, "columns", {}).items()
+                     if c.sdtype == "datetime")
+
+
 def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tuple[str, ...],
                     oversample: str | None, rare: str | None, seed: int | None,
                     chunk_size: int, partitions: int | None, workers: int, overwrite: bool,
@@ -278,7 +285,7 @@ def _sample_dataset(model_path: str, n: int | None, output: str, conditions: tup
     check_output_folder(output, overwrite=overwrite)  # before loading anything
     model = load(model_path, device=device)
     cats = {s.column: list(s.categories) for s in model.transformer_.discrete_spans}
-    parsed = parse_conditions(conditions, cats) if conditions else None
+    parsed = parse_conditions(conditions, cats, _dates(model)) if conditions else None
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         runner = None

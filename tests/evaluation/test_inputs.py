@@ -47,6 +47,30 @@ def test_a_written_row_index_is_named_as_such(tables, tmp_path, role) -> None:
     assert "row index" not in str(err.value)
 
 
+def test_timezone_aware_datetimes_are_scored(tmp_path) -> None:
+    """A tz-aware datetime column (a Parquet export, or ISO strings with an offset read with
+    datetime metadata) is compared in UTC; before, every column-shape score and the holdout
+    overlap check failed on it with an internal error ("Cannot use .astype to convert from
+    timezone-aware dtype to timezone-naive dtype")."""
+    def frame(n, seed):
+        r = np.random.default_rng(seed)
+        return pd.DataFrame({"when": pd.Timestamp("2024-01-01", tz="Europe/Berlin")
+                             + pd.to_timedelta(r.integers(0, 24 * 365, n), "h"),
+                             "x": r.normal(size=n), "k": r.choice(["a", "b"], n)})
+
+    real, syn, hold = frame(300, 0), frame(300, 1), frame(100, 2)
+    rep = evaluate(real, syn, holdout=hold, **FAST)
+    shapes = {r["column"]: r["score"] for r in rep.metric("column_shapes").details["columns"]}
+    assert 0.8 < shapes["when"] <= 1.0
+    # the same instants written as UTC strings in a CSV score the same with datetime metadata
+    meta = {"columns": {"when": {"sdtype": "datetime"}, "x": {"sdtype": "numerical"},
+                        "k": {"sdtype": "categorical"}}}
+    syn.assign(when=syn["when"].dt.tz_convert("UTC")).to_csv(tmp_path / "s.csv", index=False)
+    rep2 = evaluate(real, str(tmp_path / "s.csv"), metadata=meta, **FAST)
+    shapes2 = {r["column"]: r["score"] for r in rep2.metric("column_shapes").details["columns"]}
+    assert shapes2["when"] == pytest.approx(shapes["when"])
+
+
 def test_dtype_disagreement_names_column(tables) -> None:
     train, _, syn = tables
     bad = syn.assign(age=syn["age"].astype(str) + " years")
