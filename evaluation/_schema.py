@@ -6,6 +6,7 @@ The evaluator knows nothing of tabsynth's models: metadata arrives as a dict (ta
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -47,8 +48,15 @@ def kinds_from_metadata(metadata: Mapping[str, Any] | Any) -> dict[str, Kind | N
     return out
 
 
+#: An ISO 8601 date or date-time, as CSV exports write them (``2024-06-01``,
+#: ``2024-06-01 10:00``, ``2024-06-01T10:00:00.5+01:00``).
+_ISO_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
 def infer_kind(s: pd.Series, max_categories: int = 50) -> Kind:
-    """Guess a column's kind from its dtype (low-cardinality integers count as categorical)."""
+    """Guess a column's kind from its dtype (low-cardinality integers count as categorical);
+    text whose every value is an ISO 8601 date is a datetime (a CSV's dates)."""
     if pd.api.types.is_bool_dtype(s):
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(s):
@@ -57,7 +65,24 @@ def infer_kind(s: pd.Series, max_categories: int = 50) -> Kind:
         if pd.api.types.is_integer_dtype(s) and s.nunique(dropna=True) <= min(max_categories, 10):
             return "categorical"
         return "numerical"
+    if _iso_dates(s):
+        return "datetime"
     return "categorical"
+
+
+def _iso_dates(s: pd.Series) -> bool:
+    """Every present value of a text column is an ISO 8601 date that parses (checked on the
+    first 1,000 first, so a text column is turned down cheaply)."""
+    present = s.dropna()
+    if not len(present) or not (pd.api.types.is_string_dtype(present)
+                                or present.dtype == object):
+        return False
+    text = present.astype(str)
+    for part in (text.iloc[:1000], text):
+        if not part.str.fullmatch(_ISO_DATE).all():
+            return False
+    parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+    return bool(parsed.notna().all())
 
 
 def infer_kinds(

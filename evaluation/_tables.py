@@ -39,7 +39,10 @@ def _coerce_datetimes(df: pd.DataFrame, kinds: Mapping[str, Kind]) -> pd.DataFra
     """Parse text columns that metadata declares as datetime (so CSV inputs compare)."""
     for col, kind in kinds.items():
         if kind == "datetime" and col in df and not pd.api.types.is_datetime64_any_dtype(df[col]):
-            parsed = pd.to_datetime(df[col], errors="coerce", format="mixed")
+            try:
+                parsed = pd.to_datetime(df[col], errors="coerce", format="mixed")
+            except (ValueError, TypeError):  # offsets mixed with naive times: all in UTC
+                parsed = pd.to_datetime(df[col], errors="coerce", format="mixed", utc=True)
             if parsed.notna().sum() >= df[col].notna().sum():
                 df[col] = parsed
     return df
