@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import click
@@ -201,6 +200,7 @@ def sample_command(
     parsed = parse_conditions(conditions, cats, _dates(model)) if conditions else None
     if rare is not None:
         import tabsynth.io
+        from tabsynth._progress import counted_rows
         from tabsynth.sampling.rare import iter_rare_chunks
 
         column, q = _parse_rare(rare)
@@ -210,8 +210,9 @@ def sample_command(
             model, n, chunk_size=chunk_size, column=column, conditions=parsed,
             random_state=seed,
             **{k: v for k, v in kwargs.items() if v is not None or k == "tail"})
-        with _progress(n, "sample --rare", not quiet) as counted:
-            tabsynth.io.write_table_chunks(counted(chunks), output, na_rep=na_rep, **dialect)
+        tabsynth.io.write_table_chunks(
+            counted_rows(chunks, n, desc="sample --rare", shown=not quiet), output,
+            na_rep=na_rep, **dialect)
     else:
         extra = {"na_rep": na_rep} if na_rep and _accepts(model.sample_to, "na_rep") else {}
         if dialect != {"sep": ",", "decimal": "."} and _accepts(model.sample_to, "sep"):
@@ -229,24 +230,6 @@ def sample_command(
                         **extra)
     seconds = time.perf_counter() - start
     click.echo(f"Wrote {n:,} rows to {output} in {seconds:.1f} s.")
-
-
-@contextlib.contextmanager
-def _progress(total: int, desc: str, shown: bool) -> Iterator[Callable[[Iterable[Any]],
-                                                                     Iterator[Any]]]:
-    """A bar over ``total`` rows (``shown``), moved by each chunk handed through the
-    function it yields (chunks unchanged)."""
-    if not shown:
-        yield lambda chunks: iter(chunks)
-        return
-    from tqdm.auto import tqdm
-
-    with tqdm(total=int(total), desc=desc, unit="row", unit_scale=True) as bar:
-        def counted(chunks: Iterable[Any]) -> Iterator[Any]:
-            for chunk in chunks:
-                yield chunk
-                bar.update(len(chunk))
-        yield counted
 
 
 def _dates(model: Any) -> frozenset[str]:

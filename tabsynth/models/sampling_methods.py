@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import counted_rows
 from ..errors import check_param
 from ..sampling.conditions import Condition, ParsedConditions
 from .params import _is_int
@@ -116,12 +117,8 @@ class SamplingMethods:
         check_param(owner, "decimal", decimal, decimal != sep, "unlike sep")
         dialect = {"na_rep": str(na_rep), "sep": sep, "decimal": decimal}
         chunks = self._iter_chunks(n, chunk_size, conditions, random_state, batch_size, owner)
-        if not progress:
-            return write_table_chunks(chunks, path, **dialect)
-        from tqdm.auto import tqdm
-
-        with tqdm(total=int(n), desc="sample", unit="row", unit_scale=True) as bar:
-            return write_table_chunks(_counted(chunks, bar), path, **dialect)
+        return write_table_chunks(counted_rows(chunks, n, desc="sample", shown=progress), path,
+                                  **dialect)
 
     def _iter_chunks(self, n: int, chunk_size: int | None, conditions: Mapping[str, Any] | None,
                      random_state: Any, batch_size: int | None,
@@ -150,9 +147,3 @@ class SamplingMethods:
         """
         return None, parsed.conditions
 
-
-def _counted(chunks: Iterator[pd.DataFrame], bar: Any) -> Iterator[pd.DataFrame]:
-    """``chunks`` as they are, the bar moved by each one's rows once it is handed on."""
-    for chunk in chunks:
-        yield chunk
-        bar.update(len(chunk))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import counted_rows
 from ..errors import ParameterError, check_param
 
 __all__ = ["MAX_NEW_ROWS", "oversample_table"]
@@ -200,16 +201,7 @@ def oversample_table(
         )
     chunks = model._iter_chunks(n_new, _CHUNK, {column: key}, random_state, None,
                                 "oversample_table")
-    if progress:
-        from tqdm.auto import tqdm
-
-        with tqdm(total=n_new, desc="sample --oversample", unit="row", unit_scale=True) as bar:
-            parts = []
-            for chunk in chunks:
-                parts.append(chunk)
-                bar.update(len(chunk))
-    else:
-        parts = list(chunks)
+    parts = list(counted_rows(chunks, n_new, desc="sample --oversample", shown=progress))
     extra = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     extra = fill_unmodelled(df, extra, model)
     return pd.concat([df.reset_index(drop=True), extra], ignore_index=True)
