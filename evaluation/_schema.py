@@ -54,13 +54,23 @@ _ISO_DATE = re.compile(
     r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
+#: A duration as pandas writes one to CSV (``0 days 00:16:40``, ``-1 days +23:00:00.5``) or
+#: an ISO 8601 duration of days and times (``PT16M40S``, ``P1DT2H``).
+_DURATION = re.compile(
+    r"-?\d+ days? [+-]?\d{2}:\d{2}:\d{2}(\.\d+)?"
+    r"|-?P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
+
+
 def infer_kind(s: pd.Series, max_categories: int = 50) -> Kind:
     """Guess a column's kind from its dtype (low-cardinality integers count as categorical);
-    text whose every value is an ISO 8601 date is a datetime (a CSV's dates)."""
+    text whose every value is an ISO 8601 date is a datetime (a CSV's dates); durations
+    (``timedelta64``, or text whose every value is one) are numerical, in seconds."""
     if pd.api.types.is_bool_dtype(s):
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(s):
         return "datetime"
+    if pd.api.types.is_timedelta64_dtype(s) or text_durations(s):
+        return "numerical"
     if pd.api.types.is_numeric_dtype(s):
         if pd.api.types.is_integer_dtype(s) and s.nunique(dropna=True) <= min(max_categories, 10):
             return "categorical"
@@ -83,6 +93,27 @@ def _iso_dates(s: pd.Series) -> bool:
             return False
     parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     return bool(parsed.notna().all())
+
+
+def text_durations(s: pd.Series) -> bool:
+    """Every present value of a text column is a duration that parses (the first 1,000
+    checked first)."""
+    present = s.dropna()
+    if not len(present) or not (pd.api.types.is_string_dtype(present)
+                                or present.dtype == object):
+        return False
+    text = present.astype(str)
+    for part in (text.iloc[:1000], text):
+        if not part.str.fullmatch(_DURATION).all():
+            return False
+    return bool(pd.to_timedelta(text, errors="coerce").notna().all())
+
+
+def duration_seconds(s: pd.Series) -> pd.Series:
+    """A duration column (``timedelta64`` or its text) in seconds, NaN where missing."""
+    if not pd.api.types.is_timedelta64_dtype(s):
+        s = pd.to_timedelta(s.astype("object").where(s.notna(), None), errors="coerce")
+    return s.dt.total_seconds()
 
 
 def infer_kinds(

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._encoding import naive_utc
-from ._schema import Kind, infer_kinds
+from ._schema import Kind, duration_seconds, infer_kinds, text_durations
 from ._table_io import Table, load_dataset_sample, load_table, sha256_frame
 from .errors import EvaluationDataError, EvaluationWarning
 
@@ -46,6 +46,27 @@ def _coerce_datetimes(df: pd.DataFrame, kinds: Mapping[str, Kind]) -> pd.DataFra
             if parsed.notna().sum() >= df[col].notna().sum():
                 df[col] = parsed
     return df
+
+
+def _coerce_durations(real: Table, others: list[Table]) -> None:
+    """Durations in seconds: every ``timedelta64`` column, and a column of duration text
+    (a CSV's) where the real table's column is a duration; a release whose column does not
+    parse as durations is left as text, for the type check to report."""
+    for col in real.frame.columns:
+        s = real.frame[col]
+        if not (pd.api.types.is_timedelta64_dtype(s) or text_durations(s)):
+            continue
+        for t in (real, *others):
+            if col not in t.frame.columns:
+                continue
+            c = t.frame[col]
+            if (pd.api.types.is_timedelta64_dtype(c) or text_durations(c)
+                    or (c.isna().all() and not pd.api.types.is_numeric_dtype(c))):
+                t.frame[col] = duration_seconds(c)
+    for t in others:  # a release's durations where the real column is not one: as given
+        for col in t.frame.columns:
+            if pd.api.types.is_timedelta64_dtype(t.frame[col]) and col not in real.frame:
+                t.frame[col] = duration_seconds(t.frame[col])
 
 
 def normalise_metadata(metadata: Any) -> dict[str, Any] | None:
@@ -193,6 +214,7 @@ def prepare(
                 f"column(s) {index_like} look like a row index written into the file (pandas' "
                 "to_csv writes one, unnamed, unless index=False): write the file with "
                 "index=False, or drop the column")
+    _coerce_durations(real, tables[1:])
     try:
         kinds = infer_kinds(real.frame, metadata) if len(real.frame) else {}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

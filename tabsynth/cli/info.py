@@ -83,6 +83,10 @@ def _modelled(st: dict, spec: dict) -> list[str]:
             epoch = datetime(1970, 1, 1)
             text = (f"range [{epoch + timedelta(seconds=lo)}, "
                     f"{epoch + timedelta(seconds=hi)}]")
+        elif str(spec.get("dtype") or "").startswith("timedelta64"):  # seconds
+            from datetime import timedelta
+
+            text = f"duration, range [{timedelta(seconds=lo)}, {timedelta(seconds=hi)}]"
         else:
             text = f"range [{lo:g}, {hi:g}]"
         dp = st.get("source") == "dp" and spec.get("public_bounds") is None

@@ -57,7 +57,9 @@ def column_problems(name: str, col: ColumnMetadata, s: pd.Series,
         return out
     non_null = s.dropna()
     if col.sdtype == "numerical":
-        if not (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
+        numeric = (pd.api.types.is_numeric_dtype(s.dtype)
+                   and not pd.api.types.is_bool_dtype(s.dtype))
+        if not (numeric or pd.api.types.is_timedelta64_dtype(s.dtype)):
             conv = pd.to_numeric(non_null, errors="coerce")
             bad = non_null[conv.isna()]
             if len(bad):

@@ -81,6 +81,8 @@ def detect_column(name: str, s: pd.Series) -> ColumnMetadata:
         return ColumnMetadata("categorical", dtype=dtype)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         return ColumnMetadata("datetime", dtype=dtype)
+    if pd.api.types.is_timedelta64_dtype(s.dtype):  # durations: numbers of seconds
+        return ColumnMetadata("numerical", representation="float", dtype=dtype)
     if pd.api.types.is_integer_dtype(s.dtype):
         if all_unique and n > 20 and (
             _ID_NAME.search(name) or non_null.is_monotonic_increasing
@@ -114,5 +116,5 @@ def detect_column(name: str, s: pd.Series) -> ColumnMetadata:
             ):
                 return ColumnMetadata("id", dtype=dtype)
         return ColumnMetadata("categorical", dtype=dtype)
-    # complex, timedelta, period, interval...: not modelled
+    # complex, period, interval...: not modelled
     return ColumnMetadata("text", dtype=dtype)

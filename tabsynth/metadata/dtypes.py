@@ -13,6 +13,7 @@ category                         categorical (its categories are *not* declared 
 datetime64                       datetime
 integer                          numerical, representation "int" (``id`` when the name says so)
 float                            numerical, representation "float"
+timedelta64 (durations)          numerical, representation "float" (seconds)
 str / string / object            categorical (``id`` when the name says so)
 anything else                    text (not modelled)
 ===============================  ============================================================
@@ -55,7 +56,7 @@ def _sdtype(name: str, dtype: object) -> tuple[str, str | None]:
         return "datetime", None
     if pd.api.types.is_integer_dtype(dtype):
         return ("id", None) if _ID_BY_NAME.search(name) else ("numerical", "int")
-    if pd.api.types.is_float_dtype(dtype):
+    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         return "numerical", "float"
     if pd.api.types.is_string_dtype(dtype) or dtype is object or str(dtype) == "object":
         return ("id", None) if _ID_BY_NAME.search(name) else ("categorical", None)

@@ -5,7 +5,8 @@
 * categorical / boolean column -> one value (``{"income": ">50K"}``) or a list/set of values
   (``{"race": ["Black", "Other"]}``);
 * numerical / datetime column -> a ``(lo, hi)`` tuple, ``None`` meaning open
-  (``{"age": (60, None)}``, bounds inclusive) or a single value (equality).
+  (``{"age": (60, None)}``, bounds inclusive) or a single value (equality); on a duration
+  (``timedelta64``) column a bound is seconds or a duration (``"1h"``, ``pd.Timedelta``).
 
 A single categorical value can be met *exactly* by a CTGAN through its conditional vector
 (:attr:`ParsedConditions.exact`); everything else is checked row by row on generated data
@@ -224,16 +225,39 @@ def parse_conditions(conditions: Mapping[str, Any] | None, transformer: Any) -> 
 
 
 def _sdtype(transformer: Any, column: str) -> str:
+    """The column's sdtype; ``"duration"`` for a numerical column of a ``timedelta64`` dtype
+    (modelled in seconds)."""
     try:
-        return str(transformer.metadata.columns[column].sdtype)
+        col = transformer.metadata.columns[column]
     except (AttributeError, KeyError):
         return "numerical"
+    if col.sdtype == "numerical" and str(col.dtype or "").startswith("timedelta64"):
+        return "duration"
+    return str(col.sdtype)
+
+
+def _seconds(column: str, value: Any, what: str) -> Any:
+    """A duration bound in seconds (numbers are seconds already)."""
+    if isinstance(value, (str, pd.Timedelta, np.timedelta64)) or hasattr(value, "total_seconds"):
+        try:
+            td = pd.Timedelta(value)
+        except (TypeError, ValueError):
+            td = None
+        if td is not None and not pd.isna(td):
+            return td.total_seconds()
+        raise ConditionError(
+            f"Column {column!r} is a duration: the condition {what} must be a number of "
+            f"seconds or a duration such as '90min' or '1 days 02:00:00', got {value!r}."
+        )
+    return value
 
 
 def _check_scalar(column: str, sdtype: str, value: Any, what: str) -> Any:
     """A range bound / value usable against a numerical or datetime column (None passes)."""
     if value is None:
         return None
+    if sdtype == "duration":
+        value = _seconds(column, value, what)
     if sdtype == "datetime":
         if isinstance(value, (str, pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
             try:
@@ -284,6 +308,8 @@ def _column_mask(s: pd.Series, cond: Condition) -> np.ndarray:
 
 
 def _bound_for(s: pd.Series, bound: Any) -> Any:
+    if pd.api.types.is_timedelta64_dtype(s.dtype) and not isinstance(bound, pd.Timedelta):
+        return pd.Timedelta(seconds=float(bound))  # a duration bound, parsed to seconds
     if pd.api.types.is_datetime64_any_dtype(s.dtype) and not isinstance(bound, pd.Timestamp):
         try:
             return pd.Timestamp(bound)

@@ -1,7 +1,8 @@
 """A column's values as numbers: what the exact and the DP statistics and the transformer read.
 
-Numerical columns as floats (NaN where missing), datetime columns as epoch seconds (naive
-wall-clock time); a value that is not a number or not a date is a :class:`DataError`.
+Numerical columns as floats (NaN where missing; durations, ``timedelta64``, in seconds),
+datetime columns as epoch seconds (naive wall-clock time); a value that is not a number or
+not a date is a :class:`DataError`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def datetime_to_seconds(s: pd.Series, col: ColumnMetadata) -> pd.Series:
 
 
 def numeric_values(name: str, s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_timedelta64_dtype(s.dtype):  # a duration: seconds
+        return np.asarray(s.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan))
     try:
         vals = pd.to_numeric(s, errors="raise")
     except (ValueError, TypeError):
