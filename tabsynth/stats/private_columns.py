@@ -40,6 +40,7 @@ from .dp_histogram import (
     point_values,
     tighten,
 )
+from .dp_warnings import warn_clipped, warn_guessed
 from .noise_cells import drop_noise_bins as _drop_noise_bins
 from .noise_cells import even_out_noise_cells as _even_out_noise_cells
 from .schema import N_QUANTILES, CategoricalStats, DatetimeStats, NumericStats
@@ -85,6 +86,7 @@ class DPContext:
         self.extra_delta = extra_delta
         self._n_estimates: list[tuple[float, float]] = []  # (estimate, variance)
         self._clipped: list[tuple[str, float, str]] = []  # (column, noisy rows, bound)
+        self._guessed: list[tuple[str, str]] = []  # (column, the bounds mechanism's warning)
 
     def charge(self, entry: LedgerEntry) -> None:
         self.ledger.add(LedgerEntry(**{**entry.to_dict(), "note": self.note}), enforce=False)
@@ -106,27 +108,26 @@ class DPContext:
 
     def note_clipped(self, name: str, rows: float, hi: float, is_dt: bool) -> None:
         """Note a column's noisy count of rows clipped to its DP upper bound
-        (:func:`~tabsynth.stats.dp_histogram.clipped_rows`); :meth:`warn_clipped` reports."""
+        (:func:`~tabsynth.stats.dp_histogram.clipped_rows`); :meth:`warn` reports."""
         if rows > 0:
             bound = (str(pd.Timestamp("1970-01-01") + pd.to_timedelta(hi, unit="s"))
                      if is_dt else f"{hi:g}")
             self._clipped.append((name, rows, bound))
 
-    def warn_clipped(self) -> None:
-        """One warning per column whose clipped rows are at least ``CLIP_WARN_SHARE`` of the
+    def note_guessed(self, name: str, message: str) -> None:
+        """Note a column whose DP bounds are a guess (the bounds mechanism's warning);
+        :meth:`warn` reports."""
+        self._guessed.append((name, message))
+
+    def warn(self) -> None:
+        """The grouped warnings (:mod:`~tabsynth.stats.dp_warnings`): columns whose DP bounds
+        are a guess, and columns whose clipped rows are at least ``CLIP_WARN_SHARE`` of the
         noisy row count (post-processing of released counts; nothing is saved)."""
+        warn_guessed(self._guessed)
         n = self.n_rows()
-        for name, rows, bound in self._clipped:
-            share = min(rows / n, 1.0) if n else 1.0
-            if share < CLIP_WARN_SHARE:
-                continue
-            warnings.warn(
-                f"Column {name!r}: about {100 * share:.0f}% of the rows (a DP estimate) lie at "
-                f"or above its DP upper bound {bound} and were clipped to it: the bounds "
-                "histogram could not see the column's upper range above its noise (too few "
-                "rows per bin). The synthetic column will not reach those values. Declare the "
-                "column's public_bounds in the metadata, or raise epsilon or the share of it "
-                "spent on preprocessing.", UtilityWarning, stacklevel=2)
+        shares = [(name, min(rows / n, 1.0) if n else 1.0, bound)
+                  for name, rows, bound in self._clipped]
+        warn_clipped([c for c in shares if c[1] >= CLIP_WARN_SHARE])
 
     def n_rows(self) -> int | None:
         if not self._n_estimates:
@@ -296,9 +297,16 @@ def measure_bounds(ctx: DPContext, name: str, col: ColumnMetadata,
                    exact: np.ndarray) -> tuple[tuple[float, float], Any]:
     """DP bounds from merged grid counts: ``((lo, hi), entry)``; the entry is charged by
     :func:`continuous_stats` (so the ledger lists each column's measurements together)."""
-    (lo, hi), entry = dp_bounds_from_counts(exact, ctx.nm, ctx.rng,
-                                            target=f"column {name!r} bounds",
-                                            secure_mode=ctx.secure_mode)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (lo, hi), entry = dp_bounds_from_counts(exact, ctx.nm, ctx.rng,
+                                                target=f"column {name!r} bounds",
+                                                secure_mode=ctx.secure_mode)
+    for w in caught:  # its one UtilityWarning (a guess) is grouped; anything else passes
+        if issubclass(w.category, UtilityWarning):
+            ctx.note_guessed(name, str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if is_integer_column(col):
         lo, hi = float(math.floor(lo)), float(math.ceil(hi))
     return (lo, hi), entry

@@ -167,7 +167,7 @@ def measure_columns(ctx: DPContext, metadata: Metadata, first: PrivateCounts,
         else:
             lo, hi = public_bounds(col)  # type: ignore[misc]
             cols[name] = continuous_stats(ctx, name, col, lo, hi, None, first.counts[name])
-    ctx.warn_clipped()  # once the row count has every measurement
+    ctx.warn()  # once the row count has every measurement
     return cols
 
 
