@@ -92,6 +92,12 @@ def _modelled(st: dict, spec: dict) -> list[str]:
         dp = st.get("source") == "dp" and spec.get("public_bounds") is None
         return [text + (", DP bounds" if dp else "")]
     if kind == "categorical" and st.get("categories") is not None:
-        n = len(st["categories"])
+        cats, other = list(st["categories"]), st.get("other")
+        if st.get("source") == "dp" and isinstance(other, str) and cats and cats[-1] == other:
+            n = len(cats) - 1  # a DP text column's "__other__" (the values below threshold)
+            if n == 0:
+                return [f"no category released under DP: every value is {other!r}"]
+            return [f"{n} categor{'y' if n == 1 else 'ies'} + {other!r}"]
+        n = len(cats)
         return [f"{n} categor{'y' if n == 1 else 'ies'}"]
     return []

@@ -14,10 +14,13 @@ import warnings
 from ..privacy import UtilityWarning
 from ..privacy.bounds import FALLBACK_WIDTH
 
-__all__ = ["SHOWN", "column_list", "warn_clipped", "warn_guessed"]
+__all__ = ["FOLD_WARN_SHARE", "SHOWN", "column_list", "warn_clipped", "warn_folded",
+           "warn_guessed"]
 
 #: Columns named in a grouped warning; the rest are counted.
 SHOWN = 8
+#: A text column is reported when "__other__" holds at least this share of its values.
+FOLD_WARN_SHARE = 0.5
 
 
 def column_list(names: list[str], shown: int = SHOWN) -> str:
@@ -29,7 +32,7 @@ def column_list(names: list[str], shown: int = SHOWN) -> str:
 def warn_guessed(guessed: list[tuple[str, str]]) -> None:
     """Columns whose DP bounds are a guess: ``(column, the bounds mechanism's warning)``."""
     if len(guessed) == 1:
-        warnings.warn(guessed[0][1], UtilityWarning, stacklevel=3)
+        warnings.warn(guessed[0][1], UtilityWarning, stacklevel=4)
     elif guessed:
         names = [name for name, _ in guessed]
         warnings.warn(
@@ -37,7 +40,7 @@ def warn_guessed(guessed: list[tuple[str, str]]) -> None:
             "bin or stretch of bins of its DP bounds histogram clears the noise threshold, so "
             f"its bounds are a guess (the likeliest stretch of at most {FALLBACK_WIDTH} bins) "
             "and may lie far from the data. Declare these columns' public_bounds, or raise "
-            "epsilon or the share of it spent on preprocessing.", UtilityWarning, stacklevel=3)
+            "epsilon or the share of it spent on preprocessing.", UtilityWarning, stacklevel=4)
 
 
 _REMEDY = ("Declare the column's public_bounds in the metadata, or raise epsilon or the share "
@@ -53,7 +56,7 @@ def warn_clipped(clipped: list[tuple[str, float, str]]) -> None:
             f"or above its DP upper bound {bound} and were clipped to it: the bounds "
             "histogram could not see the column's upper range above its noise (too few "
             "rows per bin). The synthetic column will not reach those values. " + _REMEDY,
-            UtilityWarning, stacklevel=3)
+            UtilityWarning, stacklevel=4)
     elif clipped:
         parts = [f"{name!r} (about {100 * share:.0f}% at or above {bound})"
                  for name, share, bound in clipped[:SHOWN]]
@@ -64,4 +67,26 @@ def warn_clipped(clipped: list[tuple[str, float, str]]) -> None:
             "clipped to it: the bounds histogram could not see the column's upper range "
             "above its noise (too few rows per bin). The synthetic columns will not reach "
             "those values. " + _REMEDY.replace("the column's", "these columns'"),
-            UtilityWarning, stacklevel=3)
+            UtilityWarning, stacklevel=4)
+
+
+def warn_folded(folded: list[tuple[str, float, bool]]) -> None:
+    """Text columns mostly released as "__other__": ``(column, its share, only "__other__")``."""
+    remedy = ("Declare the column's public_domain (from a published codebook, never from "
+              "the rows), or raise epsilon or the share of it spent on preprocessing.")
+    if len(folded) == 1:
+        name, share, only = folded[0]
+        why = ("no category was frequent enough to clear the DP threshold, so every synthetic "
+               "value is '__other__'" if only else "the values below the DP threshold fold "
+               "into it, so the synthetic column is mostly '__other__'")
+        warnings.warn(f"Column {name!r}: about {100 * share:.0f}% of its values (a DP estimate) "
+                      f"are released as '__other__': {why}. " + remedy,
+                      UtilityWarning, stacklevel=4)
+    elif folded:
+        parts = [f"{name!r} (about {100 * share:.0f}%)" for name, share, _ in folded[:SHOWN]]
+        more = f" (+{len(folded) - SHOWN} more)" if len(folded) > SHOWN else ""
+        warnings.warn(
+            f"Columns {', '.join(parts)}{more}: that share of each of these {len(folded)} "
+            "columns' values (a DP estimate) is released as '__other__': the values below the "
+            "DP threshold fold into it, so the synthetic columns are mostly '__other__'. "
+            + remedy.replace("the column's", "these columns'"), UtilityWarning, stacklevel=4)

@@ -40,7 +40,7 @@ from .dp_histogram import (
     point_values,
     tighten,
 )
-from .dp_warnings import warn_clipped, warn_guessed
+from .dp_warnings import FOLD_WARN_SHARE, warn_clipped, warn_folded, warn_guessed
 from .noise_cells import drop_noise_bins as _drop_noise_bins
 from .noise_cells import even_out_noise_cells as _even_out_noise_cells
 from .schema import N_QUANTILES, CategoricalStats, DatetimeStats, NumericStats
@@ -87,6 +87,7 @@ class DPContext:
         self._n_estimates: list[tuple[float, float]] = []  # (estimate, variance)
         self._clipped: list[tuple[str, float, str]] = []  # (column, noisy rows, bound)
         self._guessed: list[tuple[str, str]] = []  # (column, the bounds mechanism's warning)
+        self._folded: list[tuple[str, float, bool]] = []  # (column, "__other__" share, only)
 
     def charge(self, entry: LedgerEntry) -> None:
         self.ledger.add(LedgerEntry(**{**entry.to_dict(), "note": self.note}), enforce=False)
@@ -119,6 +120,12 @@ class DPContext:
         :meth:`warn` reports."""
         self._guessed.append((name, message))
 
+    def note_folded(self, name: str, share: float, only_other: bool) -> None:
+        """Note a text column's released "__other__" frequency; :meth:`warn` reports the
+        columns where it is at least ``FOLD_WARN_SHARE``."""
+        if share >= FOLD_WARN_SHARE:
+            self._folded.append((name, share, only_other))
+
     def warn(self) -> None:
         """The grouped warnings (:mod:`~tabsynth.stats.dp_warnings`): columns whose DP bounds
         are a guess, and columns whose clipped rows are at least ``CLIP_WARN_SHARE`` of the
@@ -128,6 +135,7 @@ class DPContext:
         shares = [(name, min(rows / n, 1.0) if n else 1.0, bound)
                   for name, rows, bound in self._clipped]
         warn_clipped([c for c in shares if c[1] >= CLIP_WARN_SHARE])
+        warn_folded(self._folded)
 
     def n_rows(self) -> int | None:
         if not self._n_estimates:
@@ -265,8 +273,11 @@ def discovered_stats(ctx: DPContext, name: str, col: ColumnMetadata,
         cats, counts = [OTHER], [other_mass]
     present = float(np.sum(np.clip(counts, 0.0, None)))
     missing_rate = missing_count / (missing_count + present) if missing_count > 0 else 0.0
-    return CategoricalStats(tuple(cats), tuple(_frequencies(np.array(counts))),
-                            float(missing_rate), source="dp", other=other)
+    freqs = _frequencies(np.array(counts))
+    if cats[-1] == other and _text_like(col):  # the released "__other__" share, reported
+        ctx.note_folded(name, float(freqs[-1]), len(cats) == 1)
+    return CategoricalStats(tuple(cats), tuple(freqs), float(missing_rate), source="dp",
+                            other=other)
 
 
 def _datetime_unit(col: ColumnMetadata) -> str:

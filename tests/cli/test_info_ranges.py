@@ -57,3 +57,29 @@ def test_a_dp_model_says_its_ranges_are_dp_bounds(run, tmp_path):
     line = next(x for x in run("info", path).output.splitlines()
                 if x.strip().startswith("amount"))
     assert "public bounds" in line and "range [0, 500]" in line and "DP bounds" not in line
+
+
+def _folding(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"code": [f"c{i % 150}" for i in range(n)],  # 150 values, 2 rows each
+                         "kind": rng.choice(["x", "y"], n)})
+
+
+_FOLDING_META = Metadata({"code": {"sdtype": "categorical"}, "kind": {"sdtype": "categorical"}})
+
+
+def test_info_says_a_dp_column_holds_only_other(run, tmp_path):
+    """Before: "categorical (1 category)" for a column whose every value folded into
+    "__other__" (tests/tabsynth/test_dp_folded_warning.py has the fit's warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ARSynthesizer(epochs=1, epsilon=1.0, verbose=False).fit(
+            _folding(), metadata=_FOLDING_META)
+    path = tmp_path / "m.tsmodel"
+    model.save(path)
+    out = run("info", path).output
+    line = next(x for x in out.splitlines() if x.strip().startswith("code"))
+    assert "no category released under DP: every value is '__other__'" in line
+    line = next(x for x in out.splitlines() if x.strip().startswith("kind"))
+    n = len(model.stats_.columns["kind"].categories) - 1
+    assert f"{n} categories + '__other__'" in line
