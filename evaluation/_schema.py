@@ -30,6 +30,23 @@ def kinds_from_metadata(metadata: Mapping[str, Any] | Any) -> dict[str, Kind | N
 
     Columns of sdtype ``id``/``text`` map to ``None`` (not evaluated).
     """
+    out: dict[str, Kind | None] = {}
+    for name, spec in _metadata_columns(metadata).items():
+        sdtype = spec.get("sdtype", "categorical")
+        out[name] = _SDTYPE_TO_KIND.get(sdtype, "categorical")
+    return out
+
+
+def formats_from_metadata(metadata: Mapping[str, Any] | Any | None) -> dict[str, str]:
+    """Map column -> ``datetime_format`` where the metadata declares one."""
+    if metadata is None:
+        return {}
+    return {name: str(spec["datetime_format"])
+            for name, spec in _metadata_columns(metadata).items()
+            if isinstance(spec, Mapping) and spec.get("datetime_format")}
+
+
+def _metadata_columns(metadata: Mapping[str, Any] | Any) -> Mapping[str, Any]:
     if hasattr(metadata, "to_dict"):
         metadata = metadata.to_dict()
     cols = metadata.get("columns")
@@ -41,11 +58,7 @@ def kinds_from_metadata(metadata: Mapping[str, Any] | Any) -> dict[str, Kind | N
         cols = table.get("columns") if isinstance(table, Mapping) else None
     if not isinstance(cols, Mapping):
         raise ValueError("metadata has no 'columns' mapping")
-    out: dict[str, Kind | None] = {}
-    for name, spec in cols.items():
-        sdtype = spec.get("sdtype", "categorical")
-        out[name] = _SDTYPE_TO_KIND.get(sdtype, "categorical")
-    return out
+    return cols
 
 
 #: An ISO 8601 date or date-time, as CSV exports write them (``2024-06-01``,
@@ -61,9 +74,45 @@ _DURATION = re.compile(
     r"|-?P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 
 
+#: The formats ``Metadata.detect`` tries for dates stored as text, in its order (day-first
+#: before month-first where both read every value), so the evaluator reads them as fit does.
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+)
+_DATE_SHAPE = re.compile(r"\d{1,4}[/.]\d{1,2}[/.]\d{2,4}( \d{1,2}:\d{2}:\d{2})?")
+
+
+def text_date_format(s: pd.Series) -> str | None:
+    """The first of :data:`DATE_FORMATS` that reads every present value of a text column
+    (the first 1,000 first), or None. ISO 8601 dates are :func:`infer_kind`'s own case."""
+    present = s.dropna()
+    if not len(present) or not (pd.api.types.is_string_dtype(present)
+                                or present.dtype == object):
+        return None
+    text = present.astype(str)
+    head = text.iloc[:1000]
+    if not head.str.fullmatch(_DATE_SHAPE).all():
+        return None
+    for fmt in DATE_FORMATS:
+        if all(pd.to_datetime(part, format=fmt, errors="coerce").notna().all()
+               for part in (head, text)):
+            return fmt
+    return None
+
+
 def infer_kind(s: pd.Series, max_categories: int = 50) -> Kind:
     """Guess a column's kind from its dtype (low-cardinality integers count as categorical);
-    text whose every value is an ISO 8601 date is a datetime (a CSV's dates); durations
+    text whose every value is an ISO 8601 date, or a date in one of :data:`DATE_FORMATS`, is a
+    datetime (a CSV's dates); durations
     (``timedelta64``, or text whose every value is one) are numerical, in seconds."""
     if pd.api.types.is_bool_dtype(s):
         return "categorical"
@@ -75,7 +124,7 @@ def infer_kind(s: pd.Series, max_categories: int = 50) -> Kind:
         if pd.api.types.is_integer_dtype(s) and s.nunique(dropna=True) <= min(max_categories, 10):
             return "categorical"
         return "numerical"
-    if _iso_dates(s):
+    if _iso_dates(s) or text_date_format(s) is not None:
         return "datetime"
     return "categorical"
 

@@ -17,12 +17,22 @@ import numpy as np
 import pandas as pd
 
 from ._encoding import naive_utc
-from ._schema import Kind, duration_seconds, infer_kinds, text_durations
+from ._schema import (
+    Kind,
+    duration_seconds,
+    formats_from_metadata,
+    infer_kinds,
+    text_date_format,
+    text_durations,
+)
 from ._table_io import Table, load_dataset_sample, load_table, sha256_frame
 from .errors import EvaluationDataError, EvaluationWarning
 
 __all__ = ["Table", "count_shared_rows", "drop_key_columns", "load_dataset_sample",
            "load_table", "normalise_metadata", "prepare", "sha256_frame", "subsample"]
+
+
+is_datetime = pd.api.types.is_datetime64_any_dtype
 
 
 def _family(s: pd.Series) -> str:
@@ -35,16 +45,37 @@ def _family(s: pd.Series) -> str:
     return "text"
 
 
-def _coerce_datetimes(df: pd.DataFrame, kinds: Mapping[str, Kind]) -> pd.DataFrame:
-    """Parse text columns that metadata declares as datetime (so CSV inputs compare)."""
+def _date_formats(real: pd.DataFrame, kinds: Mapping[str, Kind],
+                  metadata: Mapping[str, Any] | None) -> dict[str, str]:
+    """Each text datetime column's format: the metadata's ``datetime_format``, else the one
+    :func:`text_date_format` reads off the real table (None: ISO / mixed parsing)."""
+    declared = formats_from_metadata(metadata)
+    out = {}
     for col, kind in kinds.items():
-        if kind == "datetime" and col in df and not pd.api.types.is_datetime64_any_dtype(df[col]):
-            try:
-                parsed = pd.to_datetime(df[col], errors="coerce", format="mixed")
-            except (ValueError, TypeError):  # offsets mixed with naive times: all in UTC
-                parsed = pd.to_datetime(df[col], errors="coerce", format="mixed", utc=True)
-            if parsed.notna().sum() >= df[col].notna().sum():
-                df[col] = parsed
+        if kind != "datetime" or col not in real or is_datetime(real[col]):
+            continue
+        fmt = declared.get(col) or text_date_format(real[col])
+        if fmt:
+            out[col] = fmt
+    return out
+
+
+def _coerce_datetimes(df: pd.DataFrame, kinds: Mapping[str, Kind],
+                      formats: Mapping[str, str]) -> pd.DataFrame:
+    """Parse text columns of datetime kind (so CSV inputs compare), with the column's format
+    in ``formats`` where it has one (the same for every table), else ISO / mixed parsing."""
+    for col, kind in kinds.items():
+        if kind == "datetime" and col in df and not is_datetime(df[col]):
+            # a release written in ISO 8601 by another tool still reads where the real
+            # table's format does not
+            for fmt in dict.fromkeys((formats.get(col, "mixed"), "ISO8601")):
+                try:
+                    parsed = pd.to_datetime(df[col], errors="coerce", format=fmt)
+                except (ValueError, TypeError):  # offsets mixed with naive times: in UTC
+                    parsed = pd.to_datetime(df[col], errors="coerce", format=fmt, utc=True)
+                if parsed.notna().sum() >= df[col].notna().sum():
+                    df[col] = parsed
+                    break
     return df
 
 
@@ -219,8 +250,9 @@ def prepare(
         kinds = infer_kinds(real.frame, metadata) if len(real.frame) else {}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EvaluationDataError(f"The metadata cannot be read: {exc}") from None
+    formats = _date_formats(real.frame, kinds, metadata)
     for t in tables:
-        _coerce_datetimes(t.frame, kinds)
+        _coerce_datetimes(t.frame, kinds, formats)
     problems += _dtype_problems(real, tables[1:], real_cols)
     for t in tables:
         if len(t.frame) == 0:

@@ -179,3 +179,48 @@ def test_callers_frames_are_not_mutated(tables) -> None:
     evaluate(train, syn, metadata={"columns": {"age": {"sdtype": "numerical"}}}, **FAST)
     pd.testing.assert_frame_equal(train, before)
     assert np.isfinite(before["age"]).all()
+
+
+def test_csv_dates_in_a_codebook_format_are_datetimes(tmp_path) -> None:
+    """Dates written day-first (``25/01/2024``), as ``fit`` detects them (the formats of
+    ``Metadata.detect``, in its order), are scored as datetimes without metadata; before, a
+    category per date (0.43 on that column's shape for two draws of the same dates). With
+    metadata, its ``datetime_format`` is the one used: ``06/01/2024`` is 6 January there,
+    never June (pandas' mixed parsing read it month-first)."""
+    from tabsynth.evaluation._schema import DATE_FORMATS, infer_kind, text_date_format
+    from tabsynth.metadata.detect import DATETIME_FORMATS
+
+    assert DATE_FORMATS == DATETIME_FORMATS  # the evaluator reads dates as fit does
+
+    def frame(n, seed):
+        r = np.random.default_rng(seed)
+        d = pd.Timestamp("2023-01-01") + pd.to_timedelta(r.integers(0, 700, n), "D")
+        return pd.DataFrame({"when": d.strftime("%d/%m/%Y"), "x": r.normal(size=n)})
+
+    frame(500, 0).to_csv(tmp_path / "r.csv", index=False)
+    frame(500, 1).to_csv(tmp_path / "s.csv", index=False)
+    rep = evaluate(str(tmp_path / "r.csv"), str(tmp_path / "s.csv"), **FAST)
+    cols = {r["column"]: r for r in rep.metric("column_shapes").details["columns"]}
+    assert cols["when"]["kind"] == "datetime" and cols["when"]["score"] > 0.9
+    assert text_date_format(pd.Series(["25/01/2024", "06/01/2024", None])) == "%d/%m/%Y"
+    assert text_date_format(pd.Series(["01/25/2024", "06/01/2024"])) == "%m/%d/%Y"
+    assert text_date_format(pd.Series(["31.12.2024 ", "soon"])) is None
+    assert infer_kind(pd.Series(["1/2", "3/4"])) == "categorical"  # fractions, not dates
+    # the metadata's format decides: 06/01 is the 6th of January, in every table
+    from tabsynth.evaluation._tables import Table, prepare
+
+    meta = {"columns": {"when": {"sdtype": "datetime", "datetime_format": "%d/%m/%Y"},
+                        "x": {"sdtype": "numerical"}}}
+    tables = [Table(role, pd.DataFrame({"when": ["06/01/2024", "25/01/2024"] * 5,
+                                        "x": np.arange(10.0)}), "", "frame", None)
+              for role in ("real", "synthetic")]
+    prepare(*tables, None, metadata=meta, target=None)
+    for t in tables:
+        assert t.frame["when"].tolist()[:2] == [pd.Timestamp("2024-01-06"),
+                                                pd.Timestamp("2024-01-25")]
+    # a release in ISO 8601 (another tool's) still reads against day-first real dates
+    iso = [Table(role, pd.DataFrame({"when": dates, "x": np.arange(10.0)}), "", "frame", None)
+           for role, dates in (("real", ["06/01/2024", "25/01/2024"] * 5),
+                               ("synthetic", ["2024-01-06", "2024-01-25"] * 5))]
+    prepare(*iso, None, metadata=None, target=None)
+    assert iso[1].frame["when"].tolist()[:2] == iso[0].frame["when"].tolist()[:2]
