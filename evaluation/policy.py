@@ -13,7 +13,10 @@ A policy is YAML or JSON::
 Each check names a metric (see :data:`CHECKS`) and exactly one of ``min``, ``max``,
 ``between``. ``or_at_most: METRIC`` also passes a check whose figure is no larger than that
 metric's figure (e.g. copying training rows no more often than fresh real rows are copied).
-``required: true`` makes the check FAIL when it cannot run. A figure whose claim is void
+``required: true`` makes the check FAIL when it cannot run. A figure that is only an upper
+bound (``details["upper_bound"]``: an anonymeter-style risk without a holdout, the raw attack
+success rate) PASSes a ``max`` check it meets and is NOT RUN (FAIL if required) above it: an
+upper bound above the threshold proves nothing. A figure whose claim is void
 (``details["veto"]``: e.g. a DP ε for a release that contains real rows, or an audit that
 contradicts it) FAILs its check whatever the threshold, with that reason.
 
@@ -154,6 +157,15 @@ class Policy:
             elif m is not None and m.details.get("veto"):
                 status = FAIL  # the figure stands, but the claim behind it does not hold
                 reason = str(m.details["veto"])
+            elif (m is not None and m.details.get("upper_bound") and c.max is not None
+                  and value > c.max):
+                # an upper bound above a maximum proves nothing either way
+                status = FAIL if c.required else NOT_RUN
+                reason = (f"{m.details['upper_bound']}: {value:.3f} is above {c.max:g} but "
+                          "only bounds the risk from above (it also counts what the "
+                          "population reveals); give a holdout to measure the risk")
+                if c.required:
+                    reason = f"required check could not be decided: {reason}"
             else:
                 ok = (c.min is None or value >= c.min) and (c.max is None or value <= c.max)
                 if not ok and c.or_at_most:

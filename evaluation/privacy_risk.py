@@ -314,7 +314,8 @@ def _anonymeter(c: _Ctx, target: str | None) -> list[MetricResult]:
     control_note = (
         {}
         if ho is not None
-        else {"control": "none: the risk is the raw attack success rate (an upper bound)"}
+        else {"control": "none: the risk is the raw attack success rate (an upper bound)",
+              "upper_bound": "no holdout, so this is the raw attack success rate"}
     )
     specs = [
         (
