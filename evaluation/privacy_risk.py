@@ -38,6 +38,14 @@ from .errors import EvaluationDataError, check_param
 __all__ = ["privacy_risk_metrics"]
 
 _KINDS = ("numerical", "categorical", "datetime")
+
+#: Attacks per anonymeter-style figure (fewer where a table is smaller). The risk is a
+#: difference of two success rates over ``1 - control rate``: with 500 attacks (anonymeter's
+#: default) and a secret guessed right 75% of the time its sd was about 0.05-0.1 against a
+#: threshold of 0.1, and one in ten evaluation seeds FAILed a DP (epsilon 1) adult release at
+#: 0.18; with 2,000 none of ten did (all 0.0). The expected figure is the same; a real leak
+#: is seen more surely. About 0.5 s more on 8,000-row tables.
+N_ATTACKS = 2_000
 _NEEDS_HOLDOUT = "Needs a holdout table (real records not used for training); none was given."
 
 
@@ -323,14 +331,16 @@ def _anonymeter(c: _Ctx, target: str | None) -> list[MetricResult]:
             "Singling-out risk",
             "Excess chance that an attacker can use the synthetic data to pick out one real person "
             "by a single rare attribute (anonymeter, univariate; 0 = none).",
-            lambda: singling_out_risk(tr, sy, ho, kinds=kinds, n_attacks=500, random_state=rngs[3]),
+            lambda: singling_out_risk(tr, sy, ho, kinds=kinds, n_attacks=N_ATTACKS,
+                                      random_state=rngs[3]),
         ),
         (
             "linkability_risk",
             "Linkability risk",
             "Excess chance that an attacker can use the synthetic data to link two partial records "
             "of the same real person (anonymeter; 0 = none).",
-            lambda: linkability_risk(tr, sy, ho, kinds=kinds, n_attacks=500, random_state=rngs[4]),
+            lambda: linkability_risk(tr, sy, ho, kinds=kinds, n_attacks=N_ATTACKS,
+                                     random_state=rngs[4]),
         ),
     ]
     secret = (
@@ -346,7 +356,7 @@ def _anonymeter(c: _Ctx, target: str | None) -> list[MetricResult]:
     if secret is not None and len(cols) > 1:
         specs.append((
             "attribute_inference_risk", inf_t, inf_d,
-            lambda: inference_risk(tr, sy, ho, kinds=kinds, secret=secret, n_attacks=500,
+            lambda: inference_risk(tr, sy, ho, kinds=kinds, secret=secret, n_attacks=N_ATTACKS,
                                    random_state=rngs[5]),
         ))
     else:
