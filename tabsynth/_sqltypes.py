@@ -10,7 +10,8 @@ those declared types and converted as a Parquet batch is (:meth:`pyarrow.Table.t
 * ``real``/``double precision``/``numeric`` -> float64 (``numeric`` through ``float``);
 * ``text``/``varchar``/``char``/``name`` -> pandas' ``str``; ``boolean`` -> bool;
 * ``timestamp`` -> ``datetime64[us]``, ``timestamptz`` -> ``datetime64[us, UTC]``,
-  ``date`` -> ``datetime64[us]`` (midnight).
+  ``date`` -> ``datetime64[us]`` (midnight); ``interval`` -> ``timedelta64[us]`` (a duration,
+  modelled in seconds; an interval with months counts them as 30 days, as psycopg does).
 
 So the dtypes (and a DP fit's metadata from them, :meth:`TableSource.empty`) come from the
 query's declared types, never from the values. A column of another type (or another database)
@@ -32,7 +33,7 @@ __all__ = ["arrow_schema", "typed_frame"]
 _PG_OIDS: dict[int, str] = {
     16: "bool", 20: "int64", 21: "int64", 23: "int64", 700: "float64", 701: "float64",
     1700: "numeric", 25: "string", 1043: "string", 1042: "string", 19: "string",
-    1114: "timestamp", 1184: "timestamptz", 1082: "date",
+    1114: "timestamp", 1184: "timestamptz", 1082: "date", 1186: "interval",
 }
 
 
@@ -41,7 +42,8 @@ def _arrow_type(kind: str) -> Any:
 
     return {"bool": pa.bool_(), "int64": pa.int64(), "float64": pa.float64(),
             "numeric": pa.float64(), "string": pa.string(), "timestamp": pa.timestamp("us"),
-            "timestamptz": pa.timestamp("us", tz="UTC"), "date": pa.timestamp("us")}[kind]
+            "timestamptz": pa.timestamp("us", tz="UTC"), "date": pa.timestamp("us"),
+            "interval": pa.duration("us")}[kind]
 
 
 def arrow_schema(dialect: str, description: Sequence[Sequence[Any]] | None) -> list | None:

@@ -206,6 +206,22 @@ def test_numeric_date_and_timezone_types(pg_url):
     assert df["missing"].isna().all()
 
 
+def test_an_interval_is_a_duration(pg_url):
+    """``interval`` columns come as ``timedelta64[us]`` (before, the whole result fell back to
+    pandas' inference: an object column of Python timedeltas), so a DP fit types them as
+    durations from the declared type, a NULL batch included."""
+    query = ("SELECT make_interval(mins => g) AS stay, NULL::interval AS none "
+             "FROM generate_series(1, 3) AS g")
+    source = sql_source(query, pg_url)
+    df = source.head()
+    assert str(df["stay"].dtype) == "timedelta64[us]" and str(df["none"].dtype) == \
+        "timedelta64[us]"
+    assert df["stay"].tolist() == [pd.Timedelta(minutes=m) for m in (1, 2, 3)]
+    assert Metadata.from_dtypes(source.empty()).columns["stay"].sdtype == "numerical"
+    month = sql_source("SELECT INTERVAL '1 month 2 hours' AS m", pg_url).head()["m"].iloc[0]
+    assert month == pd.Timedelta(days=30, hours=2)  # the driver counts a month as 30 days
+
+
 def test_bad_query_is_a_data_error(pg_url):
     with pytest.raises(DataError, match="SQL query failed: .*missing_table"):
         sql_source("SELECT * FROM missing_table", pg_url).head()
