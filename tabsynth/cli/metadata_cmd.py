@@ -34,5 +34,19 @@ def metadata_command(data: str, output: str, sep: str | None, decimal: str | Non
         meta = Metadata.detect(df)
     meta.save(output)
     for name, col in meta.to_dict()["columns"].items():
-        click.echo(f"  {name:<30} {col.get('sdtype')}")
+        click.echo(f"  {name:<30} {_described(col)}")
     click.echo(f"Wrote {output} ({len(meta.to_dict()['columns'])} columns).")
+
+
+def _described(col: dict) -> str:
+    """A column's type as the listing shows it: what to review before a DP fit."""
+    sdtype = str(col.get("sdtype"))
+    if sdtype == "numerical":
+        if str(col.get("dtype") or "").startswith("timedelta64"):
+            return "numerical (duration, in seconds)"
+        return f"numerical ({col.get('representation') or 'float'})"
+    if sdtype == "datetime" and col.get("datetime_format"):
+        return f"datetime ({col['datetime_format']})"
+    if sdtype in ("id", "text"):
+        return f"{sdtype} (not modelled)"
+    return sdtype

@@ -58,3 +58,25 @@ def test_sample_with_a_duration_condition_and_evaluate_the_csv(run, fitted):
     shapes = next(m for m in report["metrics"] if m["name"] == "column_shapes")
     stay_row = next(c for c in shapes["details"]["columns"] if c["column"] == "stay")
     assert stay_row["kind"] == "numerical" and stay_row["score"] > 0.85
+
+
+def test_metadata_lists_what_each_column_was_typed_as(run, tmp_path):
+    """``tabsynth metadata`` names each column's type with what is worth reviewing before a
+    DP fit: int or float, a duration, a date format, a column left out (before: the bare
+    sdtype, "numerical" for a duration and for an integer count alike)."""
+    rng = np.random.default_rng(0)
+    n = 200
+    df = _table(n, 0).assign(
+        visits=rng.integers(0, 40, n),
+        day=pd.Series(pd.date_range("2024-01-01", periods=n, freq="D").strftime("%d/%m/%Y")),
+        customer_id=np.arange(n))
+    df.to_parquet(tmp_path / "t.parquet")
+    res = run("metadata", tmp_path / "t.parquet", "-o", tmp_path / "m.json")
+    assert res.exit_code == 0, res.output
+    lines = {x.split()[0]: " ".join(x.split()[1:]) for x in res.output.splitlines()
+             if x.startswith("  ")}
+    assert lines["stay"] == "numerical (duration, in seconds)"
+    assert lines["x"] == "numerical (float)" and lines["visits"] == "numerical (int)"
+    assert lines["day"] == "datetime (%d/%m/%Y)"
+    assert lines["kind"] == "categorical"
+    assert lines["customer_id"] == "id (not modelled)"
