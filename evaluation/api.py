@@ -244,7 +244,8 @@ def _score(r, s, h, t_real, t_syn, kinds, target, conditions, options, seeds, st
     if conditions:
         metrics.append(scenario_conformance(t_syn.frame, conditions, kinds))
     step(_STEPS[5])
-    metrics += utility_metrics(r, s, h, kinds, target=target, random_state=seed_util)
+    metrics += utility_metrics(r, s, h, kinds, target=target, random_state=seed_util,
+                               conditions=conditions)
     fairness = None
     if options.get("protected") is not None:
         from .fairness import fairness_section

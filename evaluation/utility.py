@@ -14,6 +14,7 @@ holdout), PR-AUC (average precision for the rarest class), F1 of the rarest clas
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,10 +63,17 @@ def utility_metrics(
     *,
     target: str | None,
     random_state: int | None,
+    conditions: Mapping[str, Any] | None = None,
 ) -> list[MetricResult]:
-    """TSTR vs TRTR figures (NOT RUN with a reason when no holdout or no target)."""
+    """TSTR vs TRTR figures (NOT RUN with a reason when no holdout or no target, or when the
+    release is a scenario that fixes the target: ``conditions`` on it). A release that holds
+    one class of the target otherwise scores as the constant model trained on it."""
     if target is None:
         return _not_run(METRIC_NAMES, "no target column was given")
+    if conditions and target in conditions:
+        return _not_run(METRIC_NAMES, f"the release is a scenario on the target '{target}' "
+                        "(its conditions fix it), so no model can learn the target from it "
+                        "alone: score the real rows plus the release as one table instead")
     if holdout is None:
         return _not_run(METRIC_NAMES, "no holdout table was given (utility is measured on "
                         "real rows that no model saw)")
@@ -105,17 +113,19 @@ def _classification(real, synthetic, holdout, target, mats, is_cat, seed) -> lis
     if minority not in hold_classes:
         return _not_run(CLASSIFICATION, f"the holdout has no row of the rarest class ({label})")
 
-    def scores(x, y) -> dict[str, float] | str:
-        if len(np.unique(y)) < 2:
-            return "the training table has a single class of the target"
-        clf = HistGradientBoostingClassifier(
-            categorical_features=is_cat if is_cat.any() else None, random_state=seed,
-            early_stopping=False, max_iter=100,
-        )
-        clf.fit(x, y)
+    def scores(x, y) -> dict[str, float]:
         proba = np.zeros((len(x_hold), k - 1))
-        proba[:, clf.classes_] = clf.predict_proba(x_hold)
-        pred = clf.classes_[np.argmax(proba[:, clf.classes_], axis=1)]
+        classes = np.unique(y)
+        if len(classes) == 1:  # (only a release can have one: prepare refuses a real one)
+            proba[:, classes] = 1.0  # what a model trained on one class predicts: it
+        else:
+            clf = HistGradientBoostingClassifier(
+                categorical_features=is_cat if is_cat.any() else None, random_state=seed,
+                early_stopping=False, max_iter=100,
+            )
+            clf.fit(x, y)
+            proba[:, clf.classes_] = clf.predict_proba(x_hold)
+        pred = classes[np.argmax(proba[:, classes], axis=1)]
         pos = (y_hold == minority).astype(int)
         if len(hold_classes) == 2:
             auc = roc_auc_score(pos, proba[:, minority])
@@ -134,22 +144,25 @@ def _classification(real, synthetic, holdout, target, mats, is_cat, seed) -> lis
 
     with limited_threads():
         tstr, trtr = scores(x_syn, y_syn), scores(x_real, y_real)
-    info = {"positive_class": label, "n_classes": int(len(present)),
-            "holdout_rows": int(len(y_hold)), "model": "HistGradientBoostingClassifier"}
+    info: dict[str, Any] = {"positive_class": label, "n_classes": int(len(present)),
+                            "holdout_rows": int(len(y_hold)),
+                            "model": "HistGradientBoostingClassifier"}
+    syn_classes = np.unique(y_syn)
+    tstr_info = dict(info)
+    if len(syn_classes) == 1:
+        only = str(pd.concat([real[target], synthetic[target], holdout[target]],
+                             ignore_index=True).dropna().astype("object").unique()[
+                                 syn_classes[0]])
+        tstr_info["note"] = (f"the synthetic table holds a single class of the target "
+                             f"({only!r}): a model trained on it predicts that class for "
+                             "every row (ROC AUC 0.5)")
     out = []
-    for side, res in (("tstr", tstr), ("trtr", trtr)):
+    for side, res, extra in (("tstr", tstr, tstr_info), ("trtr", trtr, info)):
         for m in ("roc_auc", "pr_auc", "f1"):
-            name = f"{side}_{m}" if m != "f1" else f"{side}_f1"
-            if isinstance(res, str):
-                out.append(_result(name, float("nan"), res))
-            else:
-                out.append(_result(name, res[m], **info))
-    if isinstance(tstr, str) or isinstance(trtr, str):
-        reason = tstr if isinstance(tstr, str) else trtr
-        out.insert(0, _result("tstr_auc_ratio", float("nan"), reason))
-    else:
-        out.insert(0, _result("tstr_auc_ratio", tstr["roc_auc"] / trtr["roc_auc"],
-                              tstr_roc_auc=tstr["roc_auc"], trtr_roc_auc=trtr["roc_auc"], **info))
+            out.append(_result(f"{side}_{m}", res[m], **extra))
+    out.insert(0, _result("tstr_auc_ratio", tstr["roc_auc"] / trtr["roc_auc"],
+                          tstr_roc_auc=tstr["roc_auc"], trtr_roc_auc=trtr["roc_auc"],
+                          **tstr_info))
     return out
 
 
