@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, check_param
+from .metadata.columns import duration_to_seconds
 
 __all__ = ["AUDIT_KEYS", "audit_multi_run", "audit_one_run", "check_audit_result",
            "make_canaries"]
@@ -126,7 +127,11 @@ def make_canaries(df: pd.DataFrame, metadata: Any, n: int, *, canary_column: str
     rows[canary_column] = labels
     for name in metadata.modelled_columns:
         col = metadata[name]
-        if col.sdtype == "numerical" and col.public_bounds is not None:
+        if col.is_duration and col.public_bounds is not None:
+            hi_s = duration_to_seconds(col.public_bounds[1])
+            rows[name] = pd.Series(pd.to_timedelta([hi_s] * n, unit="s")).astype(
+                df[name].dtype)
+        elif col.sdtype == "numerical" and col.public_bounds is not None:
             hi = col.public_bounds[1]
             if pd.api.types.is_integer_dtype(df[name].dtype):
                 hi = int(math.floor(hi))

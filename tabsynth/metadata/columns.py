@@ -18,7 +18,8 @@ import pandas as pd
 from .._scalars import jsonable, sort_key
 from ..errors import MetadataError, is_real
 
-__all__ = ["EXCLUDED_SDTYPES", "REPRESENTATIONS", "SDTYPES", "ColumnMetadata", "bound_to_seconds"]
+__all__ = ["EXCLUDED_SDTYPES", "REPRESENTATIONS", "SDTYPES", "ColumnMetadata", "bound_to_seconds",
+           "duration_to_seconds"]
 
 SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id", "text")
 EXCLUDED_SDTYPES = ("id", "text")
@@ -139,6 +140,12 @@ class ColumnMetadata:
                 lo_v, hi_v = (bound_to_seconds(v) for v in (lo, hi))
             except (TypeError, ValueError):
                 return [f"public_bounds must be two dates or epoch seconds, got {b!r}"]
+        elif self.is_duration:
+            try:
+                lo_v, hi_v = (duration_to_seconds(v) for v in (lo, hi))
+            except (TypeError, ValueError):
+                return [f"public_bounds of a duration column must be two durations ('10h', "
+                        f"'1 days 02:00:00') or seconds, got {b!r}"]
         else:
             ok = all(
                 is_real(v) and math.isfinite(v)
@@ -150,6 +157,11 @@ class ColumnMetadata:
         if lo_v > hi_v:
             return [f"public_bounds lower must be <= upper, got {b!r}"]
         return []
+
+    @property
+    def is_duration(self) -> bool:
+        """A numerical column of a ``timedelta64`` dtype (modelled in seconds)."""
+        return self.sdtype == "numerical" and str(self.dtype or "").startswith("timedelta64")
 
     @property
     def modelled(self) -> bool:
@@ -202,3 +214,17 @@ def bound_to_seconds(value: Any) -> float:
         ts = ts.tz_localize(None)
     return (ts - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
 
+
+def duration_to_seconds(value: Any) -> float:
+    """A duration bound (seconds, a duration string such as ``"10h"``, a Timedelta) in
+    seconds."""
+    if isinstance(value, bool):
+        raise TypeError("bool is not a duration")
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(value):
+            raise ValueError("not finite")
+        return float(value)
+    td = pd.Timedelta(value)
+    if td is pd.NaT:
+        raise ValueError("NaT")
+    return float(td.total_seconds())

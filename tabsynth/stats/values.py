@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..metadata.columns import ColumnMetadata, bound_to_seconds
+from ..metadata.columns import ColumnMetadata, bound_to_seconds, duration_to_seconds
 
 __all__ = ["EPOCH", "column_values", "datetime_to_seconds", "numeric_values", "public_bounds"]
 
@@ -71,6 +71,7 @@ def public_bounds(col: ColumnMetadata) -> tuple[float, float] | None:
     """The declared ``public_bounds`` as numbers (epoch seconds for datetimes), or None."""
     if col.public_bounds is None:
         return None
-    convert = bound_to_seconds if col.sdtype == "datetime" else float
+    convert = (bound_to_seconds if col.sdtype == "datetime"
+               else duration_to_seconds if col.is_duration else float)
     lo, hi = (convert(b) for b in col.public_bounds)
     return lo, hi

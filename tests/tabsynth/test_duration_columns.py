@@ -124,3 +124,38 @@ def test_neighbouring_tables_type_and_charge_a_duration_alike(tmp_path):
     assert parts[0] == parts[1]
     assert parts[0]["metadata"]["columns"]["stay"]["sdtype"] == "numerical"
     assert any("stay" in target for _, target in parts[0]["charged"])
+
+
+def test_public_bounds_of_a_duration_take_durations_or_seconds():
+    """A duration's declared bounds may be written as durations ("10h") or seconds; under DP
+    they are used as declared (nothing measured for them), and a value that is neither is a
+    MetadataError naming both forms."""
+    from tabsynth.errors import MetadataError
+
+    df = _table(1_000)
+    for bounds in (["0s", "10h"], [0, 36_000], ["0 days 00:00:00", pd.Timedelta(hours=10)]):
+        meta = Metadata.detect(df)
+        meta.update_column("stay", public_bounds=bounds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = ARSynthesizer(epochs=1, epsilon=1.0, verbose=False).fit(df, metadata=meta)
+        st = model.stats_.columns["stay"]
+        assert (st.lower, st.upper) == (0.0, 36_000.0)
+        declared = [e for e in model.ledger_.entries if "'stay' bounds" in e.target]
+        assert [e.public for e in declared] == [True]  # declared, nothing measured
+        assert model.sample(300, random_state=0)["stay"].dropna().between(
+            pd.Timedelta(0), pd.Timedelta(hours=10)).all()
+    meta = Metadata.detect(df)
+    with pytest.raises(MetadataError, match="durations .* or seconds"):
+        meta.update_column("stay", public_bounds=["0s", "soon"])
+
+
+def test_the_audit_canary_of_a_duration_sits_at_its_upper_bound():
+    from tabsynth.audit import make_canaries
+
+    df = _table(200)
+    meta = Metadata.detect(df)
+    meta.update_column("stay", public_bounds=["0s", "10h"])
+    meta.update_column("kind", public_domain=["short", "long"])
+    rows, _ = make_canaries(df, meta, 3, canary_column="kind", rng=np.random.default_rng(0))
+    assert (rows["stay"] == pd.Timedelta(hours=10)).all()
