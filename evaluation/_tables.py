@@ -94,10 +94,6 @@ def _coerce_durations(real: Table, others: list[Table]) -> None:
             if (pd.api.types.is_timedelta64_dtype(c) or text_durations(c)
                     or (c.isna().all() and not pd.api.types.is_numeric_dtype(c))):
                 t.frame[col] = duration_seconds(c)
-    for t in others:  # a release's durations where the real column is not one: as given
-        for col in t.frame.columns:
-            if pd.api.types.is_timedelta64_dtype(t.frame[col]) and col not in real.frame:
-                t.frame[col] = duration_seconds(t.frame[col])
 
 
 def normalise_metadata(metadata: Any) -> dict[str, Any] | None:

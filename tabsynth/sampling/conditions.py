@@ -231,7 +231,7 @@ def _sdtype(transformer: Any, column: str) -> str:
         col = transformer.metadata.columns[column]
     except (AttributeError, KeyError):
         return "numerical"
-    if col.sdtype == "numerical" and str(col.dtype or "").startswith("timedelta64"):
+    if col.is_duration:
         return "duration"
     return str(col.sdtype)
 

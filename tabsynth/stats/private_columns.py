@@ -252,7 +252,8 @@ def discovered_stats(ctx: DPContext, name: str, col: ColumnMetadata,
     cats = sorted(released, key=sort_key)
     counts = [released[c] for c in cats]
     other: Any
-    if _text_like(col) and all(isinstance(c, str) for c in cats):
+    sentinel = _text_like(col) and all(isinstance(c, str) for c in cats)
+    if sentinel:
         other = OTHER
         while other in released:
             other += "_"
@@ -274,7 +275,7 @@ def discovered_stats(ctx: DPContext, name: str, col: ColumnMetadata,
     present = float(np.sum(np.clip(counts, 0.0, None)))
     missing_rate = missing_count / (missing_count + present) if missing_count > 0 else 0.0
     freqs = _frequencies(np.array(counts))
-    if cats[-1] == other and _text_like(col):  # the released "__other__" share, reported
+    if sentinel:  # the released "__other__" share, reported when large
         ctx.note_folded(name, float(freqs[-1]), len(cats) == 1)
     return CategoricalStats(tuple(cats), tuple(freqs), float(missing_rate), source="dp",
                             other=other)
