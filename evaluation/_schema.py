@@ -92,19 +92,14 @@ _DATE_SHAPE = re.compile(r"\d{1,4}[/.]\d{1,2}[/.]\d{2,4}( \d{1,2}:\d{2}:\d{2})?"
 
 
 def text_date_format(s: pd.Series) -> str | None:
-    """The first of :data:`DATE_FORMATS` that reads every present value of a text column
-    (the first 1,000 first), or None. ISO 8601 dates are :func:`infer_kind`'s own case."""
-    present = s.dropna()
-    if not len(present) or not (pd.api.types.is_string_dtype(present)
-                                or present.dtype == object):
-        return None
-    text = present.astype(str)
-    head = text.iloc[:1000]
-    if not head.str.fullmatch(_DATE_SHAPE).all():
+    """The first of :data:`DATE_FORMATS` that reads every present value of a text column, or
+    None. ISO 8601 dates are :func:`infer_kind`'s own case."""
+    text = _matching_text(s, _DATE_SHAPE)
+    if text is None:
         return None
     for fmt in DATE_FORMATS:
         if all(pd.to_datetime(part, format=fmt, errors="coerce").notna().all()
-               for part in (head, text)):
+               for part in (text.iloc[:1000], text)):
             return fmt
     return None
 
@@ -129,33 +124,33 @@ def infer_kind(s: pd.Series, max_categories: int = 50) -> Kind:
     return "categorical"
 
 
-def _iso_dates(s: pd.Series) -> bool:
-    """Every present value of a text column is an ISO 8601 date that parses (checked on the
-    first 1,000 first, so a text column is turned down cheaply)."""
+def _matching_text(s: pd.Series, pattern: re.Pattern) -> pd.Series | None:
+    """The present values of a text column as text when every one fully matches ``pattern``
+    (the first 1,000 checked first, so a column is turned down cheaply), else None."""
     present = s.dropna()
     if not len(present) or not (pd.api.types.is_string_dtype(present)
                                 or present.dtype == object):
-        return False
+        return None
     text = present.astype(str)
     for part in (text.iloc[:1000], text):
-        if not part.str.fullmatch(_ISO_DATE).all():
-            return False
+        if not part.str.fullmatch(pattern).all():
+            return None
+    return text
+
+
+def _iso_dates(s: pd.Series) -> bool:
+    """Every present value of a text column is an ISO 8601 date that parses."""
+    text = _matching_text(s, _ISO_DATE)
+    if text is None:
+        return False
     parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     return bool(parsed.notna().all())
 
 
 def text_durations(s: pd.Series) -> bool:
-    """Every present value of a text column is a duration that parses (the first 1,000
-    checked first)."""
-    present = s.dropna()
-    if not len(present) or not (pd.api.types.is_string_dtype(present)
-                                or present.dtype == object):
-        return False
-    text = present.astype(str)
-    for part in (text.iloc[:1000], text):
-        if not part.str.fullmatch(_DURATION).all():
-            return False
-    return bool(pd.to_timedelta(text, errors="coerce").notna().all())
+    """Every present value of a text column is a duration that parses."""
+    text = _matching_text(s, _DURATION)
+    return text is not None and bool(pd.to_timedelta(text, errors="coerce").notna().all())
 
 
 def duration_seconds(s: pd.Series) -> pd.Series:

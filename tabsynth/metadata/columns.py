@@ -198,33 +198,40 @@ class ColumnMetadata:
             raise MetadataError(f"Column {name!r}: {exc}") from None
 
 
-
-def bound_to_seconds(value: Any) -> float:
-    """A datetime bound (date string, Timestamp or epoch seconds) as epoch seconds."""
+def _seconds(value: Any, parse: Any) -> float:
+    """A number as itself (finite), anything else through ``parse`` (NaT refused)."""
     if isinstance(value, bool):
-        raise TypeError("bool is not a date")
+        raise TypeError("a bool is not a bound")
     if isinstance(value, numbers.Real):
         if not math.isfinite(value):
             raise ValueError("not finite")
         return float(value)
+    parsed = parse(value)
+    if parsed is pd.NaT:
+        raise ValueError("NaT")
+    return float(parsed)
+
+
+def _epoch_seconds(value: Any) -> Any:
     ts = pd.Timestamp(value)
     if ts is pd.NaT:
-        raise ValueError("NaT")
+        return ts
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     return (ts - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
 
 
+def bound_to_seconds(value: Any) -> float:
+    """A datetime bound (date string, Timestamp or epoch seconds) as epoch seconds."""
+    return _seconds(value, _epoch_seconds)
+
+
 def duration_to_seconds(value: Any) -> float:
     """A duration bound (seconds, a duration string such as ``"10h"``, a Timedelta) in
     seconds."""
-    if isinstance(value, bool):
-        raise TypeError("bool is not a duration")
-    if isinstance(value, numbers.Real):
-        if not math.isfinite(value):
-            raise ValueError("not finite")
-        return float(value)
+    return _seconds(value, _duration_seconds)
+
+
+def _duration_seconds(value: Any) -> Any:
     td = pd.Timedelta(value)
-    if td is pd.NaT:
-        raise ValueError("NaT")
-    return float(td.total_seconds())
+    return td if td is pd.NaT else td.total_seconds()
