@@ -21,10 +21,13 @@ def naive_utc(s: pd.Series) -> pd.Series:
 
 
 def as_float(s: pd.Series) -> np.ndarray:
-    """A numeric/datetime/boolean column as float64 (missing -> nan; datetimes as int64 ns,
-    in UTC where the column has a time zone)."""
+    """A numeric/datetime/boolean column as float64 (missing -> nan; datetimes in ns since
+    the epoch, to the microsecond, in UTC where the column has a time zone)."""
     if pd.api.types.is_datetime64_any_dtype(s):
-        out = naive_utc(s).astype("datetime64[ns]").to_numpy().astype("int64").astype("float64")
+        # nanoseconds as floats, from microseconds: 9999-12-31 (an open end) is beyond the
+        # nanosecond range of 2262
+        us = naive_utc(s).astype("datetime64[us]").to_numpy().astype("int64")
+        out = us.astype("float64") * 1_000.0
         out[s.isna().to_numpy()] = np.nan
         return out
     return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()

@@ -6,6 +6,8 @@ naming every column. Reading and fingerprints: :mod:`._table_io` (re-exported he
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import os
 import re
 import warnings
@@ -77,6 +79,24 @@ def _coerce_datetimes(df: pd.DataFrame, kinds: Mapping[str, Kind],
                     df[col] = parsed
                     break
     return df
+
+
+def _coerce_python_objects(tables: list[Table]) -> None:
+    """Object columns of ``decimal.Decimal`` / ``datetime.date`` values (pandas' reading of a
+    Parquet DECIMAL / DATE, a database driver's rows) as float64 / datetime64, in each table
+    that holds them, so they score as numbers and dates rather than categories."""
+    for t in tables:
+        for col in t.frame.columns:
+            s = t.frame[col]
+            present = s.dropna()
+            if s.dtype != object or not len(present) or not isinstance(
+                    present.iloc[0], (decimal.Decimal, datetime.date)):
+                continue  # (the first value turns down a text column cheaply)
+            types = set(present.map(type))
+            if types <= {decimal.Decimal}:
+                t.frame[col] = pd.to_numeric(s).astype("float64")
+            elif types <= {datetime.date}:
+                t.frame[col] = pd.to_datetime(s).astype("datetime64[us]")
 
 
 def _coerce_durations(real: Table, others: list[Table]) -> None:
@@ -241,6 +261,7 @@ def prepare(
                 f"column(s) {index_like} look like a row index written into the file (pandas' "
                 "to_csv writes one, unnamed, unless index=False): write the file with "
                 "index=False, or drop the column")
+    _coerce_python_objects(tables)
     _coerce_durations(real, tables[1:])
     try:
         kinds = infer_kinds(real.frame, metadata) if len(real.frame) else {}
@@ -298,7 +319,7 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             out[c] = s.astype("float64")
         elif pd.api.types.is_datetime64_any_dtype(s):
-            out[c] = naive_utc(s).astype("datetime64[ns]")
+            out[c] = naive_utc(s).astype("datetime64[us]")  # (9999-12-31 fits)
         else:
             out[c] = s.astype("str")
     return pd.DataFrame(out)

@@ -70,7 +70,8 @@ def _draw(ax, real: pd.Series, synthetic: pd.Series, kind: Kind) -> int:
         ax.set_ylabel("share of rows", fontsize=7)
         if kind == "datetime":
             ticks = np.linspace(lo, hi, 4)
-            ax.set_xticks(ticks, [str(pd.Timestamp(int(t)).date()) for t in ticks])
+            ax.set_xticks(ticks, [str(pd.Timestamp(int(t // 1_000), unit="us").date())
+                                  for t in ticks])  # (as_float: ns, past 2262 too)
         return 0
     r = real.astype("object").where(real.notna(), "(missing)")
     s = synthetic.astype("object").where(synthetic.notna(), "(missing)")

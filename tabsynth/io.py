@@ -124,7 +124,11 @@ def read_table(
             df = read_csv(path, sep=sep, decimal=decimal, na_values=na_values,
                           text_columns=text_columns)
         else:
-            df = pd.read_parquet(path)
+            import pyarrow.parquet as pq
+
+            from ._arrow import to_frame
+
+            df = to_frame(pq.read_table(path))  # DATE / DECIMAL as datetime64 / float64
             df.attrs["na_rep"] = ""
     except UnicodeDecodeError as exc:
         raise DataError(

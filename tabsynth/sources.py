@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._arrow import to_frame
 from .errors import DataError
 from .sql_reader import (
     _duckdb_connect,
@@ -107,7 +108,6 @@ class TableSource:
             yield from sql_batches(self.query or "", self.url or "", batch_rows, piece)
 
     def _parquet_batches(self, batch_rows: int) -> Iterator[pd.DataFrame]:
-        import pyarrow as pa
 
         if len(self.files) > 1:  # file by file: one scan over many files held ~1 GB of
             for part in self.partitions():  # buffers at 100 files (10M rows), 0.3 GB at 10
@@ -117,7 +117,7 @@ class TableSource:
         for batch in self._dataset().to_batches(batch_size=batch_rows, batch_readahead=2,
                                                 fragment_readahead=1):
             if batch.num_rows:
-                yield pa.Table.from_batches([batch]).to_pandas()
+                yield to_frame(batch)
 
     def _dataset(self) -> Any:
         import pyarrow.dataset as pds
@@ -178,12 +178,12 @@ class TableSource:
         """Zero rows, the columns and their dtypes (Parquet / DuckDB / PostgreSQL: from the
         schema alone, no value read; else from the first batch)."""
         if self.kind == "parquet":
-            return self._dataset().schema.empty_table().to_pandas()
+            return to_frame(self._dataset().schema.empty_table())
         if self.kind == "sql" and (self.url or "").startswith("duckdb://"):
             con = _duckdb_connect(self.url or "")
             try:
                 reader = con.sql(self.query).to_arrow_reader(1)
-                return reader.schema.empty_table().to_pandas()
+                return to_frame(reader.schema.empty_table())
             finally:
                 con.close()
         if self.kind == "sql":

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._arrow import to_frame
 from ._sqltypes import arrow_schema, typed_frame
 from .errors import DataError, ParameterError
 
@@ -191,7 +192,7 @@ def sql_batches(query: str, url: str, batch_rows: int,
                 raise DataError(f"The SQL query failed: {exc}") from None
             for batch in reader:
                 if batch.num_rows:
-                    yield batch.to_pandas()
+                    yield to_frame(batch)  # DATE / DECIMAL typed from the result's schema
         finally:
             con.close()
         return

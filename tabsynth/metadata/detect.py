@@ -7,6 +7,8 @@ but under DP such metadata is a function of the private rows (a DP fit without m
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import re
 
 import numpy as np
@@ -101,6 +103,13 @@ def detect_column(name: str, s: pd.Series) -> ColumnMetadata:
         return ColumnMetadata(
             "numerical", representation="int" if integral else "float", dtype=dtype
         )
+    if s.dtype == object and n > 0 and isinstance(non_null.iloc[0],
+                                                  (decimal.Decimal, datetime.date)):
+        types = set(non_null.map(type))  # Python dates / decimals (pandas' or a driver's)
+        if types <= {decimal.Decimal}:
+            return ColumnMetadata("numerical", representation="float", dtype="float64")
+        if types <= {datetime.date}:
+            return ColumnMetadata("datetime", dtype="datetime64[us]")
     if _is_string_like(s):
         if non_null.map(type).eq(bool).all() and n > 0:
             return ColumnMetadata("boolean", dtype=dtype)

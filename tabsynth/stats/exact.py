@@ -26,7 +26,7 @@ from .schema import (
     TableStats,
     _floats,
 )
-from .values import EPOCH, column_values, public_bounds
+from .values import column_values, public_bounds
 
 __all__ = ["PARALLEL_MIN_FITS", "compute_stats"]
 
@@ -44,10 +44,12 @@ def _datetime_unit(s: pd.Series, col: ColumnMetadata) -> str:
         dt = dt.dropna()
     if len(dt) == 0:
         return "s"
-    ns = (dt.astype("datetime64[ns]") - EPOCH).to_numpy().astype("timedelta64[ns]")
-    ns = ns.astype(np.int64)
+    if str(dt.dtype) == "datetime64[ns]":  # within the nanosecond range by its dtype
+        ticks, per_ns = dt.to_numpy().astype(np.int64), 1
+    else:  # microseconds: 9999-12-31 (an open end) is beyond 2262
+        ticks, per_ns = dt.astype("datetime64[us]").to_numpy().astype(np.int64), 1_000
     for unit, size in _UNITS_NS:
-        if np.all(ns % size == 0):
+        if size >= per_ns and np.all(ticks % (size // per_ns) == 0):
             return unit
     return "ns"  # pragma: no cover
 

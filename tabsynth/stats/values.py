@@ -29,8 +29,9 @@ def datetime_to_seconds(s: pd.Series, col: ColumnMetadata) -> pd.Series:
         dt = pd.to_datetime(text, format=fmt, errors="coerce")
     if getattr(dt.dt, "tz", None) is not None:
         dt = dt.dt.tz_localize(None)
-    ns = dt.astype("datetime64[ns]")
-    out = (ns - EPOCH) / pd.Timedelta(seconds=1)
+    # microseconds, not nanoseconds: 9999-12-31 (an open end) is beyond 2262
+    us = dt.astype("datetime64[us]")
+    out = (us - EPOCH) / pd.Timedelta(seconds=1)
     return out.astype(float)
 
 

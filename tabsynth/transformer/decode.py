@@ -13,6 +13,7 @@ from .spans import ContinuousSpec, DiscreteSpec
 __all__ = ["binned_from_codes", "continuous_from_matrix", "discrete_from_codes"]
 
 _EPOCH_NS = np.datetime64("1970-01-01T00:00:00", "ns")
+_EPOCH_US = np.datetime64("1970-01-01T00:00:00", "us")
 
 
 def discrete_from_codes(spec: DiscreteSpec, codes: np.ndarray) -> pd.Series:
@@ -116,8 +117,11 @@ def _datetime(spec: ContinuousSpec | Binned, st: DatetimeStats, x: np.ndarray,
         if ulo <= uhi:
             units = np.where(isna, units, np.clip(units, ulo, uhi))
     units = units.astype(np.int64)
-    ns = units * unit_ns
-    dt = pd.Series(_EPOCH_NS + ns.astype("timedelta64[ns]"))
+    if unit_ns >= 1_000:  # microseconds: 9999-12-31 (an open end) is beyond 2262
+        ticks = units * (unit_ns // 1_000)
+        dt = pd.Series(_EPOCH_US + ticks.astype("timedelta64[us]"))
+    else:
+        dt = pd.Series(_EPOCH_NS + (units * unit_ns).astype("timedelta64[ns]"))
     dt[isna] = pd.NaT
     dtype = spec.meta.dtype
     fmt = spec.meta.datetime_format or st.datetime_format
