@@ -108,7 +108,6 @@ class TableSource:
             yield from sql_batches(self.query or "", self.url or "", batch_rows, piece)
 
     def _parquet_batches(self, batch_rows: int) -> Iterator[pd.DataFrame]:
-
         if len(self.files) > 1:  # file by file: one scan over many files held ~1 GB of
             for part in self.partitions():  # buffers at 100 files (10M rows), 0.3 GB at 10
                 yield from part._parquet_batches(batch_rows)
