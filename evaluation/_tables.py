@@ -28,9 +28,15 @@ from ._schema import (
     text_durations,
 )
 from ._table_io import Table, load_dataset_sample, load_table, sha256_frame
-from .errors import EvaluationDataError, EvaluationWarning
+from .errors import (
+    EvaluationDataError,
+    EvaluationParameterError,
+    EvaluationWarning,
+    check_param,
+)
 
-__all__ = ["Table", "count_shared_rows", "drop_key_columns", "load_dataset_sample",
+__all__ = ["Table", "check_ignored", "count_shared_rows", "drop_ignored", "drop_key_columns",
+           "load_dataset_sample",
            "load_table", "normalise_metadata", "prepare", "sha256_frame", "subsample"]
 
 
@@ -302,6 +308,40 @@ def prepare(
             warnings.warn(msg, EvaluationWarning, stacklevel=3)
             notes.append(msg)
     return kinds, notes
+
+
+def check_ignored(ignore_columns: Any, target: str | None) -> list[str]:
+    if ignore_columns is None:
+        return []
+    names = [ignore_columns] if isinstance(ignore_columns, str) else ignore_columns
+    check_param("evaluate", "ignore_columns", ignore_columns,
+                isinstance(names, (list, tuple)) and all(isinstance(c, str) for c in names),
+                "a list of column names")
+    if target is not None and target in names:
+        raise EvaluationParameterError(
+            f"The 'ignore_columns' parameter of evaluate names the target {target!r}: it "
+            "cannot be left out of the comparison.")
+    return list(dict.fromkeys(names))
+
+
+def drop_ignored(ignored: list[str], tables: list) -> list[str]:
+    """Drop ``ignored`` from every table that has it; the report's note. A name in no table,
+    or one that would leave no column, is refused."""
+    if not ignored:
+        return []
+    present = set().union(*(map(str, t.frame.columns) for t in tables))
+    unknown = [c for c in ignored if c not in present]
+    if unknown:
+        raise EvaluationParameterError(
+            f"The 'ignore_columns' parameter of evaluate names column(s) {unknown} that no "
+            f"table has (the real table's columns: {list(map(str, tables[0].frame.columns))}).")
+    for t in tables:
+        t.frame = t.frame.drop(columns=[c for c in ignored if c in t.frame.columns])
+    if t_empty := [t.role for t in tables if t.frame.shape[1] == 0]:
+        raise EvaluationParameterError(
+            f"The 'ignore_columns' parameter of evaluate leaves out every column of the "
+            f"{', '.join(t_empty)} table(s).")
+    return [f"Column(s) {ignored} were left out of the comparison as asked (ignore_columns)."]
 
 
 def count_shared_rows(a: pd.DataFrame, b: pd.DataFrame) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,7 +13,7 @@ import pandas as pd
 from ._audit import audit_metric, audit_veto, validate_audit
 from ._csvdialect import check_csv_format
 from ._table_io import load_table
-from ._tables import normalise_metadata, prepare, subsample
+from ._tables import check_ignored, drop_ignored, normalise_metadata, prepare, subsample
 from ._threads import limited_threads
 from ._types import MetricResult
 from .errors import check_param
@@ -102,6 +102,7 @@ def evaluate(
     protected: str | list[str] | None = None,
     positive: Any = None,
     csv_format: Mapping[str, Any] | None = None,
+    ignore_columns: Sequence[str] | None = None,
 ) -> Report:
     """Score a synthetic table against the real (training) table and apply a policy.
 
@@ -167,6 +168,11 @@ def evaluate(
         tabsynth ``metadata`` apply. A model file's ``csv_format`` entry (what ``tabsynth
         evaluate --model`` passes) is accepted as is. The report's parameters say how each
         CSV file was read.
+    ignore_columns
+        Columns left out of the comparison in every table that has them (a release's extra
+        column, real columns that were not synthesised); the report's parameters
+        (``columns_ignored``) and warnings name them. A name in no table, the target, or
+        every column is an :class:`EvaluationParameterError`.
 
     Raises
     ------
@@ -184,6 +190,7 @@ def evaluate(
     check_param("evaluate", "pair_binning", pair_binning, pair_binning in PAIR_BINNINGS,
                 f"one of {list(PAIR_BINNINGS)}")
     csv_fmt = check_csv_format(csv_format)
+    ignored = check_ignored(ignore_columns, target)
     pol = load_policy(policy)  # fail fast on a bad policy, before any work
     bar = _Progress(progress)
     try:
@@ -192,7 +199,8 @@ def evaluate(
                              random_state, max_rows, bar,
                              {"conditions": conditions, "pair_binning": pair_binning,
                               "generator": generator, "protected": protected,
-                              "positive": positive, "csv_format": csv_fmt})
+                              "positive": positive, "csv_format": csv_fmt,
+                              "ignore_columns": ignored})
     finally:
         bar.close()
 
@@ -293,6 +301,7 @@ def _parameters(target, random_state, max_rows, options, conditions, subsampling
         ],
         "columns": {c: k for c, k in kinds.items()},
         "columns_excluded": excluded,
+        "columns_ignored": list(options["ignore_columns"]),
         "metadata_supplied": meta is not None,
         "policy_source": pol.source,
     }
@@ -318,8 +327,11 @@ def _evaluate(real, synthetic, holdout, metadata, target, ledger, audit, pol, ra
         # tabsynth metadata names the table's missing tokens (``tabsynth fit`` reads with them)
         csv_fmt = check_csv_format(csv_fmt | {"na_values": meta["na_values"]})
     t_real, t_syn, t_hold = _load(real, synthetic, holdout, max_rows, seeds, csv_fmt)
+    ignored_note = drop_ignored(options["ignore_columns"],
+                                 [t for t in (t_real, t_syn, t_hold) if t is not None])
     given_cols = [str(c) for c in t_real.frame.columns]
     kinds, notes = prepare(t_real, t_syn, t_hold, metadata=meta, target=target)
+    notes = ignored_note + notes
     if options.get("protected") is not None:  # fail fast, before any figure
         from .fairness import check_protected
 

@@ -111,6 +111,10 @@ def _read_json(path: str, what: str) -> Any:
 @click.option("--protected", default=None, metavar="COL[,COL...]",
               help="Protected column(s): adds the fairness section (group shares; with "
                    "--target and --holdout, demographic-parity and equalised-odds gaps).")
+@click.option("--ignore-columns", "ignore_columns", default=None, metavar="COL[,COL...]",
+              help="Columns left out of the comparison in every table that has them (a "
+                   "release's extra column, real columns that were not synthesised); the "
+                   "report names them.")
 @handle_errors
 def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | None,
                  metadata: str | None, model: str | None, privacy_json: str | None,
@@ -118,7 +122,7 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
                  json_out: str | None, form: str, release_form: bool, seed: int, max_rows: int,
                  conditions: tuple[str, ...], pair_binning: str, no_progress: bool,
                  sep: str | None, decimal: str | None, na_values: tuple[str, ...],
-                 protected: str | None) -> None:
+                 protected: str | None, ignore_columns: str | None) -> None:
     """Score SYNTHETIC against REAL (the training table) and write a sign-off report.
 
     SYNTHETIC may be a folder of Parquet files (tabsynth sample --partitions): a seeded
@@ -138,7 +142,7 @@ def evaluate_cmd(real: str, synthetic: str, holdout: str | None, target: str | N
         _run(real, synthetic, holdout, target, metadata, model, privacy_json, audit_json,
              policy, html_out, json_out, "release" if release_form else form, seed, max_rows,
              no_progress, {"conditions": conditions, "pair_binning": pair_binning,
-                           "protected": protected,
+                           "protected": protected, "ignore_columns": ignore_columns,
                            "csv": {"sep": sep, "decimal": decimal,
                                    "na_values": list(na_values) or None}})
     except EvaluationParameterError as exc:
@@ -191,8 +195,8 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
                       progress=not no_progress, max_rows=max_rows, conditions=conditions,
                       pair_binning=options["pair_binning"], generator=generator,
                       csv_format=csv_format,
-                      protected=None if options["protected"] is None else
-                      [c.strip() for c in options["protected"].split(",") if c.strip()])
+                      protected=_names(options["protected"]),
+                      ignore_columns=_names(options["ignore_columns"]))
     if model:  # which model file the ledger came from: the digest `tabsynth sign` signs
         import hashlib
 
@@ -220,3 +224,8 @@ def _run(real: str, synthetic: str, holdout: str | None, target: str | None,
         click.echo(f"JSON report ({form} form): {json_out}")
     if not report.passed:
         sys.exit(EXIT_OTHER)
+
+
+def _names(text: str | None) -> list[str] | None:
+    """A ``COL[,COL...]`` option as a list of names (None when not given)."""
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
