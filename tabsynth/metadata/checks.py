@@ -59,7 +59,16 @@ def column_problems(name: str, col: ColumnMetadata, s: pd.Series,
     if col.sdtype == "numerical":
         numeric = (pd.api.types.is_numeric_dtype(s.dtype)
                    and not pd.api.types.is_bool_dtype(s.dtype))
-        if not (numeric or pd.api.types.is_timedelta64_dtype(s.dtype)):
+        if col.is_duration and not pd.api.types.is_timedelta64_dtype(s.dtype):
+            conv = pd.to_timedelta(non_null.astype(object), errors="coerce")
+            bad = non_null[conv.isna()]
+            if len(bad):
+                out.append(
+                    f"column {name!r} is a duration but has {_count(len(bad), private)} "
+                    f"value(s) that are not durations"
+                    f"{_example(f' such as {bad.iloc[0]!r}', private)}"
+                )
+        elif not (numeric or pd.api.types.is_timedelta64_dtype(s.dtype)):
             conv = pd.to_numeric(non_null, errors="coerce")
             bad = non_null[conv.isna()]
             if len(bad):

@@ -17,7 +17,7 @@ import pandas as pd
 from ..errors import DataError
 from .columns import ColumnMetadata
 
-__all__ = ["DATETIME_FORMATS", "detect_column", "frame_columns"]
+__all__ = ["DATETIME_FORMATS", "DURATION_TEXT", "detect_column", "frame_columns"]
 
 #: Formats tried, in order, when detecting datetime columns stored as text.
 DATETIME_FORMATS = (
@@ -32,6 +32,12 @@ DATETIME_FORMATS = (
     "%d/%m/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M:%S",
 )
+
+#: A duration as pandas writes one to CSV (``0 days 00:16:40``) or an ISO 8601 duration of
+#: days and times (``PT16M40S``); the evaluator reads the same text (a test pins the two).
+DURATION_TEXT = re.compile(
+    r"-?\d+ days? [+-]?\d{2}:\d{2}:\d{2}(\.\d+)?"
+    r"|-?P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 
 _CATEGORICAL_MAX_INTS = 10
 _ID_NAME = re.compile(r"(^id$)|(_id$)|([a-z0-9]Id$)|(Number$)|(^uuid$)|(^guid$)|(_key$)", re.I)
@@ -69,6 +75,14 @@ def _detect_datetime_format(values: pd.Series) -> str | None:
         if parsed.notna().mean() >= 0.95:
             return fmt
     return None
+
+
+def _durations(values: pd.Series) -> bool:
+    """Every value (text) is a duration that parses (the first 1,000 checked first)."""
+    for part in (values.iloc[:1000], values):
+        if not part.astype(str).str.fullmatch(DURATION_TEXT).all():
+            return False
+    return bool(pd.to_timedelta(values.astype(object), errors="coerce").notna().all())
 
 
 def detect_column(name: str, s: pd.Series) -> ColumnMetadata:
@@ -114,6 +128,9 @@ def detect_column(name: str, s: pd.Series) -> ColumnMetadata:
         if non_null.map(type).eq(bool).all() and n > 0:
             return ColumnMetadata("boolean", dtype=dtype)
         if n > 0 and non_null.map(lambda v: isinstance(v, str)).all():
+            if _durations(non_null):
+                return ColumnMetadata("numerical", representation="float",
+                                      dtype="timedelta64[us]")
             fmt = _detect_datetime_format(non_null)
             if fmt is not None:
                 return ColumnMetadata("datetime", datetime_format=fmt, dtype=dtype)

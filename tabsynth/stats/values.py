@@ -62,6 +62,11 @@ def column_values(name: str, col: ColumnMetadata, s: pd.Series) -> np.ndarray:
                 f"Column {name!r}: some value(s) cannot be parsed as dates."  # no count: DP
             )
         return vals
+    if col.is_duration and not pd.api.types.is_timedelta64_dtype(s.dtype):  # a CSV's text
+        td = pd.to_timedelta(s.astype(object).where(s.notna(), None), errors="coerce")
+        if (s.notna() & td.isna()).any():
+            raise DataError(f"Column {name!r}: some value(s) cannot be parsed as durations.")
+        s = td  # (no count or value quoted: DP)
     vals = numeric_values(name, s)
     if np.isinf(vals).any():
         raise DataError(f"Column {name!r} has infinite values.")

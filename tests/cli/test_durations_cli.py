@@ -80,3 +80,22 @@ def test_metadata_lists_what_each_column_was_typed_as(run, tmp_path):
     assert lines["day"] == "datetime (%d/%m/%Y)"
     assert lines["kind"] == "categorical"
     assert lines["customer_id"] == "id (not modelled)"
+
+
+def test_a_csv_release_of_durations_fits_again(run, fitted, tmp_path):
+    """A CSV holds durations as pandas writes them (``0 days 03:41:00``): ``fit`` on that CSV
+    detects the column as a duration (before: one category per duration), and a Parquet
+    release of the new model holds durations again."""
+    release = tmp_path / "release.csv"
+    assert run("sample", fitted / "m.tsmodel", "-n", "600", "-o", release, "--seed", "3",
+               "--quiet").exit_code == 0
+    res = run("fit", release, "-o", tmp_path / "again.tsmodel", "--epochs", "2", "--seed", "0",
+              "--quiet")
+    assert res.exit_code == 0, res.output
+    line = next(x for x in run("info", tmp_path / "again.tsmodel").output.splitlines()
+                if x.strip().startswith("stay"))
+    assert "numerical (duration, range" in line
+    out = tmp_path / "again.parquet"
+    assert run("sample", tmp_path / "again.tsmodel", "-n", "50", "-o", out, "--seed", "1",
+               "--quiet").exit_code == 0
+    assert str(pd.read_parquet(out)["stay"].dtype) == "timedelta64[us]"

@@ -159,3 +159,26 @@ def test_the_audit_canary_of_a_duration_sits_at_its_upper_bound():
     meta.update_column("kind", public_domain=["short", "long"])
     rows, _ = make_canaries(df, meta, 3, canary_column="kind", rng=np.random.default_rng(0))
     assert (rows["stay"] == pd.Timedelta(hours=10)).all()
+
+
+def test_duration_text_is_detected_as_fit_reads_it_and_the_evaluator_does():
+    """Text durations (a CSV's) are detected as durations when every value is one, by the
+    pattern the evaluator reads them with; a value that is not one under a declared duration
+    column is a DataError naming the column."""
+    from tabsynth.errors import DataError
+    from tabsynth.evaluation._schema import _DURATION
+    from tabsynth.metadata.detect import DURATION_TEXT
+
+    assert DURATION_TEXT.pattern == _DURATION.pattern  # fit and evaluate read the same text
+    df = _table(400)
+    text = df.assign(stay=df["stay"].astype(str).where(df["stay"].notna(), None))
+    col = Metadata.detect(text).columns["stay"]
+    assert col.is_duration and col.sdtype == "numerical"
+    s = ARSynthesizer(epochs=2, random_state=0, verbose=False).fit(text).sample(100,
+                                                                              random_state=0)
+    assert str(s["stay"].dtype) == "timedelta64[us]"
+    assert Metadata.detect(text.assign(stay="soon")).columns["stay"].sdtype == "categorical"
+    bad = text.copy()
+    bad.loc[5, "stay"] = "a while"
+    with pytest.raises(DataError, match="'stay'.*duration"):
+        ARSynthesizer(epochs=1, verbose=False).fit(bad, metadata=Metadata.detect(text))
