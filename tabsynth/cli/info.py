@@ -78,11 +78,7 @@ def _modelled(st: dict, spec: dict) -> list[str]:
     if kind in ("numeric", "datetime") and "lower" in st and "upper" in st:
         lo, hi = float(st["lower"]), float(st["upper"])
         if kind == "datetime":
-            from datetime import datetime, timedelta
-
-            epoch = datetime(1970, 1, 1)
-            text = (f"range [{epoch + timedelta(seconds=lo)}, "
-                    f"{epoch + timedelta(seconds=hi)}]")
+            text = f"range [{_when(lo)}, {_when(hi)}]"
         elif str(spec.get("dtype") or "").startswith("timedelta64"):  # seconds
             from datetime import timedelta
 
@@ -101,3 +97,14 @@ def _modelled(st: dict, spec: dict) -> list[str]:
         n = len(cats)
         return [f"{n} categor{'y' if n == 1 else 'ies'}"]
     return []
+
+
+def _when(seconds: float) -> str:
+    """Epoch seconds as a date-time, or in seconds past the calendar's end (a DP bound can
+    lie far from the data)."""
+    from datetime import datetime, timedelta
+
+    try:
+        return str(datetime(1970, 1, 1) + timedelta(seconds=seconds))
+    except OverflowError:
+        return f"{abs(seconds):g} s {'after' if seconds > 0 else 'before'} 1970-01-01"

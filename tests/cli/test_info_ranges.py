@@ -83,3 +83,15 @@ def test_info_says_a_dp_column_holds_only_other(run, tmp_path):
     line = next(x for x in out.splitlines() if x.strip().startswith("kind"))
     n = len(model.stats_.columns["kind"].categories) - 1
     assert f"{n} categories + '__other__'" in line
+
+
+def test_a_range_past_the_calendar_is_shown_in_seconds():
+    """A DP datetime bound can lie far from the data (up to 1e12 s, year 33658, when the
+    bounds histogram passed nothing): `info` stopped with Python's OverflowError ("date value
+    out of range"); it now shows such an end in seconds since 1970."""
+    from tabsynth.cli.info import _modelled
+
+    (text,) = _modelled({"kind": "datetime", "lower": 0.0, "upper": 1e12, "source": "dp"}, {})
+    assert text == "range [1970-01-01 00:00:00, 1e+12 s after 1970-01-01], DP bounds"
+    (text,) = _modelled({"kind": "datetime", "lower": -1e12, "upper": 0.0}, {})
+    assert text == "range [1e+12 s before 1970-01-01, 1970-01-01 00:00:00]"
