@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ._app import cli, handle_errors
@@ -33,20 +35,20 @@ def metadata_command(data: str, output: str, sep: str | None, decimal: str | Non
         warnings.simplefilter("always")  # every detection note, one line each (CLI hook)
         meta = Metadata.detect(df)
     meta.save(output)
-    for name, col in meta.to_dict()["columns"].items():
+    for name, col in meta.columns.items():
         click.echo(f"  {name:<30} {_described(col)}")
-    click.echo(f"Wrote {output} ({len(meta.to_dict()['columns'])} columns).")
+    click.echo(f"Wrote {output} ({len(meta.columns)} columns).")
 
 
-def _described(col: dict) -> str:
-    """A column's type as the listing shows it: what to review before a DP fit."""
-    sdtype = str(col.get("sdtype"))
-    if sdtype == "numerical":
-        if str(col.get("dtype") or "").startswith("timedelta64"):
-            return "numerical (duration, in seconds)"
-        return f"numerical ({col.get('representation') or 'float'})"
-    if sdtype == "datetime" and col.get("datetime_format"):
-        return f"datetime ({col['datetime_format']})"
-    if sdtype in ("id", "text"):
-        return f"{sdtype} (not modelled)"
-    return sdtype
+def _described(col: Any) -> str:
+    """A column's type (a ``ColumnMetadata``) as the listing shows it: what to review before
+    a DP fit."""
+    if col.is_duration:
+        return "numerical (duration, in seconds)"
+    if col.sdtype == "numerical":
+        return f"numerical ({col.representation or 'float'})"
+    if col.sdtype == "datetime" and col.datetime_format:
+        return f"datetime ({col.datetime_format})"
+    if not col.modelled:
+        return f"{col.sdtype} (not modelled)"
+    return str(col.sdtype)

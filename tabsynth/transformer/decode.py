@@ -102,7 +102,7 @@ def _numeric(spec: ContinuousSpec | Binned, x: np.ndarray, isna: np.ndarray) -> 
     dtype = spec.meta.dtype
     if dtype is None:
         dtype = "int64" if spec.stats.is_integer else "float64"
-    if dtype.startswith("timedelta64"):  # a duration, modelled in seconds
+    if spec.meta.is_duration:  # a duration, modelled in seconds
         return pd.Series(pd.to_timedelta(x, unit="s")).astype(dtype)
     return _as_dtype(pd.Series(x), dtype, isna.any())
 
